@@ -1,0 +1,30 @@
+# Everything installs into a local virtual environment on first use.
+# The venv sees system site-packages so that an existing (CUDA) torch is reused, never replaced;
+# only when no torch is importable do we install the CPU build torch==2.13.0.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install search test bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+search: $(STAMP)
+	$(PY) -m algebraic_nas.search grammar=hnb201 $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info
