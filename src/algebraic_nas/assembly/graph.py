@@ -1,0 +1,215 @@
+"""Term → one flattened, pruned DAG (networkx only, no torch), and the graphs the surrogate reads.
+
+Two graph forms:
+
+* :func:`term_graph` — the *op-edge DAG* the assembler executes: nodes are feature maps (integer
+  ids; ``G.graph["input"]``, ``G.graph["output"]``), every edge carries one operation
+  (attributes ``op``, ``label``, ``term``, ``path``, ``attrs``, ``order``). Topologies are spliced
+  in (argument i onto the template's edge i); ``zero`` edges and every edge on no input→output path
+  are removed. A node sums its incoming edges, or concatenates them in ``order`` when its
+  ``concat`` attribute is true. Nodes remember the ``path`` of the topology that created them.
+* :func:`flat_graph` / :func:`fold_graphs` — node-labelled op graphs for the WL kernel
+  (REFERENCE §5): one node per operation with attribute ``label``, one node ``"input"`` and one
+  ``"output"``; edges follow the data flow; ``id`` operations are contracted; topology names are
+  never labels, except for the collapsed subterms of a fold, which are one node each labelled
+  ``"NONTERMINAL TOPOLOGY"``.
+
+Positions in error messages are paths of child indices from the root (transparent unit
+productions included, as in :meth:`Term.walk`) plus the character offset in ``str(term)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Sequence
+
+import networkx as nx
+
+from algebraic_nas.grammar.term import Term
+
+from .registry import IDENTITY_OPS, ZERO_OPS, AssemblyError, get_template
+
+Path = tuple[int, ...]
+
+__all__ = ["term_graph", "flat_graph", "fold_graphs", "op_graph", "describe_position", "leaf_args"]
+
+
+# --- positions -----------------------------------------------------------------------------------
+
+
+def _char_offset(root: Term, path: Path) -> int:
+    off, t = 0, root
+    for i in path:
+        if t.is_transparent:
+            t = t.children[0]
+            continue
+        off += len(t.symbol) + 1 + sum(len(str(c)) + 2 for c in t.children[:i])
+        t = t.children[i]
+    return off
+
+
+def describe_position(root: Term, path: Path) -> str:
+    """Human-readable position of the subterm at ``path``: ``'conv9x9' at path 0.2 (character 31)``."""
+    sub = str(root.at(path))
+    if len(sub) > 48:
+        sub = sub[:45] + "..."
+    dotted = ".".join(map(str, path)) or "(root)"
+    return f"'{sub}' at path {dotted} (character {_char_offset(root, path)} of the term)"
+
+
+# --- flattening ----------------------------------------------------------------------------------
+
+
+def leaf_args(t: Term) -> tuple:
+    """Argument values of a terminal with plain arguments: numbers, symbol strings, else the Term."""
+    out = []
+    for c in t.children:
+        c = c.resolve()
+        if c.value is not None:
+            out.append(c.value)
+        elif not c.children and not c.collapsed:
+            out.append(c.symbol)
+        else:
+            out.append(c)
+    return tuple(out)
+
+
+class _Flattener:
+    def __init__(self, root: Term, collapsed_as_ops: bool) -> None:
+        self.root = root
+        self.collapsed_as_ops = collapsed_as_ops
+        self.g = nx.MultiDiGraph()
+        self.order = 0
+
+    def node(self, path: Path, concat: bool = False) -> int:
+        n = self.g.number_of_nodes()
+        self.g.add_node(n, concat=concat, path=path)
+        return n
+
+    def edge(self, u: int, v: int, *, op: str, label: str, term: Optional[Term], path: Path,
+             attrs: dict[str, Any]) -> None:
+        self.g.add_edge(u, v, op=op, label=label, term=term, path=path, attrs=attrs, order=self.order)
+        self.order += 1
+
+    def splice(self, t: Term, u: int, v: int, path: Path, attrs: dict[str, Any]) -> None:
+        """Place subterm ``t`` (at ``path``) between feature-map nodes ``u`` and ``v``."""
+        while t.is_transparent:
+            t, path = t.children[0], path + (0,)
+        if t.collapsed:
+            if not self.collapsed_as_ops:
+                raise AssemblyError(f"a folded term cannot be built: collapsed {describe_position(self.root, path)}")
+            if t.symbol in ZERO_OPS:
+                return
+            self.edge(u, v, op=t.label, label=t.label, term=t, path=path, attrs=attrs)
+            return
+        if t.value is not None:
+            raise AssemblyError(f"a number stands where an operation is expected: {describe_position(self.root, path)}")
+        if t.symbol in ZERO_OPS:
+            return
+        if not t.children:
+            self.edge(u, v, op=t.symbol, label=t.symbol, term=t, path=path, attrs=attrs)
+            return
+        tmpl = get_template(t.symbol, len(t.children))
+        if tmpl is None:  # a terminal with plain arguments (MBConv(5, 6, 0.25)): one operation
+            self.edge(u, v, op=t.symbol, label=str(t), term=t, path=path, attrs=attrs)
+            return
+        if attrs:
+            raise AssemblyError(
+                f"edge attributes {attrs} cannot be applied to the topology {describe_position(self.root, path)}")
+        # Template node k -> graph node; the output of a concatenating template gets its own
+        # node (joined to v by an identity) so that it never mixes with a sum at v.
+        nodes: dict[int, int] = {1: u}
+        for k in range(2, tmpl.n_nodes):
+            nodes[k] = self.node(path, concat=k in tmpl.concat)
+        if tmpl.n_nodes in tmpl.concat:
+            nodes[tmpl.n_nodes] = self.node(path, concat=True)
+        else:
+            nodes[tmpl.n_nodes] = v
+        for e in tmpl.edges:
+            a, b = nodes[e.src], nodes[e.dst]
+            if e.arg is not None:
+                self.splice(t.children[e.arg], a, b, path + (e.arg,), dict(e.attrs))
+            else:
+                self.edge(a, b, op=e.op, label=e.op, term=None, path=path, attrs=dict(e.attrs))
+        if tmpl.n_nodes in tmpl.concat:
+            self.edge(nodes[tmpl.n_nodes], v, op="id", label="id", term=None, path=path, attrs={})
+
+
+def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True) -> nx.MultiDiGraph:
+    """The op-edge DAG of ``term`` (see the module docstring), pruned to input→output paths.
+
+    Raises :class:`AssemblyError` when nothing connects the input to the output (every path cut
+    by ``zero``), or when a folded (collapsed) term is given without ``collapsed_as_ops``.
+    """
+    f = _Flattener(term, collapsed_as_ops)
+    src = f.node(())
+    dst = f.node(())
+    f.splice(term, src, dst, (), {})
+    g = f.g
+    g.graph.update(input=src, output=dst, term=term)
+    if not prune:
+        return g
+    if not nx.has_path(g, src, dst):
+        raise AssemblyError(f"the term computes nothing: every input→output path is cut by zero in '{term}'")
+    keep = (nx.descendants(g, src) | {src}) & (nx.ancestors(g, dst) | {dst})
+    g.remove_nodes_from([n for n in list(g.nodes) if n not in keep])
+    return g
+
+
+# --- node-labelled graphs for the WL kernel --------------------------------------------------------
+
+
+def op_graph(g: nx.MultiDiGraph) -> nx.DiGraph:
+    """Line graph of an op-edge DAG: one node per operation, ``id`` contracted, plus input/output.
+
+    Node ids are integers: 0 is ``"input"``, then the operations in ``order``, the last is ``"output"``.
+    """
+    src, dst = g.graph["input"], g.graph["output"]
+    ops = sorted(g.edges(keys=True, data=True), key=lambda e: e[3]["order"])
+    out = nx.DiGraph()
+    out.add_node(0, label="input")
+    idx = {}
+    for i, (a, b, k, d) in enumerate(ops, start=1):
+        idx[(a, b, k)] = i
+        out.add_node(i, label=d["label"], identity=d["op"] in IDENTITY_OPS and not d["attrs"])
+    last = len(ops) + 1
+    out.add_node(last, label="output")
+    for n in g.nodes:
+        ins = [idx[(a, n, k)] for a, _, k in g.in_edges(n, keys=True)]
+        outs = [idx[(n, b, k)] for _, b, k in g.out_edges(n, keys=True)]
+        if n == src:
+            ins.append(0)
+        if n == dst:
+            outs.append(last)
+        out.add_edges_from((a, b) for a in ins for b in outs)
+    for i in range(1, last):
+        if out.nodes[i].get("identity"):
+            out.add_edges_from((p, s) for p in out.predecessors(i) for s in out.successors(i))
+            out.remove_node(i)
+    for _, d in out.nodes(data=True):
+        d.pop("identity", None)
+    return out
+
+
+def flat_graph(term: Term) -> nx.DiGraph:
+    """Node-labelled op graph of ``term`` for the WL kernel (REFERENCE §5, j = 0).
+
+    One node per primitive operation (``label`` = its name, or the whole subterm for a terminal
+    with plain arguments such as ``MBConv(5, 6, 0.25)``), ``id`` contracted, ``zero`` removed,
+    dead parts pruned; one node labelled ``"input"`` and one ``"output"``.
+    """
+    return op_graph(term_graph(term))
+
+
+def fold_graphs(grammar: Any, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4)) -> list[nx.DiGraph]:
+    """One op graph per fold level: ``grammar.fold(term, level)`` with each collapsed subterm one
+    node labelled ``"NONTERMINAL TOPOLOGY"`` (e.g. ``"D1 Residual3"``); same format as :func:`flat_graph`.
+
+    A collapsed ``zero`` is removed like a ``zero``; edges of a fold graph are the data flow between
+    the collapsed blocks.
+    """
+    return [op_graph(term_graph(grammar.fold(term, level), collapsed_as_ops=True)) for level in levels]
+
+
+def graph_summary(graphs: Iterable[nx.DiGraph]) -> list[tuple[int, int]]:
+    """``(nodes, edges)`` of each graph, for quick inspection."""
+    return [(g.number_of_nodes(), g.number_of_edges()) for g in graphs]

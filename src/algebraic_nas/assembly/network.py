@@ -1,0 +1,195 @@
+"""Graph → ``nn.Module``: shape propagation over the op-edge DAG and a step-list executor.
+
+:func:`build_network` turns a term into ``stem → body → head`` for a dataset's input spec:
+
+* stem ``Conv3×3(channels → base_channels, bias=False) → BN`` (REFERENCE §3);
+* body :class:`GraphNet`: the term's flattened DAG (:func:`algebraic_nas.assembly.graph.term_graph`).
+  Channels and resolution are propagated from the stem's output through the graph; every module
+  is created right away with its input shape (no lazy modules), so all parameters exist at build
+  time; a merge of disagreeing shapes fails naming the position in the term;
+* head ``BN(C_out) → ReLU → global average pool → Linear(C_out, classes)``.
+
+The executor is a plain ``nn.Module`` that walks a precomputed tuple of steps (no generated
+source), so it pickles, moves to CUDA, and traces under ``torch.compile`` / ``torch.fx`` (the
+loop unrolls over constants).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import networkx as nx
+import torch
+from torch import nn
+
+from algebraic_nas.grammar.term import Term
+
+from .graph import describe_position, leaf_args, term_graph
+from .registry import IDENTITY_OPS, AssemblyError, get_primitive
+from .shapes import InputSpec, Shape
+
+# One step: (destination slot, concatenate?, ((op index or -1 for identity, source slot), ...),
+# slots whose last use this is).
+Step = tuple[int, bool, tuple[tuple[int, int], ...], tuple[int, ...]]
+
+
+class GraphNet(nn.Module):
+    """Runs an op-edge DAG: ``(N, *in_shape) → (N, *out_shape)``.
+
+    ``ops[i]`` are the operations; ``steps`` compute one feature map each, in topological order,
+    by summing (or concatenating along channels) the operations applied to earlier feature maps.
+    """
+
+    def __init__(self, ops: list[nn.Module], steps: tuple[Step, ...], n_slots: int, out_slot: int,
+                 in_shape: Shape, out_shape: Shape, labels: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.ops = nn.ModuleList(ops)
+        self.steps = steps
+        self.n_slots = n_slots
+        self.out_slot = out_slot
+        self.in_shape = in_shape
+        self.out_shape = out_shape
+        self.labels = labels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        vals: list[Optional[torch.Tensor]] = [None] * self.n_slots
+        vals[0] = x
+        for dst, cat, ins, free in self.steps:
+            outs = [vals[s] if o < 0 else self.ops[o](vals[s]) for o, s in ins]
+            if cat:
+                y = torch.cat(outs, dim=1)
+            else:
+                y = outs[0]
+                for t in outs[1:]:
+                    y = y + t
+            for s in free:  # drop feature maps nobody reads any more (peak memory)
+                vals[s] = None
+            vals[dst] = y
+        return vals[self.out_slot]
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_shape}, out={self.out_shape}, steps={len(self.steps)}"
+
+
+def _edge_position(root: Term, d: dict) -> str:
+    if d["term"] is not None:
+        return describe_position(root, d["path"])
+    return f"fixed operation '{d['op']}' of {describe_position(root, d['path'])}"
+
+
+def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tuple[GraphNet, Shape]:
+    """The :class:`GraphNet` of ``term`` for per-sample input ``in_shape`` ``(C, H, W)``, and its output shape.
+
+    Raises :class:`AssemblyError` for a terminal without implementation, a factory that fails,
+    or branches of different shapes meeting at a merge (each naming the position in the term).
+    """
+    in_shape = Shape(*in_shape)
+    g = term_graph(term)
+    src, dst = g.graph["input"], g.graph["output"]
+    order = list(nx.lexicographical_topological_sort(g))
+    if order[0] != src:
+        raise AssemblyError(f"internal: the input is not first in the graph of '{term}'")
+    slot = {n: i for i, n in enumerate(order)}
+    shapes: dict[int, Shape] = {src: in_shape}
+    last_use: dict[int, int] = {}
+    ops: list[nn.Module] = []
+    labels: list[str] = []
+    steps: list[Step] = []
+    for n in order[1:]:
+        in_edges = sorted(g.in_edges(n, data=True), key=lambda e: e[2]["order"])
+        ins: list[tuple[int, int]] = []
+        outs: list[tuple[Shape, dict]] = []
+        for a, _, d in in_edges:
+            s = shapes[a]
+            if d["op"] in IDENTITY_OPS and not d["attrs"]:
+                ins.append((-1, slot[a]))
+                outs.append((s, d))
+            else:
+                module, out = _make_op(term, d, s)
+                ins.append((len(ops), slot[a]))
+                ops.append(module)
+                labels.append(d["label"])
+                outs.append((out, d))
+            last_use[slot[a]] = len(steps)
+        cat = bool(g.nodes[n].get("concat"))
+        shapes[n] = _merge(term, g.nodes[n]["path"], outs, cat)
+        steps.append((slot[n], cat, tuple(ins), ()))
+    # Free each slot right after the step that reads it last (never the output).
+    frees: dict[int, list[int]] = {}
+    for s, i in last_use.items():
+        frees.setdefault(i, []).append(s)
+    steps = [(d, c, ins, tuple(sorted(frees.get(i, ())))) for i, (d, c, ins, _) in enumerate(steps)]
+    net = GraphNet(ops, tuple(steps), len(order), slot[dst], in_shape, shapes[dst], tuple(labels))
+    return net, shapes[dst]
+
+
+def _make_op(root: Term, d: dict, shape: Shape) -> tuple[nn.Module, Shape]:
+    spec = get_primitive(d["op"])
+    if spec is None:
+        raise AssemblyError(f"no implementation registered for terminal '{d['op']}': {_edge_position(root, d)}"
+                            " (register one with @register_primitive)")
+    args = leaf_args(d["term"]) if d["term"] is not None else ()
+    try:
+        module, out = spec.build(shape, args, d["attrs"])
+    except AssemblyError:
+        raise
+    except Exception as e:  # a factory rejecting its input: say where
+        raise AssemblyError(f"building '{d['label']}' on input {shape} failed at {_edge_position(root, d)}: {e}") from e
+    if out.c < 1 or out.h < 1 or out.w < 1:
+        raise AssemblyError(f"'{d['label']}' maps {shape} to an empty shape {out}: {_edge_position(root, d)}")
+    return module, out
+
+
+def _merge(root: Term, path: tuple[int, ...], outs: list[tuple[Shape, dict]], cat: bool) -> Shape:
+    first = outs[0][0]
+    if cat:
+        if any(s[1:] != first[1:] for s, _ in outs):
+            raise AssemblyError(_mismatch("concatenates", root, path, outs))
+        return Shape(sum(s.c for s, _ in outs), first.h, first.w)
+    if any(s != first for s, _ in outs):
+        raise AssemblyError(_mismatch("sums", root, path, outs))
+    return first
+
+
+def _mismatch(verb: str, root: Term, path: tuple[int, ...], outs: list[tuple[Shape, dict]]) -> str:
+    branches = "; ".join(f"{_edge_position(root, d)} gives {s}" for s, d in outs)
+    return f"shape mismatch where {describe_position(root, path)} {verb} its branches: {branches}"
+
+
+class Network(nn.Module):
+    """``stem → body → head``: images ``(N, channels, R, R)`` → logits ``(N, classes)``."""
+
+    def __init__(self, stem: nn.Module, body: GraphNet, head: nn.Module, spec: InputSpec, term: str = "") -> None:
+        super().__init__()
+        self.stem = stem
+        self.body = body
+        self.head = head
+        self.spec = spec
+        self.term = term
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)))
+
+
+def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: int = 16) -> Network:
+    """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
+
+    Stem ``Conv3×3(channels → base_channels, bias=False) + BN(base_channels)``; the term's
+    DAG on ``(base_channels, R, R)``; head ``BN(C_out) → ReLU → GAP → Linear(C_out, classes)``.
+    """
+    spec = InputSpec(*spec)
+    if min(spec) < 1 or base_channels < 1:
+        raise AssemblyError(f"invalid input spec {spec} / base_channels {base_channels}")
+    stem = nn.Sequential(
+        nn.Conv2d(spec.channels, base_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(base_channels),
+    )
+    body, out = build_body(term, Shape(base_channels, spec.resolution, spec.resolution))
+    head = nn.Sequential(
+        nn.BatchNorm2d(out.c),
+        nn.ReLU(inplace=False),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(1),
+        nn.Linear(out.c, spec.classes),
+    )
+    return Network(stem, body, head, spec, str(term))
