@@ -1,0 +1,30 @@
+"""Evaluation: datasets, training protocols, the trainer and the evaluation record.
+
+    from algebraic_nas.evaluation import evaluate
+    rec = evaluate(term="Linear3(...)", grammar="hnb201", dataset="digits", protocol="quick",
+                   seed=0, device="cpu", overrides={"epochs": 3})
+    rec.outcome, rec.valid_error, rec.to_dict()
+"""
+
+from .data import (
+    DATASETS,
+    ImageDataset,
+    Split,
+    clear_cache,
+    dataset_names,
+    default_data_root,
+    get_dataset,
+    get_dataset_spec,
+)
+from .evaluate import ModelSpec, count_stats, evaluate, evaluate_model, resolve_device
+from .files import DatasetError, DatasetFileNotFoundError
+from .protocols import PROTOCOLS, Protocol, get_protocol, protocol_names
+from .record import EvaluationRecord
+from .trainer import TrainResult, train
+
+__all__ = [
+    "DATASETS", "DatasetError", "DatasetFileNotFoundError", "EvaluationRecord", "ImageDataset", "ModelSpec",
+    "PROTOCOLS", "Protocol", "Split", "TrainResult", "clear_cache", "count_stats", "dataset_names",
+    "default_data_root", "evaluate", "evaluate_model", "get_dataset", "get_dataset_spec", "get_protocol",
+    "protocol_names", "resolve_device", "train",
+]

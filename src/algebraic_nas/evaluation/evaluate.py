@@ -1,0 +1,163 @@
+"""``evaluate``: term text in, :class:`EvaluationRecord` out; never raises for a bad architecture.
+
+All arguments are plain picklable values, so ``evaluate`` can be submitted to Dask worker
+processes as is. The model construction is injectable: :func:`evaluate_model` runs the same
+pipeline for any ``factory(spec) -> nn.Module`` (tests use a tiny fixed CNN).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import time
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
+
+import torch
+import torch.nn as nn
+
+from .data import canonical_name, get_dataset, get_dataset_spec
+from .protocols import Protocol, get_protocol
+from .record import FAILED, EvaluationRecord
+from .trainer import train
+
+log = logging.getLogger("algebraic_nas.evaluation")
+
+
+class ModelSpec(NamedTuple):
+    """What a network must accept and produce: input (channels, resolution²), ``classes`` logits."""
+
+    channels: int
+    resolution: int
+    classes: int
+
+
+ModelFactory = Callable[[ModelSpec], nn.Module]
+StatsFn = Callable[[nn.Module, ModelSpec], Mapping[str, Any]]
+
+
+def evaluate(
+    term: str,
+    grammar: str,
+    dataset: str,
+    protocol: Union[str, Mapping[str, Any], Protocol],
+    seed: int = 0,
+    device: str = "cpu",
+    data_root: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> EvaluationRecord:
+    """Train the network of ``term`` (text in ``grammar``) on ``dataset`` under ``protocol``.
+
+    ``protocol`` is a preset name (``"nb201"``, ``"cvprnas"``, ``"quick"``), a mapping with a
+    ``"name"`` and overrides, or a :class:`Protocol`; ``overrides`` replaces protocol fields
+    (``{"epochs": 3}``). ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
+    The record's ``outcome`` is ``"failed"`` with a ``reason`` for an unparsable term, a network
+    that cannot be built, divergence, out-of-memory, or any other exception.
+    """
+    return evaluate_model(
+        functools.partial(build_from_term, term, grammar), dataset, protocol, seed=seed, device=device,
+        data_root=data_root, overrides=overrides, term=term, grammar=grammar, stats=term_network_stats,
+    )
+
+
+def evaluate_model(
+    factory: ModelFactory,
+    dataset: str,
+    protocol: Union[str, Mapping[str, Any], Protocol],
+    seed: int = 0,
+    device: str = "cpu",
+    data_root: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    term: str = "",
+    grammar: str = "",
+    stats: Optional[StatsFn] = None,
+) -> EvaluationRecord:
+    """:func:`evaluate` for any model factory; ``stats(net, spec)`` gives params/FLOPs (default: counted here)."""
+    start = time.perf_counter()
+    name = protocol if isinstance(protocol, str) else getattr(protocol, "name", None) or dict(protocol).get("name", "custom")
+    rec = EvaluationRecord(term=term, grammar=grammar, dataset=dataset, protocol=str(name), seed=int(seed),
+                           device=str(device))
+    try:
+        proto = get_protocol(protocol, **dict(overrides or {}))
+        rec.protocol, rec.config = proto.name, proto.to_dict()
+        dev = resolve_device(device)
+        rec.device = describe_device(dev)
+        rec.dataset = canonical_name(dataset)
+        spec = ModelSpec(*get_dataset_spec(dataset))
+        # Build once on the CPU for the counts (a separate instance: counting runs a forward pass).
+        probe = factory(spec)
+        counted = (stats or count_stats)(probe, spec)
+        rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
+        del probe
+        data = get_dataset(dataset, data_root, device="cpu")
+        result = train(lambda: factory(spec), data, proto, seed=seed, device=dev,
+                       label=f"{rec.dataset}/{term[:30] or 'model'}/s{seed}")
+        rec.outcome, rec.reason = result.outcome, result.reason
+        rec.valid_error, rec.test_error = result.valid_error, result.test_error
+        rec.train_losses, rec.valid_errors = list(result.train_losses), list(result.valid_errors)
+        rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
+        rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
+    except Exception as exc:  # never crash the caller: the record says what happened
+        rec.outcome, rec.reason = FAILED, f"{type(exc).__name__}: {exc}"
+        log.warning("evaluation failed (%s): %s", term[:60] or "model", rec.reason)
+    rec.wall_time_s = time.perf_counter() - start
+    return rec
+
+
+def resolve_device(device: Union[str, torch.device]) -> torch.device:
+    """``"auto"`` → ``cuda`` when available, else ``cpu``; a CUDA device without CUDA is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {str(device)!r} requested but CUDA is not available")
+    return dev
+
+
+def describe_device(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return str(dev)
+
+
+def count_stats(net: nn.Module, spec: ModelSpec) -> dict[str, int]:
+    """Trainable parameters and forward FLOPs of one example (multiply-add = 2 FLOPs)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    params = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    net = copy.deepcopy(net).eval()
+    x = torch.zeros(1, spec.channels, spec.resolution, spec.resolution)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        net(x)
+    return {"params": params, "flops": int(counter.get_total_flops())}
+
+
+# --------------------------------------------------------------- the grammar + assembler pipeline
+
+
+@functools.lru_cache(maxsize=8)
+def _grammar(name: str):
+    from algebraic_nas.grammar import load_grammar
+
+    return load_grammar(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(grammar: str, term: str):
+    return _grammar(grammar).parse(term)
+
+
+def build_from_term(term: str, grammar: str, spec: ModelSpec) -> nn.Module:
+    """The assembler's network for ``term`` parsed with ``grammar`` (a shipped name or a path)."""
+    from algebraic_nas.assembly import InputSpec, build_network
+
+    return build_network(_parse(grammar, term), InputSpec(spec.channels, spec.resolution, spec.classes))
+
+
+def term_network_stats(net: nn.Module, spec: ModelSpec) -> Mapping[str, Any]:
+    """``assembly.network_stats`` (the project's convention for params/FLOPs)."""
+    from algebraic_nas.assembly import InputSpec, network_stats
+
+    return network_stats(net, InputSpec(spec.channels, spec.resolution, spec.classes))

@@ -1,0 +1,157 @@
+"""Training protocols as configuration: one frozen dataclass, a registry of named presets.
+
+* ``nb201`` — NAS-Bench-201 (Dong & Yang 2020), used for CIFAR-10/100 and ImageNet16-120:
+  SGD lr 0.1, Nesterov momentum 0.9, weight decay 5e-4, cosine annealing to 0 updated every
+  iteration, batch 256, 200 epochs, random flip + random crop with 4 px zero padding at 32×32
+  (2 px at 16×16), per-channel normalisation.
+* ``cvprnas`` — CVPR-NAS 2021 competition, used for AddNIST and CIFARTile: SGD lr 0.01,
+  momentum 0.9 (no Nesterov), weight decay 3e-4, cosine annealing updated once per epoch,
+  batch 64, 64 epochs, no augmentation, no normalisation (the ``.npy`` data is used as given).
+* ``quick`` — for searches on the embedded offline tasks (``digits``, ``addigits``) on a CPU:
+  SGD lr 0.05, Nesterov momentum 0.9, weight decay 5e-4, cosine per iteration, batch 64,
+  4 epochs, random crop with 1 px padding at 8×8, no flip (digits are not mirror-symmetric),
+  normalisation. Chosen so that one typical ``hnb201`` network trains in a few seconds on one
+  CPU thread while architectures still differ clearly (see ``benchmarks/bench_evaluation.py``).
+
+Every field can be overridden: ``get_protocol("nb201", epochs=12, batch_size=128)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Union
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How to train and evaluate one network.
+
+    Optimisation: ``optimizer`` is ``"sgd"`` (the papers') or ``"adamw"``; ``lr`` is the peak
+    learning rate; ``schedule`` is ``"cosine"`` (annealed to ``min_lr`` over all epochs) or
+    ``"constant"``; ``schedule_step`` is ``"iteration"`` (the rate changes after every optimiser
+    step) or ``"epoch"`` (once per epoch). ``batch_size`` is the effective batch; the trainer may
+    split it into micro-batches with gradient accumulation after a CUDA out-of-memory error
+    (at most ``max_oom_retries`` halvings, never below ``min_micro_batch``).
+
+    Data: ``flip`` (horizontal, p = 0.5), ``crop_padding`` (random crop after zero padding, in
+    pixels *at 32×32*: scaled with the input resolution and rounded, at least 1 if non-zero,
+    so 4 gives 4 px at 32×32, 2 px at 16×16, 8 px at 64×64), ``normalize`` (per-channel mean/std
+    of the dataset). Augmentation runs on the training device, in batch.
+
+    Execution: ``bf16`` (autocast on CUDA), ``channels_last`` (CUDA memory format), ``compile``
+    (``False``, ``True`` or a ``torch.compile`` mode such as ``"reduce-overhead"``),
+    ``cpu_threads`` (``torch.set_num_threads`` for the run; ``None`` leaves it),
+    ``eval_batch_size``, ``eval_every_epoch`` (also record the validation error after every
+    epoch), ``divergence_check_every`` (optimiser steps between NaN/inf checks of the loss, which
+    synchronise a GPU), ``progress`` (``"auto"``: a tqdm bar on an interactive terminal, log lines
+    otherwise; ``"bar"``, ``"log"`` or ``"none"``).
+    """
+
+    name: str = "custom"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"
+    schedule_step: str = "iteration"
+    min_lr: float = 0.0
+    batch_size: int = 256
+    epochs: int = 200
+    flip: bool = True
+    crop_padding: int = 4
+    normalize: bool = True
+    grad_clip: Optional[float] = None
+    label_smoothing: float = 0.0
+    eval_batch_size: int = 1024
+    eval_every_epoch: bool = False
+    bf16: bool = False
+    channels_last: bool = False
+    compile: Union[bool, str] = False
+    cpu_threads: Optional[int] = None
+    max_oom_retries: int = 4
+    min_micro_batch: int = 4
+    divergence_check_every: int = 20
+    progress: str = "auto"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.optimizer in ("sgd", "adamw"), "optimizer must be 'sgd' or 'adamw'"),
+            (self.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
+            (self.schedule_step in ("iteration", "epoch"), "schedule_step must be 'iteration' or 'epoch'"),
+            (self.lr > 0, "lr must be > 0"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.epochs >= 0, "epochs must be >= 0"),
+            (self.crop_padding >= 0, "crop_padding must be >= 0"),
+            (self.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
+            (self.min_micro_batch >= 1, "min_micro_batch must be >= 1"),
+            (self.divergence_check_every >= 1, "divergence_check_every must be >= 1"),
+            (self.progress in ("auto", "bar", "log", "none"), "progress must be auto, bar, log or none"),
+            (self.compile in (False, True, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+             "compile must be a bool or a torch.compile mode"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"protocol {self.name!r}: {msg}")
+
+    def crop_padding_for(self, resolution: int) -> int:
+        """Padding in pixels for an input of ``resolution`` (``crop_padding`` is given at 32×32)."""
+        if self.crop_padding == 0:
+            return 0
+        return max(1, round(self.crop_padding * resolution / 32))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "nb201": Protocol(
+        name="nb201", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
+        schedule="cosine", schedule_step="iteration", batch_size=256, epochs=200,
+        flip=True, crop_padding=4, normalize=True,
+    ),
+    "cvprnas": Protocol(
+        name="cvprnas", optimizer="sgd", lr=0.01, momentum=0.9, nesterov=False, weight_decay=3e-4,
+        schedule="cosine", schedule_step="epoch", batch_size=64, epochs=64,
+        flip=False, crop_padding=0, normalize=False,
+    ),
+    "quick": Protocol(
+        name="quick", optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
+        schedule="cosine", schedule_step="iteration", batch_size=64, epochs=4,
+        flip=False, crop_padding=4, normalize=True, eval_batch_size=512,
+    ),
+}
+
+
+def protocol_names() -> list[str]:
+    return sorted(PROTOCOLS)
+
+
+def get_protocol(name: Union[str, Protocol, Mapping[str, Any]], **overrides: Any) -> Protocol:
+    """The named preset with ``overrides`` applied (unknown field names are an error).
+
+    ``name`` may also be a :class:`Protocol` or a mapping; a mapping's ``"name"`` picks the
+    preset it starts from (a name that is no preset starts from the :class:`Protocol` defaults)
+    and its other keys are overrides, e.g. ``{"name": "quick", "epochs": 2}``.
+    """
+    if isinstance(name, Protocol):
+        base = name
+    elif isinstance(name, Mapping):
+        d = dict(name)
+        base_name = d.pop("name", "custom")
+        base = PROTOCOLS.get(base_name, Protocol(name=str(base_name)))
+        overrides = {**d, **overrides}
+    elif isinstance(name, str):
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {name!r}; known: {', '.join(protocol_names())}")
+        base = PROTOCOLS[name]
+    else:
+        raise TypeError(f"protocol must be a name, a mapping or a Protocol, not {type(name).__name__}")
+    if not overrides:
+        return base
+    fields = {f.name for f in dataclasses.fields(Protocol)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"unknown protocol field(s) {unknown} for {base.name!r}; fields: {', '.join(sorted(fields))}")
+    return dataclasses.replace(base, **overrides)

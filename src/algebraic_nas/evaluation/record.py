@@ -1,0 +1,75 @@
+"""`EvaluationRecord`: the outcome of training and testing one architecture, as plain data.
+
+Records travel between processes (Dask workers → the search driver) and into the SQLite store,
+so every field is a JSON-friendly Python value: ``to_dict()`` / ``from_dict()`` round-trip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass
+class EvaluationRecord:
+    """One evaluation of ``term`` on ``dataset`` under ``protocol`` with ``seed``.
+
+    Errors are fractions in [0, 1] (``None`` when the run failed before they were measured);
+    ``train_losses`` holds the mean training cross-entropy of each completed epoch (nats);
+    ``params`` is the number of trainable parameters, ``flops`` the forward FLOPs of one
+    example as reported by the assembler (``network_stats``); times are seconds, memory MiB
+    (peak CUDA allocation on a GPU, the process's peak resident set size on the CPU).
+    ``outcome`` is ``"ok"`` or ``"failed"``; ``reason`` says why it failed (``"diverged"``,
+    ``"out of memory"``, or ``"<ExceptionType>: <message>"``), ``""`` when ok.
+    """
+
+    term: str
+    grammar: str
+    dataset: str
+    protocol: str
+    seed: int
+    outcome: str = OK
+    reason: str = ""
+    valid_error: Optional[float] = None
+    test_error: Optional[float] = None
+    train_losses: list[float] = field(default_factory=list)
+    params: Optional[int] = None
+    flops: Optional[int] = None
+    wall_time_s: float = 0.0
+    train_time_s: float = 0.0
+    peak_memory_mb: Optional[float] = None
+    device: str = "cpu"
+    epochs: int = 0
+    micro_batch: Optional[int] = None
+    valid_errors: list[float] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (non-finite losses become ``None``)."""
+        d = dataclasses.asdict(self)
+        d["train_losses"] = [_finite_or_none(v) for v in self.train_losses]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EvaluationRecord":
+        """Inverse of :meth:`to_dict`; unknown keys are an error, missing optional ones default."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"EvaluationRecord.from_dict: unknown field(s) {sorted(unknown)}")
+        d = dict(d)
+        d["train_losses"] = [float("nan") if v is None else float(v) for v in d.get("train_losses", [])]
+        return cls(**d)
+
+
+def _finite_or_none(v: float) -> Optional[float]:
+    return float(v) if math.isfinite(v) else None
