@@ -158,7 +158,7 @@ def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True
 # --- node-labelled graphs for the WL kernel --------------------------------------------------------
 
 
-def op_graph(g: nx.MultiDiGraph) -> nx.DiGraph:
+def op_graph(g: nx.MultiDiGraph, contract_identity: bool = True) -> nx.DiGraph:
     """Line graph of an op-edge DAG: one node per operation, ``id`` contracted, plus input/output.
 
     Node ids are integers: 0 is ``"input"``, then the operations in ``order``, the last is ``"output"``.
@@ -182,7 +182,7 @@ def op_graph(g: nx.MultiDiGraph) -> nx.DiGraph:
             outs.append(last)
         out.add_edges_from((a, b) for a in ins for b in outs)
     for i in range(1, last):
-        if out.nodes[i].get("identity"):
+        if contract_identity and out.nodes[i].get("identity"):
             out.add_edges_from((p, s) for p in out.predecessors(i) for s in out.successors(i))
             out.remove_node(i)
     for _, d in out.nodes(data=True):
