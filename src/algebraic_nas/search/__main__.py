@@ -1,0 +1,32 @@
+"""``python -m algebraic_nas.search [overrides]``: run or resume an architecture search.
+
+    python -m algebraic_nas.search                                   # BANAT, hnb201, digits
+    python -m algebraic_nas.search strategy=evolution n_workers=2    # 2 Dask workers
+    python -m algebraic_nas.search grammar.name=./my_space.ebnf budget.evaluations=100
+    python -m algebraic_nas.search run_dir=runs/a                    # again: resumes runs/a
+    python -m algebraic_nas.search --cfg job                         # print the composed config
+
+Config groups (``algebraic_nas/conf``): grammar, dataset, protocol, strategy, executor.
+"""
+
+from __future__ import annotations
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from algebraic_nas.search.config import register_configs
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="pkg://algebraic_nas.conf", config_name="search")
+def main(cfg: DictConfig) -> None:
+    """Hydra entry point: the run directory is Hydra's output directory (``run_dir``)."""
+    from algebraic_nas.search.runner import run_search
+
+    run_search(cfg, HydraConfig.get().runtime.output_dir)
+
+
+if __name__ == "__main__":
+    main()

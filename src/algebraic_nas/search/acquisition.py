@@ -1,0 +1,222 @@
+"""Acquisition for BANAT: expected improvement (plain and log) and the evolutionary optimiser.
+
+Everything is for *minimisation* of ``f`` = log validation error. With the GP posterior
+``N(mu, sigma^2)`` at a candidate and the best observed value ``f*``, the improvement
+``z = (f* - mu - xi) / sigma`` gives
+
+    EI(x)    = sigma * h(z),            h(z) = phi(z) + z * Phi(z)
+    logEI(x) = log(sigma) + log h(z)
+
+``log h`` is computed without cancellation for very negative ``z`` through the scaled
+complementary error function (the approach of Ament et al. 2023, "Unexpected improvements to
+expected improvement", used by BoTorch's ``LogExpectedImprovement``): plain EI underflows to
+exactly 0 for most of a 10^400-term space once the GP is confident, which leaves an
+evolutionary optimiser with no gradient of fitness to follow; log-EI keeps ranking them.
+
+The evolutionary optimiser is the one of REFERENCE §5 (BANAT as implemented): a pool of 200
+terms = the 10 best observed + 190 random samples; each child comes from a tournament of 40
+drawn with replacement whose 2 best (by acquisition) are the parents; mutation 0.5, crossover
+0.25, self-crossover 0.25; at least 10 and at most 50 generations, stopping once the best value
+has not changed over the last 5; the result is the best term that is neither evaluated nor
+pending.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+from scipy.special import erfcx, log_ndtr, ndtr
+
+from algebraic_nas.grammar.term import Term
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_HALF_PI = math.sqrt(0.5 * math.pi)
+_SQRT2 = math.sqrt(2.0)
+
+
+def expected_improvement(mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
+    """EI for minimisation. ``mean``, ``var``: posterior of shape ``(n,)``; ``best``: ``f*``."""
+    mean = np.asarray(mean, dtype=float)
+    sigma = np.sqrt(np.clip(np.asarray(var, dtype=float), 1e-18, None))
+    z = (best - mean - xi) / sigma
+    pdf = np.exp(-0.5 * z * z - _LOG_SQRT_2PI)
+    return sigma * (pdf + z * ndtr(z))
+
+
+def log_h(z: np.ndarray) -> np.ndarray:
+    """``log(phi(z) + z * Phi(z))``, accurate for every finite ``z``."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    hi = z > -1.0
+    zh = z[hi]
+    out[hi] = np.log(np.exp(-0.5 * zh * zh - _LOG_SQRT_2PI) + zh * ndtr(zh))
+    zl = z[~hi]
+    # phi(z) + z Phi(z) = phi(z) * (1 + z sqrt(pi/2) erfcx(-z/sqrt2)); the bracket is
+    # 1 - |z| sqrt(pi/2) erfcx(|z|/sqrt2) ~ 1/z^2 for z -> -inf, computed with log1p
+    inner = np.log1p(zl * _SQRT_HALF_PI * erfcx(-zl / _SQRT2))
+    # beyond |z| ~ 1e4 the bracket loses all digits: use its asymptote log(1/z^2)
+    far = zl < -1e4
+    inner = np.where(far, -2.0 * np.log(np.abs(zl)), inner)
+    out[~hi] = -0.5 * zl * zl - _LOG_SQRT_2PI + inner
+    return out
+
+
+def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
+    """log EI for minimisation (same arguments as :func:`expected_improvement`)."""
+    mean = np.asarray(mean, dtype=float)
+    sigma = np.sqrt(np.clip(np.asarray(var, dtype=float), 1e-18, None))
+    z = (best - mean - xi) / sigma
+    return np.log(sigma) + log_h(z)
+
+
+ACQUISITIONS: dict[str, Callable[..., np.ndarray]] = {
+    "ei": expected_improvement,
+    "log_ei": log_expected_improvement,
+}
+
+
+@dataclass
+class EvolutionConfig:
+    """Settings of the evolutionary acquisition optimiser (defaults: REFERENCE §5)."""
+
+    pool_size: int = 200
+    n_best: int = 10
+    tournament_size: int = 40
+    n_parents: int = 2
+    p_mutation: float = 0.5
+    p_crossover: float = 0.25
+    p_self_crossover: float = 0.25
+    min_generations: int = 10
+    max_generations: int = 50
+    patience: int = 5
+
+
+@dataclass
+class OptimiserResult:
+    """What the optimiser found: the best new term, its acquisition value and bookkeeping."""
+
+    term: Term
+    value: float
+    generations: int
+    n_scored: int
+    history: list[float] = field(default_factory=list)  # best value after each generation
+
+
+class EvolutionaryOptimiser:
+    """Maximises an acquisition function over terms of a grammar by evolution.
+
+    Args:
+        grammar: provides ``sample``, ``mutate``, ``crossover`` and ``self_crossover``.
+        config: the settings (see :class:`EvolutionConfig`).
+    """
+
+    def __init__(self, grammar: Any, config: Optional[EvolutionConfig] = None) -> None:
+        self.grammar = grammar
+        self.config = config or EvolutionConfig()
+        c = self.config
+        total = c.p_mutation + c.p_crossover + c.p_self_crossover
+        if total <= 0:
+            raise ValueError("mutation, crossover and self-crossover probabilities are all zero")
+        self._probs = (c.p_mutation / total, c.p_crossover / total, c.p_self_crossover / total)
+
+    def optimise(
+        self,
+        acquisition: Callable[[list[Term]], np.ndarray],
+        best_observed: Sequence[Term],
+        exclude: set[Term],
+        rng: random.Random,
+    ) -> OptimiserResult:
+        """Evolve a pool and return the best term not in ``exclude``.
+
+        Args:
+            acquisition: maps a list of terms to their acquisition values (higher is better);
+                called once per generation with the new terms only (values are cached).
+            best_observed: observed terms, best first; the first ``n_best`` seed the pool.
+            exclude: evaluated and pending terms, never returned (they may still be parents).
+            rng: random number generator.
+        """
+        c = self.config
+        scores: dict[Term, float] = {}
+
+        def score(terms: Iterable[Term]) -> None:
+            new = [t for t in dict.fromkeys(terms) if t not in scores]
+            if new:
+                vals = np.asarray(acquisition(new), dtype=float).reshape(-1)
+                for t, v in zip(new, vals):
+                    scores[t] = float(v) if math.isfinite(v) else -math.inf
+
+        pool: list[Term] = list(dict.fromkeys(best_observed[: c.n_best]))
+        attempts = 0
+        while len(pool) < c.pool_size and attempts < 20 * c.pool_size:
+            t = self.grammar.sample(rng)
+            attempts += 1
+            if t not in pool:
+                pool.append(t)
+        score(pool)
+
+        def best_new() -> tuple[Optional[Term], float]:
+            cands = [(v, t) for t, v in scores.items() if t not in exclude]
+            if not cands:
+                return None, -math.inf
+            v, t = max(cands, key=lambda vt: vt[0])
+            return t, v
+
+        _, best_value = best_new()
+        history = [best_value]
+        generation = 0
+        while generation < c.max_generations:
+            generation += 1
+            children = self._offspring(pool, scores, rng, c.pool_size)
+            score(children)
+            # (mu + lambda) survival: the pool keeps the best distinct terms seen in it so far
+            merged = list(dict.fromkeys(pool + children))
+            merged.sort(key=lambda t: scores[t], reverse=True)
+            pool = merged[: c.pool_size]
+            _, best_value = best_new()
+            history.append(best_value)
+            if generation >= c.min_generations and len(history) > c.patience:
+                if history[-1] == history[-1 - c.patience]:
+                    break
+        term, value = best_new()
+        if term is None:  # every candidate was excluded: a fresh random term is all we can do
+            for _ in range(1000):
+                term = self.grammar.sample(rng)
+                if term not in exclude:
+                    break
+            else:
+                raise RuntimeError("the acquisition optimiser found no term that is not evaluated or pending")
+            score([term])
+            value = scores[term]
+        return OptimiserResult(term=term, value=value, generations=generation, n_scored=len(scores), history=history)
+
+    def _offspring(self, pool: list[Term], scores: dict[Term, float], rng: random.Random, n: int) -> list[Term]:
+        """``n`` children (fewer if the operators keep failing) by tournament selection."""
+        c = self.config
+        g = self.grammar
+        children: list[Term] = []
+        tries = 0
+        while len(children) < n and tries < 5 * n:
+            tries += 1
+            tournament = [pool[rng.randrange(len(pool))] for _ in range(c.tournament_size)]
+            ranked = sorted(dict.fromkeys(tournament), key=lambda t: scores[t], reverse=True)
+            parents = ranked[: max(1, c.n_parents)]
+            a = parents[0]
+            b = parents[1] if len(parents) > 1 else parents[0]
+            u = rng.random()
+            made: list[Term] = []
+            if u < self._probs[0]:
+                made = [g.mutate(a, rng)]
+            elif u < self._probs[0] + self._probs[1]:
+                pair = g.crossover(a, b, rng) if a != b else None
+                made = list(pair) if pair is not None else []
+            else:
+                child = g.self_crossover(a, rng)
+                made = [child] if child is not None else []
+            if not made:  # no compatible subterms: mutate instead so the generation fills up
+                made = [g.mutate(a, rng)]
+            children.extend(made)
+        return children[:n]

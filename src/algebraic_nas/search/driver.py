@@ -1,0 +1,257 @@
+"""The asynchronous search driver: one loop that owns the strategy, the store and the executor.
+
+    resume (replay finished rows into the strategy, re-queue lost ones)
+    loop:
+        fill every free worker slot (re-queued terms first, then the strategy's proposals,
+            with the terms under evaluation passed as ``pending``)
+        wait for the next finished evaluation(s)  -> store (committed) -> strategy.observe
+    until the evaluation budget is reached (all finished) or the wall-time budget is spent
+
+Workers are refilled one by one as soon as each evaluation ends, never in synchronous rounds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from algebraic_nas.grammar.term import Term
+from algebraic_nas.search.executors import Executor
+from algebraic_nas.search.progress import Progress, Status
+from algebraic_nas.search.store import Row, Store
+from algebraic_nas.search.strategies.base import Strategy
+from algebraic_nas.search.worker import DEFAULT_FUNCTION, EvaluationTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Budget:
+    """When to stop: ``evaluations`` finished (done + failed, all sessions of the run together)
+    and/or ``wall_time_s`` of search time (all sessions; the time between sessions does not
+    count). ``None`` = no limit of that kind; at least one must be set."""
+
+    evaluations: Optional[int] = None
+    wall_time_s: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.evaluations is None and self.wall_time_s is None:
+            raise ValueError("the budget needs evaluations and/or wall_time_s")
+
+
+@dataclass
+class EvaluationSettings:
+    """Everything that defines an evaluation except the term (the same for the whole run)."""
+
+    grammar: str
+    dataset: str = "digits"
+    protocol: Any = "quick"
+    seed: int = 0
+    device: str = "auto"
+    data_root: Optional[str] = None
+    overrides: dict = field(default_factory=dict)
+    function: str = DEFAULT_FUNCTION
+    threads: Optional[int] = None
+
+    def task(self, eval_id: int, term: str) -> EvaluationTask:
+        return EvaluationTask(
+            eval_id=eval_id, term=term, grammar=self.grammar, dataset=self.dataset, protocol=self.protocol,
+            seed=self.seed, device=self.device, data_root=self.data_root, overrides=dict(self.overrides),
+            function=self.function, threads=self.threads,
+        )
+
+    def identity(self) -> dict:
+        """The settings a resumed run must share with the stored one (results are comparable)."""
+        return {
+            "grammar": self.grammar, "dataset": self.dataset, "protocol": self.protocol,
+            "seed": self.seed, "overrides": self.overrides, "function": self.function,
+        }
+
+
+@dataclass
+class SearchResult:
+    """What a search ended with."""
+
+    best: Optional[Row]
+    counts: dict[str, int]
+    elapsed_s: float
+    evaluations_this_session: int
+
+
+class Driver:
+    """Args:
+    grammar: the ``Grammar`` (parses stored terms on resume).
+    strategy: proposes terms.
+    executor: runs evaluations.
+    store: the run's store.
+    settings: how every term is evaluated.
+    budget: when to stop.
+    batch_size: at most this many proposals per strategy call (BANAT's b; with b = 1 every
+        free worker triggers its own proposal with the others pending).
+    progress: the live display (``None``: none).
+    """
+
+    def __init__(
+        self,
+        grammar: Any,
+        strategy: Strategy,
+        executor: Executor,
+        store: Store,
+        settings: EvaluationSettings,
+        budget: Budget,
+        batch_size: int = 1,
+        progress: Optional[Progress] = None,
+    ) -> None:
+        self.grammar = grammar
+        self.strategy = strategy
+        self.executor = executor
+        self.store = store
+        self.settings = settings
+        self.budget = budget
+        self.batch_size = max(1, int(batch_size))
+        self.progress = progress or Progress("none")
+        self.pending: dict[int, Term] = {}  # eval id -> term, submitted and not finished
+        self._requeue: list[Row] = []
+        self._session_done = 0
+        self._session_start = 0.0
+        self._elapsed_at_start = 0.0
+
+    # --- resume ----------------------------------------------------------------------------------
+
+    def _check_settings(self) -> None:
+        stored = self.store.get_meta("evaluation")
+        mine = self.settings.identity()
+        if stored is None:
+            self.store.set_meta("evaluation", mine)
+            return
+        diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+        if diff:
+            details = "; ".join(f"{k}: stored {stored.get(k)!r}, now {mine.get(k)!r}" for k in diff)
+            raise ValueError(
+                f"{self.store.path} holds a search with different evaluation settings ({details}); "
+                "use another run directory or the same settings to resume"
+            )
+
+    def resume(self) -> int:
+        """Replay the stored finished evaluations into the strategy (in evaluation order) and
+        queue the unfinished ones for evaluation; returns the number replayed."""
+        self._check_settings()
+        finished = self.store.rows(status=("done", "failed"), order="finished")
+        for row in finished:
+            record = row.result or {"outcome": "ok" if row.status == "done" else "failed", "valid_error": row.valid_error}
+            self.strategy.observe(self.grammar.parse(row.term), record)
+        self._requeue = self.store.requeue_unfinished()
+        for row in self._requeue:
+            self.strategy.mark_proposed(self.grammar.parse(row.term))
+        if finished or self._requeue:
+            log.info("resuming: %d finished evaluations kept, %d to evaluate again", len(finished), len(self._requeue))
+        return len(finished)
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return self._elapsed_at_start + (time.monotonic() - self._session_start)
+
+    def _finished(self) -> int:
+        return self.store.summary().finished
+
+    def _may_submit(self, finished: int) -> bool:
+        b = self.budget
+        if b.wall_time_s is not None and self.elapsed() >= b.wall_time_s:
+            return False
+        if b.evaluations is not None and finished + self.executor.in_flight() >= b.evaluations:
+            return False
+        return True
+
+    def _fill(self, finished: int) -> bool:
+        """Submit work to every free slot; returns whether anything was submitted."""
+        submitted = False
+        while self.executor.in_flight() < self.executor.slots and self._may_submit(finished):
+            if self._requeue:
+                row = self._requeue.pop(0)
+                batch = [(row.id, row.term)]
+            else:
+                free = self.executor.slots - self.executor.in_flight()
+                n = min(free, self.batch_size)
+                if self.budget.evaluations is not None:
+                    n = min(n, self.budget.evaluations - finished - self.executor.in_flight())
+                t0 = time.perf_counter()
+                terms = self.strategy.propose(pending=list(self.pending.values()), n=n)
+                dt = (time.perf_counter() - t0) / max(1, len(terms))
+                batch = [(self.store.add(str(t), self.strategy.name, propose_time_s=dt), str(t)) for t in terms]
+                for (eval_id, _), t in zip(batch, terms):
+                    self.pending[eval_id] = t
+            for eval_id, text in batch:
+                if eval_id not in self.pending:
+                    self.pending[eval_id] = self.grammar.parse(text)
+                self.store.mark_running(eval_id)
+                self.executor.submit(self.settings.task(eval_id, text))
+                submitted = True
+        return submitted
+
+    def _status(self) -> Status:
+        s = self.store.summary()
+        remaining = None
+        b = self.budget
+        if b.evaluations is not None and self._session_done:
+            per_eval = (time.monotonic() - self._session_start) / self._session_done
+            remaining = max(0, b.evaluations - s.finished) * per_eval / max(1, self.executor.slots)
+        if b.wall_time_s is not None:
+            left = max(0.0, b.wall_time_s - self.elapsed())
+            remaining = left if remaining is None else min(remaining, left)
+        return Status(
+            done=s.finished, failed=s.counts.get("failed", 0), running=self.executor.in_flight(),
+            total=b.evaluations, best=s.best.valid_error if s.best else None,
+            elapsed=self.elapsed(), remaining=remaining,
+        )
+
+    def run(self) -> SearchResult:
+        """Resume if there is anything to resume, then search until the budget is spent."""
+        self.store.set_meta("strategy", self.strategy.name)
+        self._elapsed_at_start = self.store.elapsed()
+        self.store.start_session()
+        self._session_start = time.monotonic()
+        self.resume()
+        last_beat = time.monotonic()
+        try:
+            while True:
+                finished = self._finished()
+                if self._fill(finished):
+                    self.progress.update(self._status())
+                if self.executor.in_flight() == 0:
+                    break
+                timeout = 1.0
+                if self.budget.wall_time_s is not None:
+                    timeout = min(timeout, max(0.0, self.budget.wall_time_s - self.elapsed()))
+                results = self.executor.wait(timeout=timeout)
+                for task, record in results:
+                    row = self.store.finish(task.eval_id, record, worker=record.get("worker"))
+                    term = self.pending.pop(task.eval_id, None) or self.grammar.parse(task.term)
+                    self.strategy.observe(term, record)
+                    self._session_done += 1
+                    if row.status == "failed":
+                        log.warning("evaluation %d failed: %s", row.id, row.error)
+                if results:
+                    self.progress.update(self._status())
+                else:
+                    self.progress.update(self._status(), event=False)
+                if time.monotonic() - last_beat > 10.0:
+                    self.store.heartbeat()
+                    last_beat = time.monotonic()
+                if self.budget.wall_time_s is not None and self.elapsed() >= self.budget.wall_time_s:
+                    abandoned = self.executor.cancel_all()
+                    if abandoned:
+                        # evaluated again by a resumed run with a larger budget
+                        self.store.mark_pending([t.eval_id for t in abandoned])
+                        for t in abandoned:
+                            self.pending.pop(t.eval_id, None)
+                        log.info("wall-time budget spent: %d running evaluations abandoned", len(abandoned))
+                    break
+        finally:
+            self.store.heartbeat()
+            self.progress.close()
+        s = self.store.summary()
+        return SearchResult(best=s.best, counts=s.counts, elapsed_s=self.elapsed(), evaluations_this_session=self._session_done)

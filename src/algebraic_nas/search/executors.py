@@ -1,0 +1,256 @@
+"""Executors: where evaluations run. The driver submits tasks and collects finished ones.
+
+* :class:`InProcessExecutor` runs one evaluation at a time in the driver's process (the default
+  with one worker: no extra processes, easy to debug).
+* :class:`DaskExecutor` runs them on Dask workers: a ``distributed.LocalCluster`` of N worker
+  processes with one thread each (one GPU each where GPUs exist, through
+  ``CUDA_VISIBLE_DEVICES``), or an existing scheduler given by its address (start its workers
+  with ``--nthreads 1`` so that each runs one evaluation at a time). Finished futures arrive
+  through ``distributed.as_completed``, so the driver refills a worker as soon as it is free.
+
+The driver never has more tasks in flight than ``executor.slots``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from typing import Any, Optional
+
+from algebraic_nas.search.worker import EvaluationTask, run_task
+
+log = logging.getLogger(__name__)
+
+Finished = tuple[EvaluationTask, dict]
+
+
+class Executor(ABC):
+    """Runs :class:`EvaluationTask`s; ``slots`` of them at a time."""
+
+    slots: int = 1
+
+    @abstractmethod
+    def submit(self, task: EvaluationTask) -> None:
+        """Start (or queue) ``task``; the driver submits at most ``slots`` unfinished tasks."""
+
+    @abstractmethod
+    def wait(self, timeout: Optional[float] = None) -> list[Finished]:
+        """Block until at least one task finished (or ``timeout`` seconds passed: maybe ``[]``);
+        return every finished task with its record dict."""
+
+    @abstractmethod
+    def in_flight(self) -> int:
+        """Number of submitted tasks not yet returned by :meth:`wait`."""
+
+    def cancel_all(self) -> list[EvaluationTask]:
+        """Abandon unfinished tasks (at the end of a wall-time budget); returns them."""
+        return []
+
+    def close(self) -> None:
+        """Release workers and connections."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    """Evaluates in the calling process, one task at a time, when :meth:`wait` is called.
+
+    A wall-time budget can only be checked between evaluations here: a running evaluation is
+    not interrupted.
+    """
+
+    def __init__(self) -> None:
+        self.slots = 1
+        self._queue: deque[EvaluationTask] = deque()
+
+    def submit(self, task: EvaluationTask) -> None:
+        self._queue.append(task)
+
+    def wait(self, timeout: Optional[float] = None) -> list[Finished]:
+        if not self._queue:
+            return []
+        task = self._queue.popleft()
+        return [(task, run_task(task))]
+
+    def in_flight(self) -> int:
+        return len(self._queue)
+
+    def cancel_all(self) -> list[EvaluationTask]:
+        tasks = list(self._queue)
+        self._queue.clear()
+        return tasks
+
+    def describe(self) -> str:
+        return "in-process (1 worker)"
+
+
+def visible_gpus() -> list[str]:
+    """GPU ids this process may hand out: ``CUDA_VISIBLE_DEVICES`` if set, else ``0..n-1``."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        return []
+
+
+def _local_cluster(n_workers: int, gpus: list[str], memory_limit: Any, silence_logs: int) -> Any:
+    """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes; worker i sees only
+    GPU ``gpus[i % len(gpus)]`` (none when ``gpus`` is empty)."""
+    from distributed import LocalCluster
+
+    class _PerWorkerEnvCluster(LocalCluster):
+        # LocalCluster gives every worker the same options; scale() asks new_worker_spec() for
+        # each new worker, which is where each one gets its own CUDA_VISIBLE_DEVICES
+        _gpus: list[str] = []
+        _count = 0
+
+        def new_worker_spec(self) -> dict:
+            spec = super().new_worker_spec()
+            out = {}
+            for name, s in spec.items():
+                opts = dict(s["options"])
+                env = dict(opts.get("env") or {})
+                env.setdefault("OMP_NUM_THREADS", "1")
+                if self._gpus:
+                    env["CUDA_VISIBLE_DEVICES"] = self._gpus[type(self)._count % len(self._gpus)]
+                else:
+                    env["CUDA_VISIBLE_DEVICES"] = ""
+                type(self)._count += 1
+                opts["env"] = env
+                out[name] = {**s, "options": opts}
+            return out
+
+    _PerWorkerEnvCluster._gpus = list(gpus)
+    cluster = _PerWorkerEnvCluster(
+        n_workers=0,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        memory_limit=memory_limit,
+        silence_logs=silence_logs,
+    )
+    cluster.scale(n_workers)
+    return cluster
+
+
+class DaskExecutor(Executor):
+    """Evaluates on Dask workers.
+
+    Args:
+        n_workers: workers of the local cluster; with ``address``, the number of tasks kept in
+            flight (``0``: the number of workers the scheduler has when we connect).
+        address: an existing scheduler (``"tcp://host:8786"``); ``None`` starts a local cluster.
+        gpus: GPU ids for the local workers (``None``: all visible GPUs, ``[]``: none).
+        memory_limit: per-worker memory limit of the local cluster (Dask syntax, ``"auto"``).
+        start_timeout: seconds to wait for the workers to come up.
+    """
+
+    def __init__(
+        self,
+        n_workers: int = 2,
+        address: Optional[str] = None,
+        gpus: Optional[list[str]] = None,
+        memory_limit: Any = "auto",
+        start_timeout: float = 120.0,
+    ) -> None:
+        from distributed import Client, as_completed
+
+        self.cluster = None
+        if address:
+            self.client = Client(address, timeout=start_timeout)
+            n_known = len(self.client.scheduler_info().get("workers", {}))
+            self.slots = n_workers if n_workers > 0 else max(1, n_known)
+            if n_workers > 0:
+                self.client.wait_for_workers(1, timeout=start_timeout)
+        else:
+            if n_workers < 1:
+                raise ValueError("a local Dask cluster needs n_workers >= 1")
+            self.gpus = visible_gpus() if gpus is None else list(gpus)
+            self.cluster = _local_cluster(n_workers, self.gpus, memory_limit, logging.WARNING)
+            self.client = Client(self.cluster, timeout=start_timeout)
+            self.client.wait_for_workers(n_workers, timeout=start_timeout)
+            self.slots = n_workers
+        self.address = address
+        self._as_completed = as_completed(with_results=False)
+        self._tasks: dict[str, EvaluationTask] = {}
+
+    def describe(self) -> str:
+        where = self.address or "local cluster"
+        gpus = getattr(self, "gpus", None)
+        return f"Dask ({self.slots} workers, {where}{', GPUs ' + ','.join(gpus) if gpus else ''})"
+
+    def submit(self, task: EvaluationTask) -> None:
+        # pure=False: the same term submitted again (a re-queued evaluation) must run again
+        future = self.client.submit(run_task, task, pure=False, key=f"evaluate-{task.eval_id}-{time.time_ns()}")
+        self._tasks[future.key] = task
+        self._as_completed.add(future)
+
+    def wait(self, timeout: Optional[float] = None) -> list[Finished]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._as_completed.has_ready():
+            if self._as_completed.is_empty():
+                return []
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+            time.sleep(0.05)
+        out: list[Finished] = []
+        for future in self._as_completed.next_batch(block=False):
+            task = self._tasks.pop(future.key)
+            try:
+                record = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker) fails one evaluation
+                record = {"term": task.term, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}", "worker": "dask"}
+            out.append((task, record))
+        return out
+
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def cancel_all(self) -> list[EvaluationTask]:
+        futures = list(self._as_completed.futures) if hasattr(self._as_completed, "futures") else []
+        tasks = list(self._tasks.values())
+        if futures:
+            self.client.cancel(futures)
+        self._as_completed.clear()
+        self._tasks.clear()
+        return tasks
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def make_executor(kind: str, n_workers: int = 1, address: Optional[str] = None, **options: Any) -> Executor:
+    """``kind``: ``"auto"`` (in-process with one worker, a local Dask cluster otherwise),
+    ``"inprocess"``, ``"local"`` (Dask ``LocalCluster``) or ``"dask"`` (existing scheduler at
+    ``address``)."""
+    if kind == "auto":
+        kind = "inprocess" if n_workers <= 1 and not address else ("dask" if address else "local")
+    if kind == "inprocess":
+        if n_workers > 1:
+            raise ValueError("the in-process executor runs one evaluation at a time: use executor=local for n_workers > 1")
+        return InProcessExecutor()
+    if kind == "local":
+        return DaskExecutor(n_workers=n_workers, **options)
+    if kind == "dask":
+        if not address:
+            raise ValueError("executor=dask needs executor.address (the scheduler, e.g. tcp://host:8786)")
+        return DaskExecutor(n_workers=n_workers, address=address, **options)
+    raise ValueError(f"unknown executor {kind!r}; known: auto, inprocess, local, dask")

@@ -1,0 +1,203 @@
+"""The report of a search run: ``algebraic-nas report RUN_DIR`` (also written when a search ends).
+
+Writes into ``RUN_DIR/report/``:
+
+* ``evaluations.csv`` — every evaluation (one row per proposal, all statuses);
+* ``incumbent.png`` — the best validation error so far over evaluations and over wall time;
+* ``summary.json`` — the best term with its statistics, counts, times;
+* ``best_architecture.png`` — a picture of the best architecture (when the assembler can draw it);
+
+and prints a short summary. It reads the store read-only, so it also works on a running search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from algebraic_nas.search.progress import format_seconds
+from algebraic_nas.search.store import Row, Store
+
+log = logging.getLogger(__name__)
+
+CSV_COLUMNS = (
+    "id", "term", "strategy", "status", "valid_error", "test_error", "params", "flops", "eval_time_s",
+    "run_time_s", "propose_time_s", "worker", "error", "attempts", "proposed_at", "started_at", "finished_at",
+)
+
+
+def incumbent_trace(rows: Sequence[Row]) -> list[tuple[int, float, float]]:
+    """``(evaluation number, search wall time, best validation error so far)`` after each
+    finished evaluation, in evaluation order (failed ones advance the count only)."""
+    finished = sorted((r for r in rows if r.finished), key=lambda r: (r.finished_at or 0.0, r.id))
+    trace = []
+    best = math.inf
+    for i, r in enumerate(finished, start=1):
+        if r.status == "done" and r.valid_error is not None:
+            best = min(best, r.valid_error)
+        trace.append((i, float(r.run_time_s or 0.0), best))
+    return trace
+
+
+def write_csv(rows: Sequence[Row], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for r in rows:
+            w.writerow(["" if getattr(r, c) is None else getattr(r, c) for c in CSV_COLUMNS])
+
+
+def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [(n, t, b) for n, t, b in trace if math.isfinite(b)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    if pts:
+        n, t, b = zip(*pts)
+        axes[0].step(n, b, where="post")
+        axes[1].step([x / 60.0 for x in t], b, where="post")
+    axes[0].set_xlabel("evaluations")
+    axes[1].set_xlabel("search wall time (min)")
+    for ax in axes:
+        ax.set_ylabel("best validation error")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_best(term_text: str, grammar_name: Optional[str], path: Path) -> Optional[str]:
+    """Draw the best architecture with the assembler; ``None`` (and a log line) if it cannot."""
+    try:
+        from algebraic_nas.assembly.draw import draw_term
+        from algebraic_nas.grammar import load_grammar
+
+        grammar = load_grammar(grammar_name) if grammar_name else None
+        term = grammar.parse(term_text) if grammar is not None else None
+        if term is None:
+            return None
+        draw_term(term, path, grammar=grammar)
+        return str(path)
+    except Exception as exc:  # noqa: BLE001 - the picture is optional; the rest of the report is not
+        log.warning("no picture of the best architecture: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw: bool = True, quiet: bool = True) -> dict:
+    """Write the report of ``run_dir`` (into ``run_dir/report`` unless ``out_dir``); returns
+    the summary dict."""
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    with Store(run_dir, readonly=True) as store:
+        rows = store.rows()
+        summary = store.summary()
+        config = store.get_meta("config", {}) or {}
+        evaluation = store.get_meta("evaluation", {}) or {}
+        elapsed = store.elapsed()
+    trace = incumbent_trace(rows)
+    write_csv(rows, out / "evaluations.csv")
+    strategy = (config.get("strategy") or {}).get("name") or (rows[0].strategy if rows else "?")
+    grammar_name = evaluation.get("grammar") or (config.get("grammar") or {}).get("name")
+    dataset = evaluation.get("dataset") or (config.get("dataset") or {}).get("name")
+    plot_incumbent(trace, out / "incumbent.png", title=f"{strategy} on {grammar_name} / {dataset}")
+    best = summary.best
+    info: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "strategy": strategy,
+        "grammar": grammar_name,
+        "dataset": dataset,
+        "counts": summary.counts,
+        "elapsed_s": elapsed,
+        "mean_eval_time_s": _mean([r.eval_time_s for r in rows if r.finished]),
+        "mean_propose_time_s": _mean([r.propose_time_s for r in rows]),
+        "best": None,
+        "files": {"csv": str(out / "evaluations.csv"), "incumbent_plot": str(out / "incumbent.png")},
+    }
+    if best is not None:
+        finished = [r for r in rows if r.finished]
+        position = 1 + sorted(finished, key=lambda r: (r.finished_at or 0.0, r.id)).index(
+            next(r for r in finished if r.id == best.id)
+        )
+        info["best"] = {
+            "id": best.id, "term": best.term, "valid_error": best.valid_error, "test_error": best.test_error,
+            "params": best.params, "flops": best.flops, "eval_time_s": best.eval_time_s,
+            "found_at_evaluation": position, "found_at_s": best.run_time_s, "worker": best.worker,
+        }
+        if draw:
+            pic = draw_best(best.term, grammar_name, out / "best_architecture.png")
+            if pic:
+                info["files"]["best_architecture"] = pic
+    with open(out / "summary.json", "w") as f:
+        json.dump(info, f, indent=2)
+    if not quiet:
+        print(format_summary(info), flush=True)
+    return info
+
+
+def _mean(xs: Sequence[Optional[float]]) -> Optional[float]:
+    v = [x for x in xs if x is not None]
+    return sum(v) / len(v) if v else None
+
+
+def format_summary(info: dict) -> str:
+    c = info["counts"]
+    lines = [
+        f"run {info['run_dir']}: {info['strategy']} on {info['grammar']} / {info['dataset']}",
+        f"  evaluations: {c.get('done', 0)} done, {c.get('failed', 0)} failed, "
+        f"{c.get('running', 0) + c.get('pending', 0)} unfinished; search time {format_seconds(info['elapsed_s'])}"
+        + (f", {info['mean_eval_time_s']:.1f} s per evaluation" if info.get("mean_eval_time_s") else ""),
+    ]
+    b = info.get("best")
+    if b:
+        test = f"{b['test_error']:.4f}" if b.get("test_error") is not None else "-"
+        params = f"{b['params'] / 1e6:.3f} M" if b.get("params") is not None else "-"
+        flops = f"{b['flops'] / 1e6:.1f} MFLOPs" if b.get("flops") is not None else "-"
+        lines += [
+            f"  best (#{b['id']}, found at evaluation {b['found_at_evaluation']}): valid error {b['valid_error']:.4f}, "
+            f"test error {test}, params {params}, {flops}",
+            f"  term: {b['term']}",
+        ]
+    else:
+        lines.append("  no successful evaluation yet")
+    lines.append("  report: " + ", ".join(str(v) for v in info["files"].values()))
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``algebraic-nas report`` (shared by the CLI and ``python -m``)."""
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a search's output directory (holds runs.sqlite)")
+    parser.add_argument("-o", "--out", default=None, help="where to write the report (default RUN_DIR/report)")
+    parser.add_argument("--no-draw", action="store_true", help="skip the picture of the best architecture")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    try:
+        info = make_report(args.run_dir, args.out, draw=not args.no_draw, quiet=True)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(info, indent=2) if args.json else format_summary(info))
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m algebraic_nas.search.report", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

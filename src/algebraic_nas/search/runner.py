@@ -1,0 +1,125 @@
+"""Build a search from a configuration and run it (what ``python -m algebraic_nas.search`` does).
+
+:func:`run_search` takes the composed Hydra config (or a plain nested dict with the keys of
+``search.config.SearchConf``) and a run directory, so it can also be called from Python.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from algebraic_nas.search.driver import Budget, Driver, EvaluationSettings, SearchResult
+from algebraic_nas.search.executors import make_executor
+from algebraic_nas.search.progress import Progress
+from algebraic_nas.search.store import Store
+from algebraic_nas.search.strategies import Strategy, make_strategy
+
+log = logging.getLogger("algebraic_nas.search")
+
+
+def _plain(cfg: Any) -> dict:
+    """A Hydra/OmegaConf config (or a mapping) as plain, resolved Python containers."""
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(cfg, DictConfig):
+            return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    return {k: (_plain(v) if isinstance(v, Mapping) else v) for k, v in dict(cfg).items()}
+
+
+def grammar_reference(name: str) -> str:
+    """A shipped grammar name as is; a path made absolute (workers may run elsewhere)."""
+    p = Path(name).expanduser()
+    if p.suffix == ".ebnf" or os.sep in name or p.exists():
+        return str(p.resolve())
+    return name
+
+
+def protocol_spec(protocol: Mapping[str, Any]) -> dict:
+    """The protocol config as ``evaluate`` takes it: the preset name plus the fields set."""
+    return {k: v for k, v in protocol.items() if v is not None}
+
+
+def build_strategy(cfg: Mapping[str, Any], grammar: Any, seed: int, **extra: Any) -> Strategy:
+    """The strategy of ``cfg["strategy"]`` (``name`` plus its settings)."""
+    s = dict(cfg)
+    name = s.pop("name")
+    s.pop("batch_size", None)
+    if name in ("banat", "banat_wl"):
+        s["evolution"] = dict(s.get("evolution") or {})
+        s["surrogate_options"] = dict(s.pop("surrogate", None) or {})
+    return make_strategy(name, grammar, seed=seed, **s, **extra)
+
+
+def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy] = None) -> SearchResult:
+    """Run (or resume) the search described by ``cfg`` in ``run_dir``.
+
+    Args:
+        cfg: the composed config (keys of ``SearchConf``).
+        run_dir: output directory; holds ``runs.sqlite`` and, at the end, ``report/``.
+        strategy: use this strategy object instead of building ``cfg["strategy"]``.
+    """
+    from algebraic_nas.grammar import load_grammar
+
+    c = _plain(cfg)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    grammar_name = grammar_reference(c["grammar"]["name"])
+    grammar = load_grammar(grammar_name)
+    seed = int(c.get("seed", 0))
+    eval_seed = c.get("eval_seed")
+    n_workers = int(c.get("n_workers", 1))
+    ex = dict(c.get("executor") or {})
+    kind = ex.get("kind", "auto")
+    threads = ex.get("threads")
+
+    with Store(run_dir) as store:
+        # a resumed run must not repeat the random choices of the sessions before it
+        n_rows = len(store.rows())
+        if strategy is None:
+            strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows)
+        store.set_meta("config", c)
+        options: dict[str, Any] = {}
+        if kind in ("local", "dask") or (kind == "auto" and (n_workers > 1 or ex.get("address"))):
+            options = {"memory_limit": ex.get("memory_limit", "auto"), "start_timeout": float(ex.get("start_timeout_s", 120.0))}
+            if ex.get("gpus") is not None:
+                options["gpus"] = [str(g) for g in ex["gpus"]]
+            if threads is None:
+                threads = max(1, (os.cpu_count() or 1) // max(1, n_workers))
+        executor = make_executor(kind, n_workers=n_workers, address=ex.get("address"), **options)
+        settings = EvaluationSettings(
+            grammar=grammar_name,
+            dataset=c["dataset"]["name"],
+            protocol=protocol_spec(c["protocol"]),
+            seed=seed if eval_seed is None else int(eval_seed),
+            device=c.get("device", "auto"),
+            data_root=c["dataset"].get("data_root"),
+            function=c.get("evaluation_function") or EvaluationSettings.function,
+            threads=threads,
+        )
+        b = c.get("budget") or {}
+        budget = Budget(evaluations=b.get("evaluations"), wall_time_s=b.get("wall_time_s"))
+        log.info(
+            "search: %s on %s / %s, %s, budget %s evaluations / %s s, run dir %s",
+            strategy.name, grammar.name, settings.dataset, executor.describe(), budget.evaluations,
+            budget.wall_time_s, run_dir,
+        )
+        try:
+            driver = Driver(
+                grammar, strategy, executor, store, settings, budget,
+                batch_size=int((c.get("strategy") or {}).get("batch_size", 1)),
+                progress=Progress(c.get("progress", "auto")),
+            )
+            result = driver.run()
+        finally:
+            executor.close()
+    if c.get("report", True):
+        from algebraic_nas.search.report import make_report
+
+        make_report(run_dir, quiet=False)
+    return result

@@ -1,0 +1,310 @@
+"""The results store: one SQLite database per run directory (``RUN_DIR/runs.sqlite``).
+
+Every proposal is one row of the ``evaluations`` table, created ``pending`` when the strategy
+proposes it, marked ``running`` when it is handed to a worker and ``done`` or ``failed`` when
+its evaluation ends. Each change is committed at once (WAL journal, ``synchronous=FULL``), so a
+``kill -9`` of the driver never loses a finished evaluation. On resume, ``pending`` and
+``running`` rows are the evaluations that were lost with the driver: they are evaluated again.
+
+Only the driver process writes; readers (``algebraic-nas report``) may open the database at
+any time thanks to WAL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+STORE_FILENAME = "runs.sqlite"
+STATUSES = ("pending", "running", "done", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS evaluations (
+    id            INTEGER PRIMARY KEY,
+    term          TEXT    NOT NULL,
+    strategy      TEXT    NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    valid_error   REAL,
+    test_error    REAL,
+    params        INTEGER,
+    flops         INTEGER,
+    eval_time_s   REAL,
+    result        TEXT,            -- JSON: the full evaluation record
+    worker        TEXT,
+    error         TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    propose_time_s REAL,           -- strategy time spent proposing this term
+    proposed_at   REAL    NOT NULL,
+    started_at    REAL,
+    finished_at   REAL,
+    run_time_s    REAL             -- search wall time (all sessions) when the evaluation ended
+);
+CREATE INDEX IF NOT EXISTS evaluations_status ON evaluations (status);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL            -- JSON
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          INTEGER PRIMARY KEY,
+    started_at  REAL NOT NULL,
+    last_seen   REAL NOT NULL,
+    pid         INTEGER
+);
+"""
+
+
+@dataclass
+class Row:
+    """One evaluation as stored (``result`` is the decoded JSON record, or ``None``)."""
+
+    id: int
+    term: str
+    strategy: str
+    status: str
+    valid_error: Optional[float] = None
+    test_error: Optional[float] = None
+    params: Optional[int] = None
+    flops: Optional[int] = None
+    eval_time_s: Optional[float] = None
+    result: Optional[dict] = None
+    worker: Optional[str] = None
+    error: Optional[str] = None
+    attempts: int = 0
+    propose_time_s: Optional[float] = None
+    proposed_at: float = 0.0
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    run_time_s: Optional[float] = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+
+@dataclass
+class StoreSummary:
+    """Counts by status plus the incumbent (lowest validation error among ``done`` rows)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    best: Optional[Row] = None
+
+    @property
+    def finished(self) -> int:
+        return self.counts.get("done", 0) + self.counts.get("failed", 0)
+
+
+def _finite_or_none(x: Any) -> Optional[float]:
+    if x is None:
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars / arrays and paths end up in records; store them as plain JSON
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, (Path, os.PathLike)):
+        return str(obj)
+    return repr(obj)
+
+
+def _dumps(obj: Any) -> str:
+    # NaN/inf are not JSON: write them as null so every reader can parse the record
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(json.loads(json.dumps(obj, default=_json_default))), allow_nan=False)
+
+
+class Store:
+    """SQLite store of one search run. Open with ``Store(run_dir)``; use as a context manager.
+
+    Args:
+        path: a run directory (the database is ``path/runs.sqlite``) or the database file.
+        readonly: open for reading only (the report does this while a search may be running).
+    """
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False) -> None:
+        path = Path(path)
+        if path.suffix != ".sqlite":
+            if not readonly:
+                path.mkdir(parents=True, exist_ok=True)
+            path = path / STORE_FILENAME
+        if readonly and not path.exists():
+            raise FileNotFoundError(f"no search store at {path}")
+        self.path = path
+        self.readonly = readonly
+        if readonly:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+        else:
+            self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk when execute() returns, so nothing finished is lost
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        self._db.row_factory = sqlite3.Row
+        self._session: Optional[int] = None
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _write(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if self.readonly:
+            raise PermissionError("store opened read-only")
+        with self._db:  # one transaction, committed on exit
+            return self._db.execute(sql, args)
+
+    # --- metadata and sessions ---------------------------------------------------------------
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row["value"])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
+
+    def start_session(self) -> int:
+        """Record that a driver (re)started; returns the session id."""
+        now = time.time()
+        cur = self._write("INSERT INTO sessions (started_at, last_seen, pid) VALUES (?, ?, ?)", (now, now, os.getpid()))
+        self._session = int(cur.lastrowid)
+        return self._session
+
+    def heartbeat(self) -> None:
+        """Extend the current session to now (its length counts towards the run's wall time)."""
+        if self._session is not None:
+            self._write("UPDATE sessions SET last_seen = ? WHERE id = ?", (time.time(), self._session))
+
+    def elapsed(self) -> float:
+        """Search wall time over all sessions so far, in seconds (a crashed session counts up to
+        its last heartbeat; the time between sessions does not count)."""
+        now = time.time()
+        total = 0.0
+        for r in self._db.execute("SELECT id, started_at, last_seen FROM sessions"):
+            end = now if r["id"] == self._session else r["last_seen"]
+            total += max(0.0, end - r["started_at"])
+        return total
+
+    # --- evaluations -------------------------------------------------------------------------
+
+    def add(self, term: str, strategy: str, propose_time_s: Optional[float] = None) -> int:
+        """A new proposal, status ``pending``; returns its id."""
+        cur = self._write(
+            "INSERT INTO evaluations (term, strategy, status, propose_time_s, proposed_at) VALUES (?, ?, 'pending', ?, ?)",
+            (term, strategy, propose_time_s, time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def mark_running(self, eval_id: int, worker: Optional[str] = None) -> None:
+        self._write(
+            "UPDATE evaluations SET status = 'running', started_at = ?, worker = ?, attempts = attempts + 1 WHERE id = ?",
+            (time.time(), worker, eval_id),
+        )
+
+    def finish(self, eval_id: int, record: Mapping[str, Any], worker: Optional[str] = None) -> Row:
+        """Store a finished evaluation (committed before returning).
+
+        ``record`` is an evaluation record as a dict (``EvaluationRecord.to_dict()``); its
+        ``outcome`` decides ``done`` ("ok" with a finite validation error) or ``failed``.
+        """
+        valid = _finite_or_none(record.get("valid_error"))
+        ok = record.get("outcome") == "ok" and valid is not None
+        status = "done" if ok else "failed"
+        error = None
+        if not ok:
+            error = str(record.get("reason") or record.get("error") or "evaluation failed")
+        now = time.time()
+        self._write(
+            """UPDATE evaluations SET status = ?, valid_error = ?, test_error = ?, params = ?, flops = ?,
+                   eval_time_s = ?, result = ?, worker = COALESCE(?, worker), error = ?, finished_at = ?,
+                   run_time_s = ?, started_at = COALESCE(started_at, ?)
+               WHERE id = ?""",
+            (
+                status,
+                valid if ok else None,
+                _finite_or_none(record.get("test_error")) if ok else None,
+                record.get("params"),
+                record.get("flops"),
+                _finite_or_none(record.get("wall_time_s")),
+                _dumps(dict(record)),
+                worker,
+                error,
+                now,
+                self.elapsed(),
+                now,
+                eval_id,
+            ),
+        )
+        if self._session is not None:
+            self.heartbeat()
+        return self.get(eval_id)
+
+    def mark_pending(self, eval_ids: Sequence[int]) -> None:
+        """Put abandoned evaluations (cancelled at the end of a wall-time budget) back to ``pending``."""
+        for i in eval_ids:
+            self._write("UPDATE evaluations SET status = 'pending' WHERE id = ? AND status = 'running'", (i,))
+
+    def requeue_unfinished(self) -> list[Row]:
+        """Rows left ``pending`` or ``running`` by an earlier driver, reset to ``pending``
+        (in proposal order): they are to be evaluated again."""
+        self._write("UPDATE evaluations SET status = 'pending' WHERE status = 'running'")
+        return self.rows(status=("pending",))
+
+    def get(self, eval_id: int) -> Row:
+        r = self._db.execute("SELECT * FROM evaluations WHERE id = ?", (eval_id,)).fetchone()
+        if r is None:
+            raise KeyError(eval_id)
+        return self._row(r)
+
+    def rows(self, status: Optional[Sequence[str]] = None, order: str = "id") -> list[Row]:
+        """Rows, optionally only those with a status in ``status``; ``order`` is ``"id"``
+        (proposal order) or ``"finished"`` (evaluation order, the order a strategy saw them)."""
+        order_sql = {"id": "id", "finished": "finished_at IS NULL, finished_at, id"}[order]
+        if status:
+            marks = ",".join("?" * len(status))
+            cur = self._db.execute(f"SELECT * FROM evaluations WHERE status IN ({marks}) ORDER BY {order_sql}", tuple(status))
+        else:
+            cur = self._db.execute(f"SELECT * FROM evaluations ORDER BY {order_sql}")
+        return [self._row(r) for r in cur]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows())
+
+    def summary(self) -> StoreSummary:
+        counts = {s: 0 for s in STATUSES}
+        for r in self._db.execute("SELECT status, COUNT(*) AS n FROM evaluations GROUP BY status"):
+            counts[r["status"]] = int(r["n"])
+        best = self._db.execute(
+            "SELECT * FROM evaluations WHERE status = 'done' ORDER BY valid_error, finished_at LIMIT 1"
+        ).fetchone()
+        return StoreSummary(counts=counts, best=self._row(best) if best is not None else None)
+
+    @staticmethod
+    def _row(r: sqlite3.Row) -> Row:
+        d = dict(r)
+        d["result"] = json.loads(d["result"]) if d.get("result") else None
+        return Row(**d)

@@ -1,0 +1,190 @@
+"""BANAT: Bayesian optimisation over algebraic architecture terms (REFERENCE §5, paper App. H).
+
+Each proposal:
+
+1. fits the graph GP (``GraphGP(kernel="hwl" | "wl")``) on the successful observations
+   (the GP models the standardised log validation error);
+2. gives every pending term its posterior mean as a fake observation (Kriging believer) and
+   refits, so that workers still busy steer the next proposal away from their terms;
+3. maximises expected improvement (log-EI by default) over the best observed log error with
+   the evolutionary optimiser, never returning an evaluated or pending term;
+4. for a batch of ``n > 1``, adds each new proposal's posterior mean as a fake observation
+   too, and repeats 3 (Algorithm 2 of the paper).
+
+The first ``n_initial`` proposals are random terms (the initial design); so are proposals while
+fewer than two evaluations have succeeded (no GP can be fitted), and a proposal whose GP fit
+raises (logged; the search goes on).
+
+Failed evaluations: by default (``failed="exclude"``) they are left out of the GP and only
+remembered so that they are never proposed again; ``failed="worst"`` gives them the worst
+observed validation error instead, which steers the search away from their neighbourhood.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from algebraic_nas.grammar.term import Term
+from algebraic_nas.search.acquisition import ACQUISITIONS, EvolutionaryOptimiser, EvolutionConfig, OptimiserResult
+from algebraic_nas.search.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+
+# validation errors are modelled on a log scale: keep a perfect score finite
+_MIN_ERROR = 1e-4
+
+
+@dataclass
+class ProposalInfo:
+    """Diagnostics of the last proposal (shown in logs, used by the benchmark)."""
+
+    random: bool = False
+    fit_time_s: float = 0.0
+    optimise_time_s: float = 0.0
+    n_train: int = 0
+    n_fake: int = 0
+    results: list[OptimiserResult] = field(default_factory=list)
+
+
+def _default_surrogate_factory(kernel: str, grammar: Any, options: dict) -> Any:
+    from algebraic_nas.surrogate import GraphGP  # imported late: torch + gpytorch
+
+    return GraphGP(kernel=kernel, grammar=grammar, **options)
+
+
+class BANAT(Strategy):
+    """Args:
+    grammar: the search space.
+    kernel: ``"hwl"`` (BANAT) or ``"wl"`` (BANAT (WL)); any kernel ``GraphGP`` accepts.
+    n_initial: size of the random initial design (10).
+    acquisition: ``"log_ei"`` (default) or ``"ei"``; both rank candidates the same way where
+        EI does not underflow.
+    xi: exploration margin of EI, in log-error units (0).
+    failed: ``"exclude"`` or ``"worst"`` (see the module docstring).
+    evolution: settings of the acquisition optimiser (pool 200, tournament 40, ...).
+    surrogate_options: extra keyword arguments of ``GraphGP``.
+    surrogate_factory: ``(kernel, grammar, options) -> model`` with ``fit(terms, errors)`` and
+        ``predict(terms) -> (mean, var)`` of log error; the default builds a ``GraphGP``.
+    seed: random seed.
+    """
+
+    name = "banat"
+
+    def __init__(
+        self,
+        grammar: Any,
+        kernel: str = "hwl",
+        n_initial: int = 10,
+        acquisition: str = "log_ei",
+        xi: float = 0.0,
+        failed: str = "exclude",
+        evolution: Optional[EvolutionConfig | dict] = None,
+        surrogate_options: Optional[dict] = None,
+        surrogate_factory: Optional[Callable[[str, Any, dict], Any]] = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(grammar, seed)
+        if acquisition not in ACQUISITIONS:
+            raise ValueError(f"acquisition must be one of {sorted(ACQUISITIONS)}, not {acquisition!r}")
+        if failed not in ("exclude", "worst"):
+            raise ValueError(f"failed must be 'exclude' or 'worst', not {failed!r}")
+        if isinstance(evolution, dict):
+            evolution = EvolutionConfig(**evolution)
+        self.kernel = kernel
+        self.name = "banat" if kernel == "hwl" else f"banat_{kernel}"
+        self.n_initial = n_initial
+        self.acquisition = ACQUISITIONS[acquisition]
+        self.acquisition_name = acquisition
+        self.xi = xi
+        self.failed = failed
+        self.optimiser = EvolutionaryOptimiser(grammar, evolution)
+        self.surrogate_options = dict(surrogate_options or {})
+        self.surrogate_factory = surrogate_factory or _default_surrogate_factory
+        self.last = ProposalInfo()
+
+    # --- data ----------------------------------------------------------------------------------
+
+    def training_data(self) -> tuple[list[Term], list[float]]:
+        """Terms and validation errors the GP is fitted on (failed ones per ``failed``)."""
+        ok = self.successes
+        terms = [o.term for o in ok]
+        errors = [max(o.error, _MIN_ERROR) for o in ok]
+        if self.failed == "worst" and errors:
+            worst = max(errors)
+            for o in self.observations:
+                if o.failed:
+                    terms.append(o.term)
+                    errors.append(worst)
+        # a term evaluated twice (e.g. re-queued after a crash) enters the GP once: duplicate
+        # inputs make the kernel matrix singular
+        uniq: dict[Term, float] = {}
+        for t, e in zip(terms, errors):
+            uniq[t] = e
+        return list(uniq), list(uniq.values())
+
+    def _fit(self, terms: list[Term], errors: list[float]) -> Any:
+        model = self.surrogate_factory(self.kernel, self.grammar, self.surrogate_options)
+        model.fit(terms, np.asarray(errors, dtype=float))
+        return model
+
+    # --- proposals -----------------------------------------------------------------------------
+
+    def propose(self, pending: Sequence[Term] = (), n: int = 1) -> list[Term]:
+        pending = list(pending)
+        exclude = self.seen | set(pending)
+        out: list[Term] = []
+        self.last = ProposalInfo()
+        for _ in range(n):
+            n_proposed = len(self.seen | set(pending) | set(out))
+            terms, errors = self.training_data()
+            if n_proposed < self.n_initial or len(self.successes) < 2:
+                t = self._new_random(exclude)
+                self.last.random = True
+            else:
+                try:
+                    t = self._propose_bo(terms, errors, pending + out, exclude)
+                except Exception as exc:  # a numerical failure of the GP must not stop the search
+                    log.warning("BANAT proposal failed (%s: %s); proposing a random term", type(exc).__name__, exc)
+                    t = self._new_random(exclude)
+                    self.last.random = True
+            exclude.add(t)
+            self.seen.add(t)
+            out.append(t)
+        return out
+
+    def _propose_bo(self, terms: list[Term], errors: list[float], pending: list[Term], exclude: set[Term]) -> Term:
+        t0 = time.perf_counter()
+        model = self._fit(terms, errors)
+        fake = [p for p in dict.fromkeys(pending) if p not in set(terms)]
+        if fake:
+            # Kriging believer: pending terms "observed" at their posterior mean
+            mean, _ = model.predict(fake)
+            fake_errors = np.exp(np.asarray(mean, dtype=float).reshape(-1)).tolist()
+            model = self._fit(terms + fake, errors + fake_errors)
+        self.last.fit_time_s += time.perf_counter() - t0
+        self.last.n_train = len(terms)
+        self.last.n_fake = len(fake)
+
+        best_log = math.log(min(errors))  # EI over the best *real* observation
+        order = np.argsort(errors)
+        best_terms = [terms[i] for i in order]
+
+        def acq(candidates: list[Term]) -> np.ndarray:
+            mean, var = model.predict(candidates)
+            return self.acquisition(np.asarray(mean, float).reshape(-1), np.asarray(var, float).reshape(-1), best_log, self.xi)
+
+        t1 = time.perf_counter()
+        result = self.optimiser.optimise(acq, best_terms, exclude, self.rng)
+        self.last.optimise_time_s += time.perf_counter() - t1
+        self.last.results.append(result)
+        log.debug(
+            "BANAT: n=%d (+%d pending), %d generations, %d scored, best %s=%.4g",
+            len(terms), len(fake), result.generations, result.n_scored, self.acquisition_name, result.value,
+        )
+        return result.term
