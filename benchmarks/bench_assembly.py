@@ -1,0 +1,203 @@
+"""Assembly benchmarks: build time of hnb201 terms, executor overhead, GPU training throughput.
+
+* ``assembly.build_ms``: median wall time of ``build_network`` per sampled ``hnb201`` term
+  (CIFAR-10 spec), target ≤ 50 ms.
+* ``assembly.overhead_ratio``: forward time of the assembled NB201-macro network divided by the
+  time of the *same primitive modules* called from a hand-unrolled straight-line function
+  (CPU, one thread, interleaved repeats, medians), target ≤ 1.05. Two cells: NB201's all-conv3×3
+  and a mixed cell with cheap operations (pooling, identities), where overhead shows most.
+* ``assembly.train_images_per_s`` (only with CUDA): training-step throughput of sampled
+  ``hnb201`` networks, batch 256, 32×32: eager fp32, bf16 autocast + channels_last, torch.compile.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+from benchmarks import record
+
+from algebraic_nas.assembly import InputSpec, build_network
+from algebraic_nas.assembly.primitives import ReLUConvBN, ResNetBasicBlock
+from algebraic_nas.grammar.term import Term
+
+CIFAR10 = InputSpec(3, 32, 10)
+
+
+def _leaf(s: str) -> Term:
+    return Term(None, -1, s)
+
+
+def _nb201_term(ops: tuple[str, ...]) -> Term:
+    cell = Term("CL", 0, "Cell", tuple(_leaf(o) for o in ops))
+    stage = Term(None, -1, "Linear5", (cell,) * 5)
+    return Term(None, -1, "Linear5", (stage, _leaf("down"), stage, _leaf("down"), stage))
+
+
+# --- hand-unrolled baselines (same module types and sizes as the assembler builds) ------------------
+
+
+class HandConv3x3Net(nn.Module):
+    """NB201 with the all-``nor_conv_3x3`` cell, every cell written out as straight-line code."""
+
+    def __init__(self, base: int = 16, classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, base, 3, padding=1, bias=False), nn.BatchNorm2d(base))
+        cells = []
+        for c in (base, 2 * base, 4 * base):
+            cells.append(nn.ModuleList(nn.ModuleList(ReLUConvBN(c, c, 3, 1, 1) for _ in range(6)) for _ in range(5)))
+        self.cells = nn.ModuleList(cells)
+        self.down1 = ResNetBasicBlock(base, 2 * base)
+        self.down2 = ResNetBasicBlock(2 * base, 4 * base)
+        self.head = nn.Sequential(nn.BatchNorm2d(4 * base), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
+                                  nn.Linear(4 * base, classes))
+
+    @staticmethod
+    def cell(m: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+        n2 = m[0](x)
+        n3 = m[1](x) + m[2](n2)
+        return m[3](x) + m[4](n2) + m[5](n3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        s0, s1, s2 = self.cells
+        x = self.cell(s0[0], x); x = self.cell(s0[1], x); x = self.cell(s0[2], x); x = self.cell(s0[3], x); x = self.cell(s0[4], x)  # noqa: E702
+        x = self.down1(x)
+        x = self.cell(s1[0], x); x = self.cell(s1[1], x); x = self.cell(s1[2], x); x = self.cell(s1[3], x); x = self.cell(s1[4], x)  # noqa: E702
+        x = self.down2(x)
+        x = self.cell(s2[0], x); x = self.cell(s2[1], x); x = self.cell(s2[2], x); x = self.cell(s2[3], x); x = self.cell(s2[4], x)  # noqa: E702
+        return self.head(x)
+
+
+MIXED = ("nor_conv_3x3", "avg_pool", "id", "nor_conv_1x1", "nor_conv_3x3", "avg_pool")
+
+
+class HandMixedNet(HandConv3x3Net):
+    """NB201 with the cell ``MIXED``: n2 = conv3(x); n3 = pool(x) + n2; out = conv1(x) + conv3(n2) + pool(n3)."""
+
+    def __init__(self, base: int = 16, classes: int = 10) -> None:
+        super().__init__(base, classes)
+        cells = []
+        for c in (base, 2 * base, 4 * base):
+            cells.append(nn.ModuleList(nn.ModuleList([
+                ReLUConvBN(c, c, 3, 1, 1), nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+                ReLUConvBN(c, c, 1, 1, 0), ReLUConvBN(c, c, 3, 1, 1), nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+            ]) for _ in range(5)))
+        self.cells = nn.ModuleList(cells)
+
+    @staticmethod
+    def cell(m: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+        n2 = m[0](x)
+        n3 = m[1](x) + n2
+        return m[2](x) + m[3](n2) + m[4](n3)
+
+
+def _interleaved(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median seconds of each function, timed in alternation so drift hits all equally."""
+    times: list[list[float]] = [[] for _ in fns]
+    for f in fns:  # warm-up
+        f()
+    for _ in range(repeats):
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            f()
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
+
+
+def overhead(quick: bool) -> Iterable[dict]:
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        batch = 8 if quick else 32
+        repeats = 5 if quick else 25
+        x = torch.randn(batch, 3, 32, 32)
+        for name, ops, hand_cls in (("conv3x3", ("nor_conv_3x3",) * 6, HandConv3x3Net), ("mixed", MIXED, HandMixedNet)):
+            net = build_network(_nb201_term(ops), CIFAR10).eval()
+            hand = hand_cls().eval()
+            assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in hand.parameters())
+            with torch.no_grad():
+                t_net, t_hand = _interleaved([lambda: net(x), lambda: hand(x)], repeats)
+            settings = dict(cell=name, batch=batch, threads=1, mode="eval forward", repeats=repeats)
+            yield record("assembly.forward_ms.assembled", t_net * 1e3, "ms", **settings)
+            yield record("assembly.forward_ms.hand_unrolled", t_hand * 1e3, "ms", **settings)
+            yield record("assembly.overhead_ratio", t_net / t_hand, "ratio", target=1.05, **settings)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _hnb201_terms(n: int, seed: int = 0) -> list[Term]:
+    from algebraic_nas.grammar import load_grammar
+
+    g = load_grammar("hnb201")
+    rng = random.Random(seed)
+    return [g.sample(rng) for _ in range(n)]
+
+
+def build_time(quick: bool) -> Iterable[dict]:
+    n = 10 if quick else 50
+    terms = _hnb201_terms(n)
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        build_network(terms[0], CIFAR10)  # warm-up: imports, registries
+        times = []
+        for t in terms:
+            t0 = time.perf_counter()
+            build_network(t, CIFAR10)
+            times.append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
+    yield record("assembly.build_ms", statistics.median(times) * 1e3, "ms", grammar="hnb201", terms=n,
+                 stat="median", target=50.0, max_ms=max(times) * 1e3)
+
+
+def gpu_throughput(quick: bool) -> Iterable[dict]:
+    """Training-step throughput on CUDA (skipped without a GPU)."""
+    if not torch.cuda.is_available():
+        return
+    dev = torch.device("cuda")
+    batch, steps = 256, (5 if quick else 20)
+    terms = _hnb201_terms(2 if quick else 3, seed=1)
+    for i, term in enumerate(terms):
+        for mode in ("eager_fp32", "bf16_channels_last", "compile"):
+            torch.manual_seed(0)
+            net = build_network(term, CIFAR10).to(dev)
+            x = torch.randn(batch, 3, 32, 32, device=dev)
+            y = torch.randint(0, 10, (batch,), device=dev)
+            if mode == "bf16_channels_last":
+                net = net.to(memory_format=torch.channels_last)
+                x = x.to(memory_format=torch.channels_last)
+            model = torch.compile(net) if mode == "compile" else net
+            opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+            def step() -> None:
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=mode == "bf16_channels_last"):
+                    loss = nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                opt.step()
+
+            for _ in range(3):
+                step()
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+            yield record("assembly.train_images_per_s", batch * steps / dt, "images/s", mode=mode, term_index=i,
+                         batch=batch, steps=steps, device=torch.cuda.get_device_name())
+
+
+def run(quick: bool) -> Iterable[dict]:
+    yield from overhead(quick)
+    yield from build_time(quick)
+    yield from gpu_throughput(quick)
