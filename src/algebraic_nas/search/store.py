@@ -164,6 +164,9 @@ class Store:
     # --- life cycle --------------------------------------------------------------------------
 
     def close(self) -> None:
+        if self._session is not None:
+            self.heartbeat()  # the session's time counts up to its clean end
+            self._session = None
         self._db.close()
 
     def __enter__(self) -> "Store":

@@ -1,0 +1,154 @@
+"""Random search, regularized evolution and BANAT behind one interface (toy grammar, fake GP)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from algebraic_nas.search.strategies import BANAT, RandomSearch, RegularizedEvolution, make_strategy
+from algebraic_nas.search.acquisition import EvolutionConfig
+from search_fakes import FakeGP, ToyGrammar, make, toy_error, word
+
+OK = lambda e: {"outcome": "ok", "valid_error": e}
+FAILED = {"outcome": "failed", "reason": "boom", "valid_error": None}
+SMALL_EVO = dict(pool_size=40, min_generations=3, max_generations=10, patience=2)
+
+
+def feed(strategy, n, pending=()):
+    """Propose and observe ``n`` terms with the toy objective; returns the terms."""
+    out = []
+    for _ in range(n):
+        (t,) = strategy.propose(pending=list(pending), n=1)
+        strategy.observe(t, OK(toy_error(str(t))))
+        out.append(t)
+    return out
+
+
+def test_make_strategy_names():
+    g = ToyGrammar()
+    assert isinstance(make_strategy("random", g), RandomSearch)
+    assert isinstance(make_strategy("evolution", g), RegularizedEvolution)
+    assert make_strategy("banat", g).kernel == "hwl" and make_strategy("banat", g).name == "banat"
+    assert make_strategy("banat_wl", g).kernel == "wl" and make_strategy("banat_wl", g).name == "banat_wl"
+    with pytest.raises(ValueError, match="unknown strategy"):
+        make_strategy("bogus", g)
+
+
+@pytest.mark.parametrize("name", ["random", "evolution"])
+def test_no_duplicates_and_pending_respected(name):
+    g = ToyGrammar()
+    s = make_strategy(name, g, seed=3)
+    pending = [g.sample(i) for i in range(5)]
+    terms = feed(s, 60, pending)
+    assert len(set(terms)) == 60 and not set(terms) & set(pending)
+    batch = s.propose(pending=pending, n=4)
+    assert len(set(batch)) == 4 and not set(batch) & (set(terms) | set(pending))
+
+
+def test_same_seed_same_proposals():
+    a, b = (RandomSearch(ToyGrammar(), seed=5) for _ in range(2))
+    assert a.propose(n=3) == b.propose(n=3)
+
+
+def test_regularized_evolution_random_phase_then_mutants_of_the_sample_best():
+    g = ToyGrammar()
+    s = RegularizedEvolution(g, population_size=6, sample_size=6, seed=0)
+    first = feed(s, 6)
+    best = min(first, key=lambda t: toy_error(str(t)))
+    (child,) = s.propose()
+    # sample = whole population: the child is a one-letter mutant of the best member
+    assert sum(x != y for x, y in zip(word(child), word(best))) == 1
+
+
+def test_regularized_evolution_ages_by_evaluation_order():
+    g = ToyGrammar()
+    s = RegularizedEvolution(g, population_size=3, sample_size=3, seed=0)
+    good = make("aaaaaaab")
+    s.observe(good, OK(0.01))
+    for w in ("bbbbbbbb", "cccccccc", "dddddddd"):
+        s.observe(make(w), OK(0.9))
+    # the best one is the oldest and has died: no child is a mutant of it
+    assert good not in [o.term for o in s.population]
+    for _ in range(5):
+        (c,) = s.propose()
+        assert sum(x != y for x, y in zip(word(c), word(good))) > 1
+
+
+def test_regularized_evolution_never_picks_a_failed_parent():
+    g = ToyGrammar()
+    s = RegularizedEvolution(g, population_size=4, sample_size=4, seed=0)
+    s.observe(make("aaaaaaaa"), FAILED)
+    for w in ("bbbbbbbb", "cccccccc", "dbdbdbdb"):
+        s.observe(make(w), OK(0.5))
+    (c,) = s.propose()
+    assert word(c).count("a") <= 1
+
+
+def banat(**kw):
+    kw.setdefault("evolution", EvolutionConfig(**SMALL_EVO))
+    return BANAT(ToyGrammar(), surrogate_factory=lambda k, g, o: FakeGP(k, g, **o), seed=0, **kw)
+
+
+def test_banat_initial_design_is_random_then_uses_the_model():
+    s = banat(n_initial=4)
+    feed(s, 4)
+    assert s.last.random
+    feed(s, 1)
+    assert not s.last.random and s.last.n_train == 4 and s.last.results
+    assert s.last.results[0].generations >= 3
+
+
+def test_banat_improves_on_the_toy_problem_and_never_repeats():
+    s = banat(n_initial=5)
+    terms = feed(s, 25)
+    assert len(set(terms)) == 25
+    assert min(toy_error(str(t)) for t in terms) < min(toy_error(str(t)) for t in terms[:5])
+    assert min(word(t).count("a") for t in terms[-5:]) >= 6  # the model (exact here) is followed
+
+
+def test_banat_kriging_believer_and_pending_exclusion():
+    s = banat(n_initial=2)
+    feed(s, 3)
+    pending = [make("aaaaaaab"), make("aaaaaaba")]
+    fits = []
+    s.surrogate_factory = lambda k, g, o: fits.append(FakeGP()) or fits[-1]
+    (t,) = s.propose(pending=pending, n=1)
+    assert t not in pending
+    # two fits: the real data, then real + pending at their posterior means
+    assert len(fits) == 2
+    terms, y = fits[1].fitted[0]
+    assert set(pending) <= set(terms) and len(terms) == 3 + 2
+    for p in pending:
+        assert y[terms.index(p)] == pytest.approx(toy_error(str(p)))  # exp(posterior mean of log error)
+
+
+def test_banat_batch_is_distinct_and_fantasises_earlier_batch_members():
+    s = banat(n_initial=2)
+    feed(s, 3)
+    batch = s.propose(n=3)
+    assert len(set(batch)) == 3
+    assert s.last.n_fake == 2  # the third proposal saw the first two as fake observations
+
+
+def test_banat_failed_evaluations_excluded_or_worst():
+    for mode, expect in (("exclude", 2), ("worst", 3)):
+        s = banat(n_initial=1, failed=mode)
+        s.observe(make("bbbbbbbb"), OK(0.5))
+        s.observe(make("cccccccc"), OK(0.7))
+        s.observe(make("dddddddd"), FAILED)
+        terms, y = s.training_data()
+        assert len(terms) == expect
+        if mode == "worst":
+            assert y[terms.index(make("dddddddd"))] == 0.7
+        (t,) = s.propose()
+        assert t != make("dddddddd")
+
+
+def test_banat_falls_back_to_random_when_the_model_fails():
+    class Broken(FakeGP):
+        def fit(self, terms, y):
+            raise np.linalg.LinAlgError("not positive definite")
+
+    s = BANAT(ToyGrammar(), n_initial=1, surrogate_factory=lambda k, g, o: Broken(), seed=0)
+    feed(s, 3)
+    assert s.last.random
