@@ -120,3 +120,17 @@ def test_bad_input_is_named():
         WLFeaturizer(1, direction="sideways")
     with pytest.raises(ValueError, match="no nodes"):
         WLFeaturizer(1).transform([CompactGraph((), np.zeros(0, int), np.zeros(0, int))])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_query_block_among_itself_is_exact():
+    """Kernel values between new graphs of one frozen batch equal grakel fitted on everything."""
+    rng = random.Random(7)
+    fit = [random_dag(rng) for _ in range(25)]
+    new = [random_dag(rng, ops=("conv3x3", "sep5x5", "gelu")) for _ in range(12)]
+    k_all, _ = grakel_kernel(fit + new, [], 3, "successors")
+    f = WLFeaturizer(3)
+    f.transform(fit)
+    b = f.transform(new, grow=False)
+    k_new = normalised_kernel(cross_inner(b, b), b.self_inner(), b.self_inner())
+    np.testing.assert_allclose(k_new, k_all[25:, 25:], atol=1e-9)

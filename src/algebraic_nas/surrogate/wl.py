@@ -24,7 +24,7 @@ temporary ids within one call so that the next iteration's signatures stay consi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence
 
 import networkx as nx
 import numpy as np
@@ -74,11 +74,14 @@ class WLFeatures:
 
     ``counts[i]``: CSR matrix (n_graphs, n_columns_i) of label counts at iteration i over the
     vocabulary known when it was computed (pad with :meth:`padded` as the vocabulary grows);
-    ``extra``: array (h+1, n_graphs), sum of squared counts of labels outside the vocabulary.
+    ``extra``: array (h+1, n_graphs), sum of squared counts of labels outside the vocabulary;
+    ``unseen[i]``: CSR counts of those labels over ids shared *within the one call* that made
+    the block (so kernel values between graphs of one query batch stay exact too), or None.
     """
 
     counts: list[sp.csr_matrix]
     extra: np.ndarray
+    unseen: Optional[list[sp.csr_matrix]] = None
 
     @property
     def n_graphs(self) -> int:
@@ -98,7 +101,8 @@ class WLFeatures:
     def rows(self, index: Sequence[int] | np.ndarray) -> "WLFeatures":
         """The features of a subset of the graphs (in the given order)."""
         idx = np.asarray(index, dtype=np.int64)
-        return WLFeatures([x[idx] for x in self.counts], self.extra[:, idx])
+        unseen = None if self.unseen is None else [u[idx] for u in self.unseen]
+        return WLFeatures([x[idx] for x in self.counts], self.extra[:, idx], unseen)
 
     @staticmethod
     def concat(parts: Sequence["WLFeatures"]) -> "WLFeatures":
@@ -112,6 +116,7 @@ class WLFeatures:
         for i in range(h + 1):
             width = max(p.counts[i].shape[1] for p in parts)
             counts.append(sp.vstack([_pad(p.counts[i], width) for p in parts], format="csr"))
+        # unseen-label ids of different calls are unrelated: the concatenation keeps only norms
         return WLFeatures(counts, np.concatenate([p.extra for p in parts], axis=1))
 
 
@@ -124,7 +129,8 @@ def _pad(x: sp.csr_matrix, width: int) -> sp.csr_matrix:
 def cross_inner(a: WLFeatures, b: WLFeatures, h: int | None = None) -> np.ndarray:
     """Raw per-iteration inner products, shape (h+1, n_a, n_b) (dense float64).
 
-    Labels outside the vocabulary never match anything, so ``extra`` does not enter here.
+    Labels outside the vocabulary never match a fitted graph, so they enter only when ``a`` and
+    ``b`` are the same block (``a is b``), whose unseen-label ids are consistent.
     """
     h = min(a.h, b.h) if h is None else h
     out = np.empty((h + 1, a.n_graphs, b.n_graphs))
@@ -132,6 +138,8 @@ def cross_inner(a: WLFeatures, b: WLFeatures, h: int | None = None) -> np.ndarra
         xa, xb = a.counts[i], b.counts[i]
         width = min(xa.shape[1], xb.shape[1])  # columns beyond the narrower block are zero there
         out[i] = (xa[:, :width] @ xb[:, :width].T).toarray()
+        if a is b and a.unseen is not None:
+            out[i] += (a.unseen[i] @ a.unseen[i].T).toarray()
     return out
 
 
@@ -183,15 +191,17 @@ class WLFeaturizer:
         owner, nbr = self._neighbour_pairs(gs, offsets)
 
         counts: list[sp.csr_matrix] = []
+        unseen: list[sp.csr_matrix] = []
         extra = np.zeros((self.h_max + 1, n))
 
         # iteration 0: the original labels
         all_labels = np.array([l for g in gs for l in g.labels], dtype=object)
         if n == 0:
-            return WLFeatures([sp.csr_matrix((0, len(v))) for v in self.vocab], extra)
+            return WLFeatures([sp.csr_matrix((0, len(v))) for v in self.vocab], extra,
+                              [sp.csr_matrix((0, 0)) for _ in self.vocab])
         uniq, inv = np.unique(all_labels.astype(str), return_inverse=True)
         ids = self._lookup(0, [str(u) for u in uniq], grow)[inv.ravel()]
-        counts.append(self._count(0, ids, graph_of, n, extra))
+        counts.append(self._count(0, ids, graph_of, n, extra, unseen))
 
         # sort the neighbour pairs by owner once; positions within each owner's group are fixed
         order = np.argsort(owner, kind="stable")
@@ -213,8 +223,8 @@ class WLFeaturizer:
             ulen = 1 + (usig[:, 1:] >= 0).sum(axis=1)
             keys = [usig[k, : ulen[k]].tobytes() for k in range(len(usig))]
             ids = self._lookup(i, keys, grow)[inv.ravel()]
-            counts.append(self._count(i, ids, graph_of, n, extra))
-        return WLFeatures(counts, extra)
+            counts.append(self._count(i, ids, graph_of, n, extra, unseen))
+        return WLFeatures(counts, extra, unseen)
 
     def _neighbour_pairs(self, gs: Sequence[CompactGraph], offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(owner, neighbour) node pairs in the concatenated graph: owner aggregates neighbour's label."""
@@ -251,16 +261,15 @@ class WLFeaturizer:
                 out[k] = c
         return out
 
-    def _count(self, i: int, ids: np.ndarray, graph_of: np.ndarray, n: int, extra: np.ndarray) -> sp.csr_matrix:
+    def _count(self, i: int, ids: np.ndarray, graph_of: np.ndarray, n: int, extra: np.ndarray,
+               unseen: list[sp.csr_matrix]) -> sp.csr_matrix:
         v = len(self.vocab[i])
         known = ids < v
-        x = sp.csr_matrix(
-            (np.ones(int(known.sum())), (graph_of[known], ids[known])), shape=(n, v)
-        )
+        x = sp.csr_matrix((np.ones(int(known.sum())), (graph_of[known], ids[known])), shape=(n, v))
         x.sum_duplicates()
-        if not known.all():
-            g, t = graph_of[~known], ids[~known] - v
-            key = g * (int(t.max()) + 1) + t
-            uk, c = np.unique(key, return_counts=True)
-            np.add.at(extra[i], uk // (int(t.max()) + 1), c.astype(float) ** 2)
+        t = ids[~known] - v  # temporary ids of this call's unseen labels
+        u = sp.csr_matrix((np.ones(len(t)), (graph_of[~known], t)), shape=(n, int(t.max()) + 1 if len(t) else 0))
+        u.sum_duplicates()
+        unseen.append(u)
+        extra[i] += np.asarray(u.multiply(u).sum(axis=1)).ravel()
         return x

@@ -1,0 +1,403 @@
+"""`GraphGP`: exact gpytorch GP on standardised log validation error over terms (REFERENCE §5).
+
+* targets ``y = log(validation error)``, standardised; zero mean; Gaussian noise variance learned
+  in [1e-5, 0.5] (gpytorch ``Interval`` constraint);
+* kernel chosen by name: ``"hwl"`` (softmax-weighted flat + fold-level WL kernels), ``"wl"``
+  (flat graph only), ``"nasbot"`` (NASBOT-like distance kernel), ``"values"`` (stationary kernel
+  on numeric placeholders), or sums / products of these (``"hwl+values"``, ``"wl*values"``);
+* hyperparameters by maximising the exact log marginal likelihood / n: 20 Adam steps at lr 0.1
+  as the reference (or ``optimizer="lbfgs"``), keeping the best iterate *including* the last one;
+  the flat graph's WL depth h is chosen from ``flat_hs`` by the best marginal likelihood;
+* everything fixed during optimisation (WL features, raw Gram matrices, distances) is computed
+  once per fit, so an optimiser step is a Cholesky of an n x n matrix;
+* :meth:`GraphGP.predict` gives the posterior mean and variance of the latent log error (in
+  original log units) for any number of new terms, featurised against the fitted vocabulary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from typing import Any, Iterator, Optional, Sequence, Union
+
+import gpytorch
+import numpy as np
+import torch
+
+from algebraic_nas.grammar.term import Term
+from algebraic_nas.surrogate.graphs import DEFAULT_LEVELS, GraphFn, TermGraphs
+from algebraic_nas.surrogate.kernels import (
+    HierarchicalWLKernel,
+    NASBOTKernel,
+    NASBOTSource,
+    PointSet,
+    ValueKernel,
+    ValueSource,
+    WLKernel,
+    WLSource,
+)
+
+BASE_KERNELS = ("hwl", "wl", "nasbot", "values")
+
+
+@contextlib.contextmanager
+def torch_threads(n: Optional[int]) -> Iterator[None]:
+    """Temporarily run torch with ``n`` intra-op threads (None: leave as is).
+
+    GP matrices here are small (n <= a few thousand): on a loaded 2-core machine two threads
+    made a fit at n = 40 forty times slower than one (thread spinning), so fits default to one.
+    """
+    if n is None or n == torch.get_num_threads():
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def exact_gp_settings() -> Iterator[None]:
+    """Cholesky-based exact inference at every size (gpytorch switches to CG above 800 points)."""
+    with gpytorch.settings.max_cholesky_size(10**9), gpytorch.settings.fast_computations(
+        covar_root_decomposition=False, log_prob=False, solves=False
+    ), gpytorch.settings.fast_pred_var(False):
+        yield
+
+
+class _IndexGP(gpytorch.models.ExactGP):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, likelihood, covar: gpytorch.kernels.Kernel) -> None:
+        super().__init__(x, y, likelihood)
+        self.mean_module = gpytorch.means.ZeroMean()
+        self.covar_module = covar
+
+    def forward(self, x: torch.Tensor) -> gpytorch.distributions.MultivariateNormal:
+        return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
+
+
+def parse_kernel_spec(spec: str) -> tuple[list[str], str]:
+    """``"hwl+values"`` -> (["hwl", "values"], "+"). One operator kind per spec."""
+    if not isinstance(spec, str) or not spec:
+        raise ValueError(f"kernel must be a non-empty string such as 'hwl', got {spec!r}")
+    ops = {c for c in spec if c in "+*"}
+    if len(ops) > 1:
+        raise ValueError(f"kernel {spec!r}: mix of '+' and '*' is not supported")
+    op = ops.pop() if ops else "+"
+    names = [p.strip() for p in spec.split(op)]
+    bad = [p for p in names if p not in BASE_KERNELS]
+    if bad:
+        raise ValueError(f"kernel {spec!r}: unknown part(s) {bad}; choose from {BASE_KERNELS}")
+    if sum(n in ("hwl", "wl") for n in names) > 1:
+        raise ValueError(f"kernel {spec!r}: at most one of 'hwl' / 'wl'")
+    return names, op
+
+
+class GraphGP:
+    """Exact GP over algebraic architecture terms.
+
+    Args:
+        kernel: ``"hwl" | "wl" | "nasbot" | "values"`` or a ``+``/``*`` combination.
+        grammar: the terms' grammar (for the default fold graphs and for parsing term strings).
+        graphs: a shared :class:`TermGraphs` cache (else one is made from ``grammar`` / ``graph_fn``).
+        graph_fn: injectable term -> [flat graph, fold graphs...] (see :mod:`.graphs`).
+        levels: fold levels of the default graph function.
+        flat_hs: candidate WL depths of the flat graph, chosen by marginal likelihood.
+        fold_hs: WL depth of each fold component (default 1 for the coarsest, 2 for the others).
+        direction: WL neighbour direction ("successors" as the reference, or "undirected", ...).
+        optimizer: ``"adam"`` (``steps`` steps at ``lr``) or ``"lbfgs"`` (``steps`` iterations).
+        noise_bounds, noise_init: the Gaussian noise variance on standardised targets.
+        error_floor: validation errors are floored here before the log (an error of 0 happens).
+        device, dtype: where and in which precision the GP runs (float64 by default).
+        num_threads: torch threads during fit/predict (1: fastest for these sizes on shared
+            CPUs; None leaves torch's setting).
+    """
+
+    def __init__(
+        self,
+        kernel: str = "hwl",
+        grammar: Any = None,
+        graphs: Optional[TermGraphs] = None,
+        graph_fn: Optional[GraphFn] = None,
+        levels: Sequence[int] = DEFAULT_LEVELS,
+        flat_hs: Sequence[int] = (0, 1, 2, 3, 4),
+        fold_hs: Optional[Sequence[int]] = None,
+        direction: str = "successors",
+        optimizer: str = "adam",
+        steps: int = 20,
+        lr: float = 0.1,
+        noise_bounds: tuple[float, float] = (1e-5, 0.5),
+        noise_init: float = 0.1,
+        error_floor: float = 1e-6,
+        device: Union[str, torch.device] = "cpu",
+        dtype: torch.dtype = torch.float64,
+        num_threads: Optional[int] = 1,
+    ) -> None:
+        self.names, self.op = parse_kernel_spec(kernel)
+        self.kernel = kernel
+        self.grammar = grammar
+        if graphs is None and graph_fn is None and grammar is None and any(n != "values" for n in self.names):
+            raise ValueError("GraphGP needs a grammar, a graph_fn or a TermGraphs cache for graph kernels")
+        self.graphs = graphs if graphs is not None else TermGraphs(grammar, graph_fn=graph_fn, levels=levels) if (
+            graph_fn is not None or grammar is not None
+        ) else None
+        self.flat_hs = tuple(int(h) for h in flat_hs)
+        if not self.flat_hs or min(self.flat_hs) < 0:
+            raise ValueError(f"flat_hs must be non-empty non-negative depths, got {flat_hs!r}")
+        self.fold_hs = None if fold_hs is None else tuple(int(h) for h in fold_hs)
+        self.direction = direction
+        if optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
+        self.optimizer, self.steps, self.lr = optimizer, int(steps), float(lr)
+        lo, hi = noise_bounds
+        if not 0 < lo < noise_init < hi:
+            raise ValueError(f"need 0 < noise_bounds[0] < noise_init < noise_bounds[1], got {noise_bounds}, {noise_init}")
+        self.noise_bounds, self.noise_init = (float(lo), float(hi)), float(noise_init)
+        self.error_floor = float(error_floor)
+        self.device, self.dtype = torch.device(device), dtype
+        self.num_threads = num_threads
+        self.model: Optional[_IndexGP] = None
+        self.h: Optional[int] = None  # chosen flat WL depth
+        self.loss_: Optional[float] = None  # best negative log marginal likelihood / n
+        self.history_: dict[int, list[float]] = {}
+
+    # --- data -------------------------------------------------------------------------------
+
+    def _as_terms(self, terms: Sequence[Union[Term, str]]) -> list[Term]:
+        out = []
+        for k, t in enumerate(terms):
+            if isinstance(t, Term):
+                out.append(t)
+            elif isinstance(t, str):
+                if self.grammar is None:
+                    raise TypeError(f"term {k} is a string; pass Term objects or give GraphGP a grammar to parse it")
+                out.append(self.grammar.parse(t))
+            else:
+                raise TypeError(f"term {k} is a {type(t).__name__}, expected Term or str")
+        return out
+
+    def _targets(self, y: Sequence[float]) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"validation errors must be finite; got non-finite at positions {np.flatnonzero(~np.isfinite(y))[:10].tolist()}")
+        if np.any(y < 0):
+            raise ValueError(f"validation errors must be >= 0; got negative at positions {np.flatnonzero(y < 0)[:10].tolist()}")
+        return np.log(np.maximum(y, self.error_floor))
+
+    # --- model ------------------------------------------------------------------------------
+
+    def _build(self, terms: list[Term]) -> tuple[gpytorch.kernels.Kernel, Optional[Any]]:
+        """Sources + kernel for ``terms``; returns (kernel, the WL kernel whose flat h is tuned)."""
+        points = PointSet(self.graphs) if self.graphs is not None else PointSet(None)  # type: ignore[arg-type]
+        parts, tuned = [], None
+        n_comp = None
+        if any(n in ("hwl", "wl", "nasbot") for n in self.names):
+            n_comp = len(self.graphs(terms[0]))
+        for name in self.names:
+            if name == "wl":
+                src = WLSource(points, 0, max(self.flat_hs), self.direction)
+                tuned = WLKernel(src, self.flat_hs[0])
+                parts.append(tuned)
+            elif name == "hwl":
+                fold_hs = self.fold_hs
+                n_folds = n_comp - 1
+                if fold_hs is None:
+                    fold_hs = tuple([1] + [2] * (n_folds - 1)) if n_folds else ()
+                if len(fold_hs) != n_folds:
+                    raise ValueError(f"fold_hs has {len(fold_hs)} depths but the terms have {n_folds} fold graphs")
+                srcs = [WLSource(points, 0, max(self.flat_hs), self.direction)]
+                srcs += [WLSource(points, j + 1, fold_hs[j], self.direction) for j in range(n_folds)]
+                tuned = HierarchicalWLKernel(srcs, [self.flat_hs[0], *fold_hs])
+                parts.append(tuned)
+            elif name == "nasbot":
+                parts.append(NASBOTKernel(NASBOTSource(points, 0)))
+            elif name == "values":
+                vs = ValueSource(points)
+                parts.append(vs)  # placeholder: needs the dimension after fit
+        points.set_train(terms)
+        kernels = []
+        for p in parts:
+            if isinstance(p, ValueSource):
+                kernels.append(ValueKernel(p, dim=p.dim))
+            else:
+                kernels.append(p)
+        kernel = kernels[0]
+        for k in kernels[1:]:
+            kernel = kernel + k if self.op == "+" else kernel * k
+        self.points = points
+        return kernel.to(device=self.device, dtype=self.dtype), tuned
+
+    def _init_hypers(self, model: _IndexGP) -> None:
+        model.likelihood.noise = torch.tensor(self.noise_init, dtype=self.dtype)
+        for m in model.covar_module.modules():
+            if isinstance(m, NASBOTKernel):
+                m.lengthscale = torch.tensor(m.source.median_distance(), dtype=self.dtype)
+
+    def fit(self, terms: Sequence[Union[Term, str]], y: Sequence[float]) -> "GraphGP":
+        """Fit to validation errors ``y`` (fractions or percent: the log is standardised) of ``terms``."""
+        with torch_threads(self.num_threads):
+            return self._fit(terms, y)
+
+    def _fit(self, terms: Sequence[Union[Term, str]], y: Sequence[float]) -> "GraphGP":
+        terms = self._as_terms(terms)
+        y_log = self._targets(y)
+        if len(terms) != len(y_log):
+            raise ValueError(f"got {len(terms)} terms but {len(y_log)} validation errors")
+        if len(terms) == 0:
+            raise ValueError("cannot fit a GP to zero observations")
+        self.y_mean = float(y_log.mean())
+        sd = float(y_log.std())
+        self.y_std = sd if sd > 0 else 1.0
+        yt = torch.as_tensor((y_log - self.y_mean) / self.y_std, dtype=self.dtype, device=self.device)
+        kernel, tuned = self._build(terms)
+        x = self.points.train_x(self.dtype, self.device)
+        likelihood = gpytorch.likelihoods.GaussianLikelihood(
+            noise_constraint=gpytorch.constraints.Interval(*self.noise_bounds)
+        ).to(device=self.device, dtype=self.dtype)
+        model = _IndexGP(x, yt, likelihood, kernel).to(device=self.device, dtype=self.dtype)
+        self._init_hypers(model)
+        init_state = copy.deepcopy(model.state_dict())
+
+        hs = self.flat_hs if tuned is not None else (None,)
+        best = (math.inf, None, None)
+        self.history_ = {}
+        for h in hs:
+            if h is not None:
+                if isinstance(tuned, WLKernel):
+                    tuned.h = h
+                else:
+                    tuned.hs[0] = h
+            model.load_state_dict(init_state)
+            loss, state, hist = self._optimise(model, x, yt)
+            self.history_[h if h is not None else -1] = hist
+            if loss < best[0]:
+                best = (loss, state, h)
+        self.loss_, state, self.h = best
+        if state is None:
+            raise RuntimeError("marginal likelihood was not finite for any hyperparameter setting")
+        if self.h is not None:
+            if isinstance(tuned, WLKernel):
+                tuned.h = self.h
+            else:
+                tuned.hs[0] = self.h
+        model.load_state_dict(state)
+        self.model = model
+        self._x, self._y = x, yt
+        self._cache_posterior()
+        return self
+
+    def _neg_mll(self, model: _IndexGP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Negative exact log marginal likelihood / n (gpytorch's ExactMarginalLogLikelihood)."""
+        mll = gpytorch.mlls.ExactMarginalLogLikelihood(model.likelihood, model)
+        return -mll(model(x), y)
+
+    def _optimise(self, model: _IndexGP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Optional[dict], list[float]]:
+        """Minimise the loss; return (best loss, its state dict, loss per evaluated iterate)."""
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        best: tuple[float, Optional[dict]] = (math.inf, None)
+        hist: list[float] = []
+
+        def consider(loss_value: float) -> None:
+            nonlocal best
+            hist.append(loss_value)
+            if math.isfinite(loss_value) and loss_value < best[0]:
+                best = (loss_value, copy.deepcopy(model.state_dict()))
+
+        with exact_gp_settings():
+            if self.optimizer == "adam":
+                opt = torch.optim.Adam(params, lr=self.lr)
+                for _ in range(self.steps):
+                    opt.zero_grad()
+                    loss = self._neg_mll(model, x, y)
+                    consider(float(loss.detach()))  # the loss of the parameters *before* this step
+                    loss.backward()
+                    opt.step()
+            else:
+                opt = torch.optim.LBFGS(params, lr=1.0, max_iter=self.steps, line_search_fn="strong_wolfe")
+
+                def closure():
+                    opt.zero_grad()
+                    loss = self._neg_mll(model, x, y)
+                    consider(float(loss.detach()))
+                    loss.backward()
+                    return loss
+
+                try:
+                    opt.step(closure)
+                except Exception:  # a failed line search keeps the best iterate seen so far
+                    pass
+            with torch.no_grad():
+                consider(float(self._neg_mll(model, x, y)))  # ...and of the final parameters
+        return best[0], best[1], hist
+
+    def _cache_posterior(self) -> None:
+        model = self.model
+        model.eval()
+        with torch.no_grad(), exact_gp_settings():
+            k = model.covar_module(self._x).to_dense()
+            k = k + self.noise * torch.eye(len(k), dtype=k.dtype, device=k.device)
+            self._chol = torch.linalg.cholesky(k)
+            self._alpha = torch.cholesky_solve(self._y.unsqueeze(-1), self._chol).squeeze(-1)
+
+    # --- results ----------------------------------------------------------------------------
+
+    @property
+    def noise(self) -> float:
+        """Learned noise variance (standardised units)."""
+        return float(self.model.likelihood.noise.detach().reshape(-1)[0])
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Learned hyperparameters: noise, flat h, HWL weights, NASBOT lengthscale."""
+        self._check_fitted()
+        out: dict[str, Any] = {"noise": self.noise, "h": self.h, "neg_mll_per_n": self.loss_}
+        for m in self.model.covar_module.modules():
+            if isinstance(m, HierarchicalWLKernel):
+                out["weights"] = m.weights.detach().cpu().tolist()
+            if isinstance(m, NASBOTKernel):
+                out["lengthscale"] = float(m.lengthscale.detach().reshape(-1)[0])
+        return out
+
+    def log_marginal_likelihood(self) -> float:
+        """Exact log marginal likelihood / n of the standardised targets at the fitted hyperparameters."""
+        self._check_fitted()
+        self.model.train()
+        with torch.no_grad():
+            value = -float(self._neg_mll(self.model, self._x, self._y))
+        self.model.eval()
+        return value
+
+    def _check_fitted(self) -> None:
+        if self.model is None:
+            raise RuntimeError("GraphGP is not fitted; call fit(terms, y) first")
+
+    def predict(self, terms: Sequence[Union[Term, str]], observation_noise: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and variance of log validation error for ``terms``, shapes (m,), (m,).
+
+        Latent-function variance by default (what expected improvement uses); with
+        ``observation_noise`` the learned noise is added.
+        """
+        with torch_threads(self.num_threads):
+            return self._predict(terms, observation_noise)
+
+    def _predict(self, terms: Sequence[Union[Term, str]], observation_noise: bool) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        terms = self._as_terms(terms)
+        if not terms:
+            return np.zeros(0), np.zeros(0)
+        self.points.set_query(terms)
+        xq = self.points.query_x(self.dtype, self.device)
+        cov = self.model.covar_module
+        with torch.no_grad(), exact_gp_settings():
+            kq = cov(xq, self._x).to_dense()  # (m, n)
+            kqq = cov(xq, xq, diag=True)  # (m,)
+            mean = kq @ self._alpha
+            v = torch.linalg.solve_triangular(self._chol, kq.T, upper=False)
+            var = (kqq - (v * v).sum(dim=0)).clamp_min(0.0)
+            if observation_noise:
+                var = var + self.noise
+        mean = mean.cpu().numpy() * self.y_std + self.y_mean
+        var = var.cpu().numpy() * self.y_std**2
+        return mean, var

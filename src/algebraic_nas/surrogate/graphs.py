@@ -1,0 +1,98 @@
+"""`TermGraphs`: the labelled graphs of a term (flat graph + fold-level graphs), cached per term.
+
+Component 0 is the flat op graph (``assembly.graph.flat_graph``); components 1.. are the graphs
+of the fold levels (``assembly.graph.fold_graphs``, REFERENCE §5: the parse tree cut at depths
+0..4, each collapsed subtree one node labelled ``"NONTERMINAL TOPOLOGY"``). The term -> graphs
+function is injectable (``graph_fn``), so the surrogate works with any representation and can be
+tested without the assembler.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Optional, Sequence
+
+import networkx as nx
+
+from algebraic_nas.grammar.term import Term
+from algebraic_nas.surrogate.wl import CompactGraph
+
+GraphFn = Callable[[Term], Sequence[nx.DiGraph]]
+DEFAULT_LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+
+def assembly_graph_fn(grammar: Any, levels: Sequence[int] = DEFAULT_LEVELS) -> GraphFn:
+    """term -> [flat_graph(term), *fold_graphs(grammar, term, levels)] via the assembler."""
+    from algebraic_nas.assembly.graph import flat_graph, fold_graphs  # networkx only, no torch
+
+    levels = tuple(levels)
+
+    def fn(term: Term) -> list[nx.DiGraph]:
+        return [flat_graph(term), *fold_graphs(grammar, term, levels=levels)] if levels else [flat_graph(term)]
+
+    return fn
+
+
+def term_values(term: Term) -> tuple[float, ...]:
+    """The numeric placeholder values of a term in pre-order (a fixed order for one structure)."""
+    return tuple(float(node.value) for _, node in term.walk() if node.value is not None)
+
+
+class TermGraphs:
+    """Cache of the graphs of terms, as :class:`CompactGraph` tuples (flat first, then folds).
+
+    Args:
+        grammar: the grammar of the terms (needed by the default graph function for folding).
+        graph_fn: term -> sequence of node-labelled DiGraphs; default: the assembler's flat
+            graph followed by the fold-level graphs of ``levels``.
+        levels: fold levels of the default graph function.
+        max_terms: least-recently-used terms beyond this many are forgotten (the evolutionary
+            optimiser makes ~10,000 candidates per proposal).
+    """
+
+    def __init__(
+        self,
+        grammar: Any = None,
+        graph_fn: Optional[GraphFn] = None,
+        levels: Sequence[int] = DEFAULT_LEVELS,
+        max_terms: int = 200_000,
+    ) -> None:
+        if graph_fn is None:
+            if grammar is None:
+                raise ValueError("TermGraphs needs a grammar (for the fold graphs) or a graph_fn")
+            graph_fn = assembly_graph_fn(grammar, levels)
+        self.graph_fn = graph_fn
+        self.max_terms = max_terms
+        self._cache: "OrderedDict[Term, tuple[CompactGraph, ...]]" = OrderedDict()
+        self.n_components: Optional[int] = None
+
+    def __call__(self, term: Term) -> tuple[CompactGraph, ...]:
+        """The graphs of ``term`` (computed once, then cached)."""
+        got = self._cache.get(term)
+        if got is not None:
+            self._cache.move_to_end(term)
+            return got
+        try:
+            graphs = self.graph_fn(term)
+        except Exception as exc:  # name the term: graph construction errors are otherwise opaque
+            raise ValueError(f"could not build the graphs of term {str(term)[:200]!r}: {exc}") from exc
+        got = tuple(CompactGraph.from_networkx(g) for g in graphs)
+        if not got:
+            raise ValueError(f"graph_fn returned no graphs for term {str(term)[:200]!r}")
+        if self.n_components is None:
+            self.n_components = len(got)
+        elif len(got) != self.n_components:
+            raise ValueError(
+                f"graph_fn returned {len(got)} graphs for term {str(term)[:200]!r}, expected {self.n_components}"
+            )
+        self._cache[term] = got
+        if len(self._cache) > self.max_terms:
+            self._cache.popitem(last=False)
+        return got
+
+    def component(self, terms: Sequence[Term], j: int) -> list[CompactGraph]:
+        """Graph j (0 = flat) of each term."""
+        return [self(t)[j] for t in terms]
+
+    def __len__(self) -> int:
+        return len(self._cache)
