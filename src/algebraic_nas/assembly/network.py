@@ -112,7 +112,7 @@ def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tupl
                 outs.append((out, d))
             last_use[slot[a]] = len(steps)
         cat = bool(g.nodes[n].get("concat"))
-        shapes[n] = _merge(term, g.nodes[n]["path"], outs, cat)
+        shapes[n] = _merge(term, outs, cat)
         steps.append((slot[n], cat, tuple(ins), ()))
     # Free each slot right after the step that reads it last (never the output).
     frees: dict[int, list[int]] = {}
@@ -140,14 +140,27 @@ def _make_op(root: Term, d: dict, shape: Shape) -> tuple[nn.Module, Shape]:
     return module, out
 
 
-def _merge(root: Term, path: tuple[int, ...], outs: list[tuple[Shape, dict]], cat: bool) -> Shape:
+def _merging_topology(root: Term, outs: list[tuple[Shape, dict]]) -> tuple[int, ...]:
+    """Path of the topology that merges these branches: the deepest common ancestor of their terms."""
+    paths = [d["path"] for _, d in outs]
+    prefix: tuple[int, ...] = ()
+    for parts in zip(*paths):
+        if any(p != parts[0] for p in parts):
+            break
+        prefix += (parts[0],)
+    while root.at(prefix).is_transparent:
+        prefix += (0,)
+    return prefix
+
+
+def _merge(root: Term, outs: list[tuple[Shape, dict]], cat: bool) -> Shape:
     first = outs[0][0]
     if cat:
         if any(s[1:] != first[1:] for s, _ in outs):
-            raise AssemblyError(_mismatch("concatenates", root, path, outs))
+            raise AssemblyError(_mismatch("concatenates", root, _merging_topology(root, outs), outs))
         return Shape(sum(s.c for s, _ in outs), first.h, first.w)
     if any(s != first for s, _ in outs):
-        raise AssemblyError(_mismatch("sums", root, path, outs))
+        raise AssemblyError(_mismatch("sums", root, _merging_topology(root, outs), outs))
     return first
 
 
