@@ -1,0 +1,34 @@
+"""Search-space grammars: the `.ebnf` language, terms, sampling, parsing, size, fold and evolution.
+
+    from algebraic_nas.grammar import load_grammar
+    g = load_grammar("hnb201")        # a shipped name or a path to an .ebnf file
+    t = g.sample(0)                   # a Term satisfying the grammar's constraints
+    assert g.parse(str(t)) == t
+    g.size(), g.log10_size()          # exact number of valid terms (None = infinite)
+    g.mutate(t, rng), g.crossover(a, b, rng), g.self_crossover(t, rng), g.fold(t, 2)
+
+No torch here. The language is documented in ``docs/grammar.md``.
+"""
+
+from .constraints import register_constraint, registered_constraints
+from .errors import GrammarError, TermError
+from .grammar import Grammar, as_rng, fold_term, load_grammar, resolve_grammar_path, shipped_grammars
+from .term import Term
+from .topologies import has_path, register_topology, topology_edges
+
+__all__ = [
+    "Grammar",
+    "GrammarError",
+    "Term",
+    "TermError",
+    "as_rng",
+    "fold_term",
+    "has_path",
+    "load_grammar",
+    "register_constraint",
+    "register_topology",
+    "registered_constraints",
+    "resolve_grammar_path",
+    "shipped_grammars",
+    "topology_edges",
+]

@@ -1,0 +1,1144 @@
+"""`Grammar`: a search space read from an `.ebnf` file.
+
+Loading checks the file (see :class:`GrammarError`), then compiles every alternative into a
+small pattern and computes, once, the exact number of terms of every nonterminal (split into
+terms that are the designated ``zero`` and terms that are not, per remaining depth when the
+grammar has a depth bound). Those counts give the exact size, decide which alternatives are
+feasible while sampling under the connectivity constraint and the depth bound, and keep the
+samplers from ever running into a dead end.
+
+Vocabulary used in the code:
+
+* *level* of a node: the number of non-transparent nonterminal nodes strictly above it (the
+  root has level 0; transparent unit-production nodes and terminals written inside a production
+  do not add a level). ``%max_depth N`` allows nonterminal nodes at levels ``0..N-1``; ``fold(t, l)``
+  collapses the nonterminal nodes at level ``l``. A shared nonterminal's subterm is a term of its
+  own: its levels (for the depth bound) count from its own root.
+* *remaining depth* ``r`` of a nonterminal node: ``max_depth - level`` (``None`` without a bound).
+* *zero term*: a term that resolves (through transparent nodes) to the designated ``%zero``
+  terminal.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random as _random
+import warnings
+from bisect import bisect_right
+from typing import Any, Callable, Iterable, Optional, Union
+
+from . import topologies
+from .constraints import get_constraint
+from .errors import GrammarError, TermError
+from .meta import Alt, Expr, GrammarFile, Loc, Rule, read_grammar_file
+from .term import Term
+
+INF = math.inf
+
+# Compiled pattern kinds (tuples, for speed): (P_NT, name) | (P_T, name, leaf_term) |
+# (P_OP, name, subpatterns, valid_table_or_None) | (P_INT, lo, hi) | (P_FLOAT, lo, hi)
+P_NT, P_T, P_OP, P_INT, P_FLOAT = 0, 1, 2, 3, 4
+
+DEFAULT_FLOAT_DIGITS = 3
+_INTERN_LIMIT = 4096  # sampled terms of languages at most this large are interned (shared objects)
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grammars")
+
+RngLike = Union[_random.Random, int, None]
+
+
+def as_rng(rng: RngLike) -> _random.Random:
+    """A `random.Random` from a Random (returned as is), an int seed, or None (fresh entropy)."""
+    if isinstance(rng, _random.Random):
+        return rng
+    return _random.Random(rng)
+
+
+def _mul(a, b):
+    if not a or not b:
+        return 0
+    if a == INF or b == INF:
+        return INF
+    return a * b
+
+
+def _add(a, b):
+    if a == INF or b == INF:
+        return INF
+    return a + b
+
+
+_VALID_CACHE: dict[tuple, bytes] = {}
+
+
+def valid_zero_masks(edges: tuple[tuple[int, int], ...]) -> bytes:
+    """``table[mask] == 1`` iff cutting the edges in ``mask`` (bit i = argument i is zero) keeps an input→output path."""
+    table = _VALID_CACHE.get(edges)
+    if table is None:
+        k = len(edges)
+        table = bytes(
+            1 if topologies.has_path(edges, {i for i in range(k) if m >> i & 1}) else 0 for m in range(1 << k)
+        )
+        _VALID_CACHE[edges] = table
+    return table
+
+
+class _Alternative:
+    """One compiled alternative (production) of a nonterminal."""
+
+    __slots__ = ("nt", "index", "expr", "loc", "weight", "kind", "pattern", "leaf", "refs")
+
+    def __init__(self, nt: str, index: int, alt: Alt):
+        self.nt = nt
+        self.index = index
+        self.expr = alt.expr
+        self.loc = alt.loc
+        self.weight = alt.weight  # normalised later
+        self.kind = alt.expr.kind if alt.expr.kind != "t" else "leaf"
+        if self.kind == "nt":
+            self.kind = "unit"
+        self.pattern: tuple = ()
+        self.leaf: Optional[Term] = None
+        self.refs: list[tuple[str, Loc]] = []
+
+    def __repr__(self) -> str:
+        return f"<{self.nt}[{self.index}] ::= {self.expr}>"
+
+
+def _resolve_import(path: str, base_file: str, loc: Loc) -> str:
+    base_dir = os.path.dirname(os.path.abspath(base_file)) if base_file and not base_file.startswith("<") else os.getcwd()
+    candidate = os.path.normpath(os.path.join(base_dir, path))
+    if os.path.isfile(candidate):
+        return candidate
+    shipped = os.path.join(SHIPPED_DIR, path)
+    if os.path.isfile(shipped):
+        return os.path.abspath(shipped)
+    if os.path.isfile(shipped + ".ebnf"):
+        return os.path.abspath(shipped + ".ebnf")
+    raise loc.error(f"cannot import {path!r}: no such file (looked in {base_dir} and among the shipped grammars)")
+
+
+def resolve_grammar_path(name_or_path: str) -> str:
+    """A shipped grammar name (``"hnb201"``) or a path to an `.ebnf` file → the file's path."""
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    shipped = os.path.join(SHIPPED_DIR, name_or_path if name_or_path.endswith(".ebnf") else name_or_path + ".ebnf")
+    if os.path.isfile(shipped):
+        return shipped
+    known = ", ".join(shipped_grammars())
+    raise GrammarError(f"no grammar file {name_or_path!r} (shipped grammars: {known})", name_or_path)
+
+
+def shipped_grammars() -> list[str]:
+    """Names of the grammars shipped with the package."""
+    try:
+        return sorted(f[:-5] for f in os.listdir(SHIPPED_DIR) if f.endswith(".ebnf"))
+    except OSError:  # pragma: no cover
+        return []
+
+
+def load_grammar(name_or_path: str, *, text: Optional[str] = None) -> "Grammar":
+    """Load a grammar: a shipped name (``"hnb201"``), a path to an `.ebnf` file, or ``text``.
+
+    With ``text`` given, ``name_or_path`` is only used as the file name in messages and as the
+    base for relative imports.
+    """
+    if text is not None:
+        from .meta import parse_grammar_text
+
+        root = parse_grammar_text(text, name_or_path)
+        path = name_or_path
+    else:
+        path = resolve_grammar_path(name_or_path)
+        root = read_grammar_file(path)
+    name = os.path.basename(path)
+    if name.endswith(".ebnf"):
+        name = name[:-5]
+    return Grammar(root, name=name)
+
+
+class Grammar:
+    """A search space: the terms of an `.ebnf` grammar, with their constraints.
+
+    Use :func:`load_grammar`. Attributes: ``name``, ``path``, ``start``, ``nonterminals`` (in order
+    of definition), ``shared`` (shared nonterminals), ``zero`` (the designated zero terminal or
+    ``None``), ``max_depth`` (``None`` without a bound), ``float_digits``, ``constraints``
+    (names of Python constraints), ``size_ignores`` (the same: the exact size cannot count them).
+    """
+
+    def __init__(self, root: GrammarFile, name: str = "grammar"):
+        self.name = name
+        self.path = root.path
+        self._files: list[GrammarFile] = []
+        self._load_imports(root, [], set())
+        self._setup(root)
+        self._check_structure(root)
+        self._compile()
+        self._counts_expand: dict = {}
+        self._check_productive()
+        self._lint()
+        self._samplers: dict = {}
+        self._cands: dict = {}
+        self._valid_by_symbol: dict = {}
+        self._size_cache: Optional[Any] = None
+
+    # ------------------------------------------------------------------ loading and checking
+
+    def _load_imports(self, gf: GrammarFile, stack: list[str], seen: set[str]) -> None:
+        key = os.path.abspath(gf.path) if not gf.path.startswith("<") else gf.path
+        seen.add(key)
+        for d in gf.directives:
+            if d.name != "import":
+                continue
+            if len(d.args) != 1 or d.args[0][0] != "STRING":
+                raise d.loc.error('%import takes one quoted file name: %import "other.ebnf"')
+            path = _resolve_import(str(d.args[0][1]), gf.path, d.args[0][2])
+            apath = os.path.abspath(path)
+            if apath in stack or apath == key:
+                raise d.loc.error(f"import cycle: {os.path.basename(gf.path)} imports {os.path.basename(path)}, which imports it back")
+            if apath in seen:
+                continue
+            sub = read_grammar_file(path)
+            self._load_imports(sub, stack + [key], seen)
+        self._files.append(gf)  # imported files come before their importer
+
+    def _setup(self, root: GrammarFile) -> None:
+        rules: dict[str, Rule] = {}
+        rule_file: dict[str, str] = {}
+        order: list[str] = []
+        for gf in self._files:
+            local: dict[str, Rule] = {}
+            for rule in gf.rules:
+                if rule.name in local:
+                    prev = local[rule.name].loc
+                    raise rule.loc.error(f"nonterminal {rule.name} is defined twice (first at line {prev.line}); use '|' for alternatives")
+                local[rule.name] = rule
+            for rname, rule in local.items():
+                if rname in rules and gf is not root:
+                    prev = rules[rname]
+                    if [a.expr.key() for a in prev.alts] != [a.expr.key() for a in rule.alts]:
+                        raise rule.loc.error(
+                            f"nonterminal {rname} is also defined in {os.path.basename(rule_file[rname])} "
+                            f"(line {prev.loc.line}); imported grammars must not disagree (redefine it in the importing file instead)"
+                        )
+                if rname not in rules:
+                    order.append(rname)
+                rules[rname] = rule  # the root file (last) overrides imported definitions
+                rule_file[rname] = gf.path
+        if not rules:
+            raise GrammarError("the grammar has no rules", root.path, 1, 1)
+        self._rules = rules
+        self._root_rules = {r.name for r in root.rules}
+
+        self.start: str = ""
+        self.shared: set[str] = set()
+        self.zero: Optional[str] = None
+        self.max_depth: Optional[int] = None
+        self.float_digits = DEFAULT_FLOAT_DIGITS
+        self.constraints: list[str] = []
+        self._zero_silenced = False
+        start_loc = None
+        single = {}
+        for gf in self._files:
+            is_root = gf is root
+            for d in gf.directives:
+                n = d.name
+                names = [a for a in d.args if a[0] == "NAME"]
+                if n == "import":
+                    continue
+                if n in ("start", "zero", "max_depth", "float_digits") and len(d.args) != 1:
+                    raise d.loc.error(f"%{n} takes exactly one argument")
+                if n == "start":
+                    if d.args[0][0] != "NAME":
+                        raise d.loc.error("%start takes a nonterminal name")
+                    if is_root:
+                        self.start = str(d.args[0][1])
+                        start_loc = d.args[0][2]
+                elif n == "shared":
+                    if not d.args or len(names) != len(d.args):
+                        raise d.loc.error("%shared takes nonterminal names: %shared CELL, M1")
+                    for _, v, loc in d.args:
+                        if v not in rules:
+                            raise loc.error(f"%shared names {v}, which has no rule")
+                        self.shared.add(str(v))
+                elif n == "zero":
+                    kind, v, loc = d.args[0]
+                    if kind != "NAME":
+                        raise d.loc.error("%zero takes a terminal name, or none")
+                    v = str(v)
+                    if v in ("none", "off"):
+                        if is_root:
+                            self.zero = None
+                            self._zero_silenced = True
+                        continue
+                    from .meta import is_nonterminal_name
+
+                    if is_nonterminal_name(v):
+                        raise loc.error(f"%zero names {v}, a nonterminal; it must name a terminal such as zero")
+                    if self.zero is not None and self.zero != v and not is_root:
+                        raise loc.error(f"conflicting %zero terminals {self.zero} and {v}")
+                    self.zero = v
+                elif n in ("max_depth", "float_digits"):
+                    kind, v, loc = d.args[0]
+                    if kind != "NUMBER" or not isinstance(v, int) or v < (1 if n == "max_depth" else 0):
+                        raise loc.error(f"%{n} takes a {'positive' if n == 'max_depth' else 'non-negative'} integer")
+                    if is_root or n not in single:
+                        single[n] = v
+                elif n == "constraint":
+                    if not d.args or len(names) != len(d.args):
+                        raise d.loc.error("%constraint takes constraint names: %constraint my_check")
+                    for _, v, loc in d.args:
+                        if get_constraint(str(v)) is None:
+                            raise loc.error(
+                                f"constraint {v!r} is not registered: register a Python function with "
+                                f"@register_constraint({str(v)!r}) before loading the grammar"
+                            )
+                        if v not in self.constraints:
+                            self.constraints.append(str(v))
+                else:
+                    raise d.loc.error(
+                        f"unknown directive %{n} (known: %start, %import, %shared, %zero, %max_depth, %constraint, %float_digits)"
+                    )
+        self.max_depth = single.get("max_depth")
+        self.float_digits = single.get("float_digits", DEFAULT_FLOAT_DIGITS)
+        if not self.start:
+            first = root.rules[0].name if root.rules else order[0]
+            self.start = first
+        elif self.start not in rules:
+            raise start_loc.error(f"%start names {self.start}, which has no rule")
+        self.size_ignores = list(self.constraints)
+        self._constraint_fns = [get_constraint(c) for c in self.constraints]
+
+    def _check_structure(self, root: GrammarFile) -> None:
+        rules = self._rules
+        # undefined nonterminals
+        refs: dict[str, list[tuple[str, bool, Loc]]] = {}  # A -> [(B, is_unit, loc)]
+
+        def collect(e: Expr, out: list, top: bool) -> None:
+            if e.kind == "nt":
+                out.append((e.name, top, e.loc))
+            for a in e.args:
+                collect(a, out, False)
+
+        for a_name, rule in rules.items():
+            out: list = []
+            for alt in rule.alts:
+                collect(alt.expr, out, True)
+            for b, _, loc in out:
+                if b not in rules:
+                    raise loc.error(f"undefined nonterminal {b} (no rule '{b} ::= ...')")
+            refs[a_name] = out
+        self._refs = refs
+        # reachability
+        seen = {self.start}
+        todo = [self.start]
+        while todo:
+            a = todo.pop()
+            for b, _, _ in refs[a]:
+                if b not in seen:
+                    seen.add(b)
+                    todo.append(b)
+        for a_name in rules:
+            if a_name not in seen and a_name in self._root_rules:
+                raise rules[a_name].loc.error(f"nonterminal {a_name} is unreachable from the start symbol {self.start}")
+        self._rules = {a: r for a, r in rules.items() if a in seen}
+        self.nonterminals = [a for a in rules if a in seen]
+        self.shared &= set(self.nonterminals)
+        # unit cycles (always an error: the grammar would be infinitely ambiguous)
+        unit = {a: [b for b, top, _ in refs[a] if top] for a in self.nonterminals}
+        cyc = _find_cycle(self.nonterminals, unit)
+        if cyc:
+            raise rules[cyc[0]].loc.error(
+                "cycle of unit productions " + " -> ".join(cyc) + ": the same term would have infinitely many derivations"
+            )
+        # recursion: fine with a depth bound, an error without one. Shared nonterminals must not contain themselves.
+        full = {a: [b for b, _, _ in refs[a]] for a in self.nonterminals}
+        for x in sorted(self.shared):
+            path = _path_to(x, full)
+            if path:
+                raise rules[x].loc.error(
+                    "shared nonterminal " + x + " contains itself (" + " -> ".join(path) + "): a shared term cannot be infinite"
+                )
+        if self.max_depth is None:
+            cyc = _find_cycle(self.nonterminals, full)
+            if cyc:
+                raise rules[cyc[0]].loc.error(
+                    "recursive grammar without a depth bound: " + " -> ".join(cyc) + " (add a directive such as %max_depth 5)"
+                )
+        self._unit_graph = unit
+
+    def _compile(self) -> None:
+        self.rules: dict[str, list[_Alternative]] = {}
+        for a_name in self.nonterminals:
+            rule = self._rules[a_name]
+            alts = [_Alternative(a_name, i, alt) for i, alt in enumerate(rule.alts)]
+            given = [al.weight for al in alts if al.weight is not None]
+            n_free = sum(1 for al in alts if al.weight is None)
+            if given:
+                total_given = sum(given)
+                if n_free:
+                    rest = 1.0 - total_given
+                    if rest <= 1e-12:
+                        raise rule.loc.error(
+                            f"the weights of {a_name} sum to {total_given:g} and leave nothing for its {n_free} unweighted alternative(s)"
+                        )
+                    for al in alts:
+                        if al.weight is None:
+                            al.weight = rest / n_free
+                else:
+                    if total_given <= 0:
+                        raise rule.loc.error(f"all weights of {a_name} are zero")
+                    for al in alts:
+                        al.weight = al.weight / total_given
+            else:
+                for al in alts:
+                    al.weight = 1.0 / len(alts)
+            for al in alts:
+                al.pattern = self._compile_expr(al.expr, al, top=True)
+                if al.kind == "leaf":
+                    al.leaf = Term(a_name, al.index, al.expr.name)
+            self.rules[a_name] = alts
+
+    def _compile_expr(self, e: Expr, al: _Alternative, top: bool) -> tuple:
+        if e.kind == "nt":
+            al.refs.append((e.name, e.loc))
+            return (P_NT, e.name)
+        if e.kind == "t":
+            return (P_T, e.name, Term(None, -1, e.name))
+        if e.kind == "int":
+            return (P_INT, e.lo, e.hi)
+        if e.kind == "float":
+            return (P_FLOAT, e.lo, e.hi)
+        subs = tuple(self._compile_expr(a, al, False) for a in e.args)
+        valid = None
+        if self.zero is not None:
+            edges = topologies.topology_edges(e.name, len(subs))
+            if edges is not None:
+                valid = valid_zero_masks(edges)
+        return (P_OP, e.name, subs, valid)
+
+    def _lint(self) -> None:
+        for a_name in self.nonterminals:
+            seen: dict[tuple, _Alternative] = {}
+            for al in self.rules[a_name]:
+                k = al.expr.key()
+                if k in seen:
+                    warnings.warn(
+                        f"{al.loc.file}:{al.loc.line}:{al.loc.column}: duplicate alternative {al.expr} of {a_name} "
+                        f"(same as alternative {seen[k].index + 1}); it is never chosen by parse and is counted as a "
+                        "separate derivation by size (use a weight instead)",
+                        stacklevel=3,
+                    )
+                else:
+                    seen[k] = al
+            for al in self.rules[a_name]:
+                if al.weight == 0:
+                    continue
+        if self.zero is None and not self._zero_silenced:
+            used = any(_uses_terminal(al.expr, "zero") for alts in self.rules.values() for al in alts)
+            if used:
+                loc = self._rules[self.start].loc
+                warnings.warn(
+                    f"{loc.file}: the terminal 'zero' is used but no %zero directive declares it: "
+                    "the connectivity constraint is off (add '%zero zero', or '%zero none' to silence this)",
+                    stacklevel=3,
+                )
+
+    # ------------------------------------------------------------------ counting
+
+    def _depths(self) -> list:
+        return [None] if self.max_depth is None else list(range(self.max_depth, 0, -1))
+
+    def _root_r(self):
+        return self.max_depth
+
+    def _value_nt(self, a_name: str, r, mode) -> dict:
+        """Counts of the terms of ``a_name`` at remaining depth ``r``: ``{(used_shared_mask, status): n}``.
+
+        status 0 = zero term, 1 = other. ``mode`` is None (shared references expanded, masks always 0)
+        or a tuple ``(sigma, bits)``: a shared reference X counts as one term of status sigma[X] and sets bit bits[X].
+        """
+        if r is not None and r <= 0:
+            return {}
+        cache = self._counts_expand if mode is None else mode[2]
+        key = (a_name, r)
+        v = cache.get(key)
+        if v is not None:
+            return v
+        total: dict = {}
+        per_alt = []
+        for al in self.rules[a_name]:
+            av = self._value_alt(al, r, mode)
+            per_alt.append(av)
+            for k, n in av.items():
+                total[k] = _add(total.get(k, 0), n)
+        cache[key] = total
+        if mode is None:
+            self._alt_counts[key] = per_alt
+        return total
+
+    def _value_ref(self, b: str, r, mode) -> dict:
+        if b in self.shared:
+            if mode is None:
+                return self._value_nt(b, self._root_r(), None)
+            sigma, bits = mode[0], mode[1]
+            return {(bits[b], sigma[b]): 1}
+        return self._value_nt(b, r, mode)
+
+    def _value_alt(self, al: _Alternative, r, mode) -> dict:
+        if al.kind == "unit":
+            return self._value_ref(al.pattern[1], r, mode)
+        return self._value_pat(al.pattern, None if r is None else r - 1, mode)
+
+    def _value_pat(self, p: tuple, rc, mode) -> dict:
+        kind = p[0]
+        if kind == P_NT:
+            return self._value_ref(p[1], rc, mode)
+        if kind == P_T:
+            return {(0, 0 if p[1] == self.zero else 1): 1}
+        if kind == P_INT:
+            return {(0, 1): p[2] - p[1] + 1}
+        if kind == P_FLOAT:
+            return {(0, 1): 1 if p[1] == p[2] else INF}
+        subs = p[2]
+        vals = [self._value_pat(s, rc, mode) for s in subs]
+        valid = p[3]
+        if valid is None or not any(k[1] == 0 for v in vals for k in v):
+            acc: dict = {0: 1}
+            for v in vals:
+                acc = _conv(acc, _by_mask(v, None))
+                if not acc:
+                    return {}
+            return {(m, 1): n for m, n in acc.items()}
+        # connectivity constraint: sum over the sets of zero arguments that keep a path
+        zeroable = [i for i, v in enumerate(vals) if any(k[1] == 0 for k in v)]
+        parts_z = [_by_mask(v, 0) for v in vals]
+        parts_nz = [_by_mask(v, 1) for v in vals]
+        out: dict = {}
+        memo: dict = {}
+        for sub in range(1 << len(zeroable)):
+            mask = 0
+            for j, i in enumerate(zeroable):
+                if sub >> j & 1:
+                    mask |= 1 << i
+            if not valid[mask]:
+                continue
+            key = tuple((id(vals[i]), mask >> i & 1) for i in range(len(vals)))
+            key = tuple(sorted(key))
+            prod = memo.get(key)
+            if prod is None:
+                prod = {0: 1}
+                for i in range(len(vals)):
+                    prod = _conv(prod, parts_z[i] if mask >> i & 1 else parts_nz[i])
+                    if not prod:
+                        break
+                memo[key] = prod
+            for m, n in prod.items():
+                out[(m, 1)] = _add(out.get((m, 1), 0), n)
+        return out
+
+    def _check_productive(self) -> None:
+        self._alt_counts: dict = {}
+        r0 = self._root_r()
+        for x in self.nonterminals:
+            self._value_nt(x, r0, None)
+        for a_name in self.nonterminals:
+            v = self._counts_expand.get((a_name, r0)) or {}
+            if not any(v.values()):
+                why = f" within %max_depth {self.max_depth}" if self.max_depth is not None else ""
+                cons = " satisfying the connectivity constraint" if self.zero is not None else ""
+                raise self._rules[a_name].loc.error(f"nonterminal {a_name} is unproductive: it derives no finite term{cons}{why}")
+
+    def _nt_counts(self, a_name: str, r) -> tuple:
+        """(zero terms, other terms) of ``a_name`` at remaining depth ``r`` (shared references expanded)."""
+        v = self._value_nt(a_name, r, None)
+        z = nz = 0
+        for (m, s), n in v.items():
+            if s == 0:
+                z = _add(z, n)
+            else:
+                nz = _add(nz, n)
+        return z, nz
+
+    def _alt_feasible(self, a_name: str, r) -> list[tuple[Any, Any]]:
+        """Per alternative of ``a_name`` at remaining depth r: (zero terms, other terms)."""
+        self._value_nt(a_name, r, None)
+        out = []
+        for av in self._alt_counts.get((a_name, r), []):
+            z = nz = 0
+            for (m, s), n in av.items():
+                if s == 0:
+                    z = _add(z, n)
+                else:
+                    nz = _add(nz, n)
+            out.append((z, nz))
+        return out
+
+    def size(self, nonterminal: Optional[str] = None) -> Optional[int]:
+        """The exact number of distinct valid terms (``None`` when infinite).
+
+        Counts derivations that satisfy the connectivity constraint, the depth bound and the
+        sharing of shared nonterminals; Python ``%constraint``s are not counted (see ``size_ignores``).
+        With ``nonterminal``, the number of terms of that nonterminal as a start symbol.
+        """
+        if nonterminal is not None and nonterminal != self.start:
+            sub = _SubGrammarView(self, nonterminal)
+            return sub.size()
+        if self._size_cache is None:
+            self._size_cache = self._exact_size(self.start)
+        n = self._size_cache
+        return None if n == INF else int(n)
+
+    def log10_size(self) -> float:
+        """log10 of :meth:`size` (``math.inf`` when infinite)."""
+        n = self.size()
+        if n is None:
+            return INF
+        return math.log10(n) if n > 0 else -INF
+
+    def _exact_size(self, start: str):
+        shared = sorted(self.shared - {start}) if start in self.shared else sorted(self.shared)
+        bits = {x: 1 << i for i, x in enumerate(shared)}
+        # statuses each shared nonterminal can take (own language, shared refs expanded)
+        statuses = {}
+        for x in shared:
+            z, nz = self._nt_counts(x, self._root_r())
+            statuses[x] = [s for s, n in ((0, z), (1, nz)) if n]
+        branching = [x for x in shared if len(statuses[x]) > 1]
+        total = 0
+        for combo in range(1 << len(branching)):
+            sigma = {x: statuses[x][0] for x in shared}
+            for j, x in enumerate(branching):
+                sigma[x] = statuses[x][combo >> j & 1]
+            mode = (sigma, bits, {})
+            start_v = self._value_nt(start, self._root_r(), mode)
+            own = {}
+            for x in shared:
+                v = self._value_nt(x, self._root_r(), mode)
+                own[x] = {m: n for (m, s), n in v.items() if s == sigma[x]}
+            must = 0
+            for x in branching:
+                if sigma[x] != statuses[x][0]:
+                    must |= bits[x]  # a term not using x is counted under x's first status only
+            memo: dict = {}
+
+            def g(pending: int, done: int):
+                if not pending:
+                    return 1 if (done & must) == must else 0
+                key = (pending, done)
+                if key in memo:
+                    return memo[key]
+                low = pending & -pending
+                x = shared[low.bit_length() - 1]
+                done2 = done | low
+                acc = 0
+                for m, n in own[x].items():
+                    acc = _add(acc, _mul(n, g((pending | m) & ~done2, done2)))
+                memo[key] = acc
+                return acc
+
+            for (m, s), n in start_v.items():
+                total = _add(total, _mul(n, g(m, 0)))
+        return total
+
+    # ------------------------------------------------------------------ sampling
+
+    def _weights_for(self, a_name: str, r, need_nz: bool):
+        feas = self._alt_feasible(a_name, r)
+        alts = []
+        weights = []
+        for al, (z, nz) in zip(self.rules[a_name], feas):
+            ok = nz if need_nz else _add(z, nz)
+            if ok:
+                alts.append(al)
+                weights.append(al.weight)
+        return alts, weights
+
+    def _nt_sampler(self, a_name: str, r, need_nz: bool) -> Callable[[Any], Term]:
+        key = (a_name, r, need_nz)
+        s = self._samplers.get(key)
+        if s is not None:
+            return s
+        if a_name in self.shared:
+            s = self._shared_sampler(a_name, need_nz)
+            self._samplers[key] = s
+            return s
+        s = self._build_nt_sampler(a_name, r, need_nz, key)
+        self._samplers[key] = s
+        return s
+
+    def _build_nt_sampler(self, a_name, r, need_nz, key):
+        alts, weights = self._weights_for(a_name, r, need_nz)
+        if not alts:
+            def impossible(ctx, _a=a_name):
+                raise _Reject(f"no term of {_a} fits here")
+            return impossible
+        subs = [self._alt_sampler(al, r, need_nz) for al in alts]
+        if len(subs) == 1:
+            return subs[0]
+        total = sum(weights)
+        if total <= 0:
+            weights = [1.0] * len(alts)
+            total = float(len(alts))
+        n = len(subs)
+        if max(weights) - min(weights) < 1e-15:
+            def pick_uniform(ctx, subs=subs, n=n):
+                return subs[int(ctx.random() * n)](ctx)
+            return pick_uniform
+        cum = []
+        acc = 0.0
+        for w in weights:
+            acc += w / total
+            cum.append(acc)
+        cum[-1] = 2.0  # guard against rounding
+        cum = cum[:-1]
+
+        def pick(ctx, subs=subs, cum=cum):
+            return subs[bisect_right(cum, ctx.random())](ctx)
+
+        return pick
+
+    def _shared_sampler(self, x: str, need_nz: bool):
+        inner = self._build_nt_sampler(x, self._root_r(), need_nz, None)
+        zero = self.zero
+
+        def shared(ctx):
+            cache = ctx.shared
+            t = cache.get(x)
+            if t is None:
+                t = inner(ctx)
+                cache[x] = t
+            elif need_nz and zero is not None and _is_zero(t, zero):
+                raise _Reject(f"shared {x} is zero where zero is forbidden")
+            return t
+
+        return shared
+
+    def _alt_sampler(self, al: _Alternative, r, need_nz: bool):
+        a_name, idx = al.nt, al.index
+        if al.kind == "leaf":
+            leaf = al.leaf
+
+            def s_leaf(ctx):
+                return leaf
+            return s_leaf
+        if al.kind == "unit":
+            child = self._nt_sampler(al.pattern[1], r, need_nz)
+            if self._small(self._value_alt(al, r, None)):
+                memo: dict = {}
+
+                def s_unit_interned(ctx):
+                    c = child(ctx)
+                    t = memo.get(id(c))
+                    if t is None:
+                        t = memo[id(c)] = Term(a_name, idx, "", (c,))
+                    return t
+                return s_unit_interned
+
+            def s_unit(ctx):
+                return Term(a_name, idx, "", (child(ctx),))
+            return s_unit
+        return self._pat_sampler(al.pattern, None if r is None else r - 1, a_name, idx)
+
+    def _small(self, value: dict) -> bool:
+        """Whether a (sub)language is small enough for its sampled terms to be interned."""
+        total = 0
+        for n in value.values():
+            total = _add(total, n)
+        return total <= _INTERN_LIMIT
+
+    def _pat_sampler(self, p: tuple, rc, owner: Optional[str], idx: int, need_nz: bool = False):
+        kind = p[0]
+        if kind == P_NT:
+            return self._nt_sampler(p[1], rc, need_nz)
+        if kind == P_T:
+            leaf = p[2]
+            return lambda ctx: leaf
+        digits = self.float_digits
+        if kind == P_INT:
+            lo, hi = p[1], p[2]
+            if hi - lo < _INTERN_LIMIT:
+                ints = [Term(owner, idx, "int", (), v) for v in range(lo, hi + 1)]
+                return lambda ctx: ints[ctx.randint(0, hi - lo)]
+            return lambda ctx: Term(owner, idx, "int", (), ctx.randint(lo, hi))
+        if kind == P_FLOAT:
+            lo, hi = p[1], p[2]
+
+            def s_float(ctx):
+                v = round(ctx.uniform(lo, hi), digits)
+                return Term(owner, idx, "float", (), min(max(v, lo), hi))
+            return s_float
+        symbol, subs, valid = p[1], p[2], p[3]
+        free = [self._pat_sampler(sp, rc, None, -1) for sp in subs]
+        zero = self.zero
+        memo = {} if self._small(self._value_pat(p, rc, None)) else None
+        return self._pat_sampler_plain(p, rc, owner, idx, free, memo)
+
+    def _pat_sampler_plain(self, p: tuple, rc, owner, idx, free, memo):
+        """``memo`` (a dict, for small languages): intern the terms, keyed by the ids of their
+        children (which are interned too, so the ids are stable)."""
+        symbol, subs, valid = p[1], p[2], p[3]
+        zero = self.zero
+        if memo is None:
+            def make(children):
+                return Term(owner, idx, symbol, children)
+        else:
+            def make(children):
+                key = tuple([id(c) for c in children])
+                t = memo.get(key)
+                if t is None:
+                    t = memo[key] = Term(owner, idx, symbol, children)
+                return t
+        if valid is None or not any(self._pat_can_zero(sp, rc) for sp in subs):
+            k = len(free)
+            if memo is not None:
+                return lambda ctx: make(tuple([f(ctx) for f in free]))
+            if k == 1:
+                f0 = free[0]
+                return lambda ctx: Term(owner, idx, symbol, (f0(ctx),))
+            if k == 2:
+                f0, f1 = free
+                return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx)))
+            if k == 3:
+                f0, f1, f2 = free
+                return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx), f2(ctx)))
+            return lambda ctx: Term(owner, idx, symbol, tuple([f(ctx) for f in free]))
+        # with the connectivity constraint: arguments left to right, zero only where a path remains
+        nonzero = [self._pat_sampler(sp, rc, None, -1, need_nz=True) for sp in subs]
+        can_zero = [self._pat_can_zero(sp, rc) for sp in subs]
+        forced = 0  # arguments that can only be zero
+        for i, sp in enumerate(subs):
+            if not self._pat_can_nonzero(sp, rc):
+                forced |= 1 << i
+        k = len(subs)
+        steps = []
+        for i in range(k):
+            later_forced = forced & ~((1 << (i + 1)) - 1)
+            steps.append((free[i], nonzero[i], can_zero[i], 1 << i, later_forced))
+
+        def s_op(ctx):
+            mask = 0
+            children = []
+            for f, fnz, cz, bit, later in steps:
+                if cz:
+                    if valid[mask | bit | later]:
+                        c = f(ctx)
+                        if _is_zero(c, zero):
+                            mask |= bit
+                    else:
+                        c = fnz(ctx)
+                else:
+                    c = f(ctx)
+                children.append(c)
+            return make(tuple(children))
+
+        return s_op
+
+    def _pat_can_zero(self, p: tuple, rc) -> bool:
+        if p[0] == P_NT:
+            z, _ = self._nt_counts(p[1], self._root_r() if p[1] in self.shared else rc)
+            return bool(z)
+        if p[0] == P_T:
+            return p[1] == self.zero
+        return False
+
+    def _pat_can_nonzero(self, p: tuple, rc) -> bool:
+        if p[0] == P_NT:
+            _, nz = self._nt_counts(p[1], self._root_r() if p[1] in self.shared else rc)
+            return bool(nz)
+        if p[0] == P_T:
+            return p[1] != self.zero
+        return True
+
+    def sample(self, rng: RngLike = None, nonterminal: Optional[str] = None) -> Term:
+        """A random term (of the start symbol, or of ``nonterminal``) satisfying all constraints.
+
+        Alternatives are drawn with their weights, restricted to those that can still satisfy the
+        connectivity constraint and the depth bound (renormalised). ``rng``: a `random.Random`,
+        an int seed or ``None``.
+        """
+        ctx = _Ctx(as_rng(rng))
+        a_name = nonterminal or self.start
+        if a_name not in self.rules:
+            raise KeyError(f"{a_name} is not a nonterminal of {self.name}")
+        sampler = self._nt_sampler(a_name, self._root_r(), False)
+        for _ in range(10000):
+            ctx.shared = {}
+            try:
+                t = sampler(ctx)
+            except _Reject:
+                continue
+            if self._constraint_fns and not self._user_ok(t):
+                continue
+            return t
+        raise RuntimeError(
+            f"could not sample a term of {self.name} satisfying its constraints in 10000 tries"
+            + (f" (Python constraints: {', '.join(self.constraints)})" if self.constraints else "")
+        )
+
+    def sample_many(self, n: int, rng: RngLike = None) -> list[Term]:
+        r = as_rng(rng)
+        return [self.sample(r) for _ in range(n)]
+
+    def _user_ok(self, t: Term) -> bool:
+        for fn in self._constraint_fns:
+            if not fn(t):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ parsing and checking
+
+    def parse(self, text: str, nonterminal: Optional[str] = None) -> Term:
+        """The term of this grammar written as ``text`` (whitespace-insensitive).
+
+        Raises :class:`TermError` (position and reason) for a string outside the language or a term
+        violating a constraint. ``grammar.parse(str(t)) == t`` for every term ``t`` of the grammar.
+        """
+        from .termparse import parse_term
+
+        return parse_term(self, text, nonterminal or self.start)
+
+    def check(self, term: Term, nonterminal: Optional[str] = None) -> Term:
+        """Raise :class:`TermError` unless ``term`` is a valid term of this grammar; return it.
+
+        Checks the derivation (each node's nonterminal, production and symbol), the numeric ranges,
+        the connectivity constraint, the depth bound, shared nonterminals and the Python constraints.
+        Positions are character offsets in ``str(term)``.
+        """
+        from .termparse import validate
+
+        validate(self, term, nonterminal or self.start, None, None)
+        return term
+
+    def is_valid(self, term: Term) -> bool:
+        try:
+            self.check(term)
+            return True
+        except TermError:
+            return False
+
+    # ------------------------------------------------------------------ fold
+
+    def fold(self, term: Term, level: int) -> Term:
+        """The fold operator F: the term cut at hierarchy level ``level``.
+
+        Every nonterminal node at level ``level`` (the root has level 0; transparent unit nodes and
+        terminals inside a production do not add a level) becomes a collapsed leaf that keeps its
+        nonterminal, production and the symbol of the subterm it replaced (for a transparent unit
+        node: the symbol of the node it resolves to), so ``label`` reads e.g. ``"D1 Residual3"``.
+        ``fold(t, 0)`` is the root alone; a level below the deepest node returns ``term`` itself.
+        """
+        if level < 0:
+            raise ValueError("fold level must be >= 0")
+        return fold_term(term, level)
+
+    # ------------------------------------------------------------------ evolution
+
+    def mutate(self, term: Term, rng: RngLike = None) -> Term:
+        """A valid term differing from ``term``: a random subterm (of a nonterminal with more than one
+        term) resampled. Raises ValueError if the term has no such subterm."""
+        from .operators import mutate
+
+        return mutate(self, term, as_rng(rng))
+
+    def crossover(self, a: Term, b: Term, rng: RngLike = None) -> Optional[tuple[Term, Term]]:
+        """Two children: ``a`` and ``b`` with a random pair of subterms of the same nonterminal
+        swapped; both valid and different from both parents. ``None`` when no such pair exists."""
+        from .operators import crossover
+
+        return crossover(self, a, b, as_rng(rng))
+
+    def self_crossover(self, term: Term, rng: RngLike = None) -> Optional[Term]:
+        """A valid child of one parent: two disjoint subterms of the same nonterminal swapped
+        (different from the parent). ``None`` when no such pair exists."""
+        from .operators import self_crossover
+
+        return self_crossover(self, term, as_rng(rng))
+
+    # ------------------------------------------------------------------ misc
+
+    def alternatives(self, nonterminal: str) -> list[str]:
+        """The alternatives of ``nonterminal`` as written (normalised spacing)."""
+        return [str(al.expr) for al in self.rules[nonterminal]]
+
+    def weights(self, nonterminal: str) -> list[float]:
+        return [al.weight for al in self.rules[nonterminal]]
+
+    def terminals(self) -> dict[str, set[int]]:
+        """Terminal symbols used by the grammar, with their arities (numeric placeholders excluded)."""
+        out: dict[str, set[int]] = {}
+
+        def visit(p):
+            if p[0] == P_T:
+                out.setdefault(p[1], set()).add(0)
+            elif p[0] == P_OP:
+                out.setdefault(p[1], set()).add(len(p[2]))
+                for s in p[2]:
+                    visit(s)
+
+        for alts in self.rules.values():
+            for al in alts:
+                if al.kind == "leaf":
+                    out.setdefault(al.expr.name, set()).add(0)
+                else:
+                    visit(al.pattern)
+        return out
+
+    def topologies(self) -> list[str]:
+        """Terminal symbols used with arguments (topology operators)."""
+        return sorted(s for s, ar in self.terminals().items() if any(a > 0 for a in ar))
+
+    def primitives(self) -> list[str]:
+        """Terminal symbols used without arguments (primitive computations)."""
+        return sorted(s for s, ar in self.terminals().items() if 0 in ar)
+
+    def info(self) -> dict:
+        """A JSON-serialisable summary (what ``algebraic-nas info --json`` prints)."""
+        n = self.size()
+        return {
+            "name": self.name,
+            "path": self.path,
+            "start": self.start,
+            "nonterminals": list(self.nonterminals),
+            "size": n,
+            "log10_size": None if n is None else self.log10_size(),
+            "infinite": n is None,
+            "shared": sorted(self.shared),
+            "zero": self.zero,
+            "max_depth": self.max_depth,
+            "float_digits": self.float_digits,
+            "constraints": list(self.constraints),
+            "size_ignores": list(self.size_ignores),
+            "topologies": self.topologies(),
+            "primitives": self.primitives(),
+        }
+
+    def __repr__(self) -> str:
+        return f"<Grammar {self.name} start={self.start} nonterminals={len(self.nonterminals)}>"
+
+    def __reduce__(self):
+        return (load_grammar, (self.path,)) if os.path.isfile(self.path) else object.__reduce__(self)
+
+
+class _SubGrammarView:
+    """Size of the language of another start symbol."""
+
+    def __init__(self, g: Grammar, start: str):
+        self.g, self.start = g, start
+
+    def size(self):
+        n = self.g._exact_size(self.start)
+        return None if n == INF else int(n)
+
+
+class _Reject(Exception):
+    pass
+
+
+class _Ctx:
+    """What samplers receive: the bound methods of the caller's Random and the per-term cache of shared subterms."""
+
+    __slots__ = ("random", "randint", "uniform", "shared", "rng")
+
+    def __init__(self, rng: _random.Random):
+        self.rng = rng
+        self.random = rng.random
+        self.randint = rng.randint
+        self.uniform = rng.uniform
+        self.shared: dict = {}
+
+
+def _is_zero(t: Term, zero: Optional[str]) -> bool:
+    while not t.symbol and t.children and not t.collapsed and t.value is None:
+        t = t.children[0]
+    return t.symbol == zero and not t.children and t.value is None and not t.collapsed
+
+
+def _by_mask(v: dict, status: Optional[int]) -> dict:
+    out: dict = {}
+    for (m, s), n in v.items():
+        if status is None or s == status:
+            out[m] = _add(out.get(m, 0), n)
+    return {m: n for m, n in out.items() if n}
+
+
+def _conv(a: dict, b: dict) -> dict:
+    out: dict = {}
+    for ma, na in a.items():
+        for mb, nb in b.items():
+            m = ma | mb
+            out[m] = _add(out.get(m, 0), _mul(na, nb))
+    return {m: n for m, n in out.items() if n}
+
+
+def _uses_terminal(e: Expr, name: str) -> bool:
+    if e.kind == "t" and e.name == name:
+        return True
+    return any(_uses_terminal(a, name) for a in e.args)
+
+
+def _find_cycle(nodes: list[str], graph: dict[str, list[str]]) -> Optional[list[str]]:
+    color = {n: 0 for n in nodes}
+    stack: list[str] = []
+
+    def dfs(n: str) -> Optional[list[str]]:
+        color[n] = 1
+        stack.append(n)
+        for m in graph.get(n, []):
+            if color.get(m, 2) == 1:
+                i = stack.index(m)
+                return stack[i:] + [m]
+            if color.get(m) == 0:
+                c = dfs(m)
+                if c:
+                    return c
+        stack.pop()
+        color[n] = 2
+        return None
+
+    for n in nodes:
+        if color[n] == 0:
+            c = dfs(n)
+            if c:
+                return c
+    return None
+
+
+def _path_to(x: str, graph: dict[str, list[str]]) -> Optional[list[str]]:
+    """A cycle x -> ... -> x in graph, or None."""
+    seen: set[str] = set()
+
+    def dfs(n: str, path: list[str]) -> Optional[list[str]]:
+        for m in graph.get(n, []):
+            if m == x:
+                return path + [x]
+            if m not in seen:
+                seen.add(m)
+                p = dfs(m, path + [m])
+                if p:
+                    return p
+        return None
+
+    return dfs(x, [x])
+
+
+def fold_term(term: Term, level: int) -> Term:
+    """See :meth:`Grammar.fold` (independent of the grammar)."""
+
+    def rec(t: Term, lvl: int) -> Term:
+        if t.collapsed or t.value is not None and t.nonterminal is None:
+            return t
+        if t.nonterminal is not None:
+            if lvl == level:
+                sym = t.symbol or t.resolve().symbol
+                return Term(t.nonterminal, t.production, sym, (), None, True)
+            if not t.is_transparent:
+                lvl += 1
+        if not t.children:
+            return t
+        new = tuple(rec(c, lvl) for c in t.children)
+        if all(a is b for a, b in zip(new, t.children)):
+            return t
+        return Term(t.nonterminal, t.production, t.symbol, new, t.value, t.collapsed)
+
+    return rec(term, 0)

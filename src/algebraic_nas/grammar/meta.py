@@ -1,0 +1,260 @@
+"""Reading `.ebnf` grammar files: the Lark meta-grammar and the syntax tree of a grammar file.
+
+The language is documented in ``docs/grammar.md`` ("Writing a search space"). This module only
+turns text into :class:`GrammarFile` objects (rules, directives, imports, each with its file, line
+and column) and resolves imports; checking and compiling them is :mod:`.grammar`'s job. Nothing
+read from a grammar file is ever evaluated as Python code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .errors import GrammarError
+
+META_GRAMMAR = r"""
+start: _item*
+_item: rule | directive
+
+rule: NAME "::=" alt ("|" alt)*
+alt: expr weight?
+weight: "[" NUMBER "]"
+
+?expr: NAME                          -> name
+     | NAME "(" expr ("," expr)* ")" -> call
+     | NUMBER                        -> number
+
+directive: DIRECTIVE [_darg ("," _darg)*]
+_darg: NAME | STRING | NUMBER
+
+DIRECTIVE: /%[A-Za-z_]+/
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/
+STRING: /"[^"\n]*"/
+COMMENT: /#[^\n]*/ | /\/\/[^\n]*/
+%ignore COMMENT
+%ignore /\s+/
+"""
+
+_PARSER: Optional[Lark] = None
+
+
+def _parser() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = Lark(META_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return _PARSER
+
+
+def is_nonterminal_name(name: str) -> bool:
+    """Upper-case names (letters, digits, underscores; at least one letter) are nonterminals."""
+    return name.upper() == name and any(c.isalpha() for c in name)
+
+
+@dataclass
+class Loc:
+    file: str
+    line: Optional[int]
+    column: Optional[int]
+
+    def error(self, message: str) -> GrammarError:
+        return GrammarError(message, self.file, self.line, self.column)
+
+
+@dataclass
+class Expr:
+    """A right-hand-side expression.
+
+    kind: ``"nt"`` (nonterminal reference), ``"t"`` (nullary terminal), ``"op"`` (terminal with
+    arguments), ``"int"`` / ``"float"`` (numeric placeholder with bounds ``lo``, ``hi``).
+    """
+
+    kind: str
+    name: str
+    loc: Loc
+    args: tuple["Expr", ...] = ()
+    lo: Union[int, float, None] = None
+    hi: Union[int, float, None] = None
+
+    def key(self) -> tuple:
+        """A hashable key of the expression's structure (for duplicate detection)."""
+        return (self.kind, self.name, self.lo, self.hi, tuple(a.key() for a in self.args))
+
+    def __str__(self) -> str:
+        if self.kind in ("int", "float"):
+            return f"{self.kind}({self.lo}, {self.hi})"
+        if self.kind == "op":
+            return f"{self.name}({', '.join(str(a) for a in self.args)})"
+        return self.name
+
+
+@dataclass
+class Alt:
+    expr: Expr
+    weight: Optional[float]
+    loc: Loc
+
+
+@dataclass
+class Rule:
+    name: str
+    alts: list[Alt]
+    loc: Loc
+
+
+@dataclass
+class Directive:
+    name: str
+    args: list[tuple[str, Union[str, int, float], Loc]]  # (kind: NAME | STRING | NUMBER, value, loc)
+    loc: Loc
+
+
+@dataclass
+class GrammarFile:
+    path: str
+    rules: list[Rule] = field(default_factory=list)
+    directives: list[Directive] = field(default_factory=list)
+
+
+def _number(text: str) -> Union[int, float]:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _loc(file: str, obj: Union[Tree, Token]) -> Loc:
+    if isinstance(obj, Token):
+        return Loc(file, obj.line, obj.column)
+    meta = obj.meta
+    return Loc(file, getattr(meta, "line", None), getattr(meta, "column", None))
+
+
+def _expr(file: str, tree: Union[Tree, Token]) -> Expr:
+    loc = _loc(file, tree)
+    if tree.data == "name":
+        name = str(tree.children[0])
+        if name in ("int", "float"):
+            raise loc.error(f"'{name}' is reserved for numeric placeholders: write {name}(LOW, HIGH)")
+        return Expr("nt" if is_nonterminal_name(name) else "t", name, loc)
+    if tree.data == "number":
+        raise loc.error(
+            f"a bare number ({tree.children[0]}) is not a term: numbers appear only as bounds of int(LOW, HIGH) or float(LOW, HIGH)"
+        )
+    # call
+    name = str(tree.children[0])
+    args = tree.children[1:]
+    if name in ("int", "float"):
+        if len(args) != 2 or any(a.data != "number" for a in args):
+            raise loc.error(f"{name}(...) takes exactly two numbers, the inclusive bounds: {name}(LOW, HIGH)")
+        lo, hi = (_number(str(a.children[0])) for a in args)
+        if name == "int":
+            if not (isinstance(lo, int) and isinstance(hi, int)):
+                raise loc.error(f"int(...) bounds must be integers, got int({lo}, {hi})")
+        else:
+            lo, hi = float(lo), float(hi)
+        if lo > hi:
+            raise loc.error(f"empty range {name}({lo}, {hi}): the lower bound exceeds the upper bound")
+        return Expr(name, name, loc, lo=lo, hi=hi)
+    return Expr("op", name, loc, tuple(_expr(file, a) for a in args))
+
+
+def parse_grammar_text(text: str, file: str = "<string>") -> GrammarFile:
+    """Parse the text of one grammar file (imports are not followed)."""
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        line, column = exc.line, exc.column
+        if isinstance(exc, UnexpectedCharacters):
+            msg = f"syntax error: unexpected character {text[exc.pos_in_stream]!r}"
+        elif isinstance(exc, UnexpectedEOF):
+            msg = "syntax error: unexpected end of file (an incomplete rule?)"
+            line = text.count("\n") + 1
+            column = len(text) - text.rfind("\n")
+        elif isinstance(exc, UnexpectedToken):
+            tok = exc.token
+            shown = "end of file" if tok.type == "$END" else repr(str(tok))
+            expected = sorted(_pretty_expected(exc.expected))
+            msg = f"syntax error: unexpected {shown}"
+            if expected:
+                msg += f"; expected {', '.join(expected)}"
+            if tok.type == "$END":
+                line = text.count("\n") + 1
+                column = len(text) - text.rfind("\n")
+        else:  # pragma: no cover
+            msg = f"syntax error: {exc}"
+        raise GrammarError(msg, file, line if line and line > 0 else None, column if column and column > 0 else None) from None
+    gf = GrammarFile(file)
+    for item in tree.children:
+        if item.data == "rule":
+            name_tok = item.children[0]
+            loc = _loc(file, name_tok)
+            name = str(name_tok)
+            if not is_nonterminal_name(name):
+                raise loc.error(
+                    f"the left-hand side {name!r} is not a nonterminal: nonterminals are written in UPPER CASE"
+                )
+            alts = []
+            for alt in item.children[1:]:
+                expr = _expr(file, alt.children[0])
+                weight = None
+                if len(alt.children) > 1:
+                    wtok = alt.children[1].children[0]
+                    weight = float(str(wtok))
+                    if weight < 0:
+                        raise _loc(file, wtok).error(f"negative weight [{wtok}]")
+                alts.append(Alt(expr, weight, _loc(file, alt)))
+            gf.rules.append(Rule(name, alts, loc))
+        else:  # directive
+            dtok = item.children[0]
+            args = []
+            for a in item.children[1:]:
+                value: Union[str, int, float]
+                if a.type == "STRING":
+                    value = str(a)[1:-1]
+                elif a.type == "NUMBER":
+                    value = _number(str(a))
+                else:
+                    value = str(a)
+                args.append((a.type, value, _loc(file, a)))
+            gf.directives.append(Directive(str(dtok)[1:], args, _loc(file, dtok)))
+    return gf
+
+
+_PRETTY = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a quoted string",
+    "DIRECTIVE": "a %directive",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "VBAR": "'|'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "__ANON_0": "'::='",
+}
+
+
+def _pretty_expected(expected: set[str]) -> set[str]:
+    out = set()
+    for e in expected:
+        if e.startswith("__ANON") or e == "$END":
+            out.add("'::='" if e.startswith("__ANON") else "end of file")
+        else:
+            out.add(_PRETTY.get(e, e))
+    return out
+
+
+def read_grammar_file(path: str) -> GrammarFile:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise GrammarError(f"cannot read grammar file: {exc.strerror}", path) from None
+    return parse_grammar_text(text, path)
