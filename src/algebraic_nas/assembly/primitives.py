@@ -150,3 +150,22 @@ class FactorizedReduce(nn.Module):
         # The offset path sees x shifted by one pixel; pad odd sizes so both halves agree.
         b = self.conv_2(nn.functional.pad(x[:, :, 1:, 1:], (0, x.shape[3] % 2, 0, x.shape[2] % 2)))
         return self.bn(torch.cat([a, b], dim=1))
+
+
+# --- toy grammar (the paper's running example: conv, id, fc) ---------------------------------------
+
+
+@register_primitive("conv")
+def conv(shape: Shape) -> nn.Module:
+    """The toy grammar's ``conv``: a ReLU-Conv3×3-BN layer (NB201 style), C → C."""
+    return ReLUConvBN(shape.c, shape.c, 3, 1, 1)
+
+
+@register_primitive("fc")
+def fc(shape: Shape) -> nn.Module:
+    """The toy grammar's ``fc``: a fully connected layer over channels at every pixel (1×1 conv with bias).
+
+    A true flattening linear layer would change the shape and could not be summed with the
+    other branches the toy grammar allows next to it.
+    """
+    return nn.Conv2d(shape.c, shape.c, 1, bias=True)
