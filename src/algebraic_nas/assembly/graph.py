@@ -90,6 +90,18 @@ class _Flattener:
         self.g.add_edge(u, v, op=op, label=label, term=term, path=path, attrs=attrs, order=self.order)
         self.order += 1
 
+    def argument(self, t: Term, path: Path, arg: tuple[int, ...]) -> tuple[Term, Path]:
+        """The subterm reached from ``t`` by argument indices ``arg`` (skipping transparent nodes)."""
+        for i in arg:
+            while t.is_transparent:
+                t, path = t.children[0], path + (0,)
+            if t.collapsed and self.collapsed_as_ops:
+                return t, path  # a fold graph: the collapsed group stands on each of its edges
+            if t.collapsed or i >= len(t.children):
+                raise AssemblyError(f"expected an argument {i} in {describe_position(self.root, path)}")
+            t, path = t.children[i], path + (i,)
+        return t, path
+
     def splice(self, t: Term, u: int, v: int, path: Path, attrs: dict[str, Any]) -> None:
         """Place subterm ``t`` (at ``path``) between feature-map nodes ``u`` and ``v``."""
         while t.is_transparent:
@@ -127,7 +139,8 @@ class _Flattener:
         for e in tmpl.edges:
             a, b = nodes[e.src], nodes[e.dst]
             if e.arg is not None:
-                self.splice(t.children[e.arg], a, b, path + (e.arg,), dict(e.attrs))
+                sub, sub_path = self.argument(t, path, (e.arg,) if isinstance(e.arg, int) else e.arg)
+                self.splice(sub, a, b, sub_path, dict(e.attrs))
             else:
                 self.edge(a, b, op=e.op, label=e.op, term=None, path=path, attrs=dict(e.attrs))
         if tmpl.n_nodes in tmpl.concat:

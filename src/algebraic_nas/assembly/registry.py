@@ -129,13 +129,15 @@ class TemplateEdge:
     """One edge of a topology template: from node ``src`` to node ``dst`` (1-based).
 
     Exactly one of ``arg`` (index of the term argument placed on the edge) and ``op`` (name of a
-    fixed primitive, e.g. the DARTS input preprocessing) is set. ``attrs`` are keyword attributes
-    for the operation's factory (``(("stride", 2),)``).
+    fixed primitive, e.g. the DARTS input preprocessing) is set. ``arg`` may be a tuple of indices
+    reaching into the argument (``(2, 1)``: argument 2's argument 1), for operators whose arguments
+    group the edges of one node (the DARTS cell's ``Node5(op, op, op, op)``). ``attrs`` are keyword
+    attributes for the operation's factory (``(("stride", 2),)``).
     """
 
     src: int
     dst: int
-    arg: Optional[int] = None
+    arg: Union[int, tuple[int, ...], None] = None
     op: Optional[str] = None
     attrs: tuple[tuple[str, Any], ...] = ()
 
@@ -161,7 +163,8 @@ class Template:
 
     @property
     def arity(self) -> int:
-        return len({e.arg for e in self.edges if e.arg is not None})
+        """Number of term arguments the template reads (distinct first indices of the edges' ``arg``)."""
+        return len({e.arg if isinstance(e.arg, int) else e.arg[0] for e in self.edges if e.arg is not None})
 
 
 TopologySpec = Union[Edges, Template, Callable[[int], Union[Edges, Template, None]]]
