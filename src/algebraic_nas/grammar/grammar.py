@@ -177,6 +177,7 @@ class Grammar:
         self._counts_expand: dict = {}
         self._check_productive()
         self._lint()
+        self._find_shared_groups()
         self._samplers: dict = {}
         self._cands: dict = {}
         self._valid_by_symbol: dict = {}
@@ -264,9 +265,9 @@ class Grammar:
                 elif n == "zero":
                     kind, v, loc = d.args[0]
                     if kind != "NAME":
-                        raise d.loc.error("%zero takes a terminal name, or none")
+                        raise d.loc.error("%zero takes a terminal name, or off")
                     v = str(v)
-                    if v in ("none", "off"):
+                    if v == "off":
                         if is_root:
                             self.zero = None
                             self._zero_silenced = True
@@ -440,9 +441,58 @@ class Grammar:
                 loc = self._rules[self.start].loc
                 warnings.warn(
                     f"{loc.file}: the terminal 'zero' is used but no %zero directive declares it: "
-                    "the connectivity constraint is off (add '%zero zero', or '%zero none' to silence this)",
+                    "the connectivity constraint is off (add '%zero zero', or '%zero off' to silence this)",
                     stacklevel=3,
                 )
+
+    def _find_shared_groups(self) -> None:
+        """Shared nonterminals that are alternatives of one nonterminal with identical rules.
+
+        ``LEVEL2 ::= M1 | M2 | ... | zero`` with ``M1 ::= DAG4(...)``, ``M2 ::= DAG4(...)``: a term
+        string does not say which motif an occurrence is. Such a group is *interchangeable*: terms
+        are kept in a canonical form (the distinct subterms are assigned M1, M2, ... in order of
+        first appearance in the string; this is what ``parse`` produces), and the size counts
+        distinct terms, not labellings.
+        """
+        self._groups: list[list[str]] = []
+        self._canonicalize = False
+        seen: set[str] = set()
+        for a_name in self.nonterminals:
+            units = [al.pattern[1] for al in self.rules[a_name] if al.kind == "unit" and al.pattern[1] in self.shared]
+            if len(units) < 2:
+                continue
+            by_body: dict = {}
+            for x in units:
+                by_body.setdefault(tuple(al.expr.key() for al in self.rules[x]), []).append(x)
+            for members in by_body.values():
+                if len(members) < 2:
+                    continue
+                key = frozenset(members)
+                if key & seen:
+                    continue
+                # interchangeable only if every reference to a member is a unit alternative of a
+                # nonterminal that has all members as unit alternatives
+                ok = True
+                for b_name in self.nonterminals:
+                    refs = self._refs.get(b_name, [])
+                    unit_targets = {al.pattern[1] for al in self.rules[b_name] if al.kind == "unit"}
+                    for tgt, top, _ in refs:
+                        if tgt in key and not (top and key <= unit_targets):
+                            ok = False
+                    if not ok:
+                        break
+                if ok:
+                    self._groups.append(sorted(members, key=self.nonterminals.index))
+                    seen |= key
+                    self._canonicalize = True
+                else:
+                    loc = self._rules[a_name].loc
+                    warnings.warn(
+                        f"{loc.file}:{loc.line}: shared nonterminals {', '.join(members)} are alternatives of {a_name} with "
+                        "identical rules but are not used interchangeably: a term string does not say which one an "
+                        "occurrence is; parse assigns them in order of appearance and size counts derivations",
+                        stacklevel=3,
+                    )
 
     # ------------------------------------------------------------------ counting
 
@@ -637,8 +687,46 @@ class Grammar:
                 memo[key] = acc
                 return acc
 
+            if not self._groups:
+                for (m, s), n in start_v.items():
+                    total = _add(total, _mul(n, g(m, 0)))
+                continue
+            # interchangeable groups: a term using j members of a group of k with own counts m is
+            # one of m(m-1)..(m-j+1) / (k(k-1)..(k-j+1)) distinct terms per labelled derivation
+            from fractions import Fraction
+
+            acc = Fraction(0)
+            group_of = {x: gi for gi, grp in enumerate(self._groups) for x in grp}
             for (m, s), n in start_v.items():
-                total = _add(total, _mul(n, g(m, 0)))
+                if n == INF:
+                    total = INF
+                    break
+                used = [x for x in shared if m & bits[x]]
+                factor = Fraction(1)
+                rest_mask = m
+                for gi, grp in enumerate(self._groups):
+                    members = [x for x in used if group_of.get(x) == gi]
+                    j = len(members)
+                    if not j:
+                        continue
+                    k = len(grp)
+                    mm = sum(own[grp[0]].values())
+                    if mm == INF:
+                        factor = INF
+                        break
+                    num = den = 1
+                    for i in range(j):
+                        num *= mm - i
+                        den *= k - i
+                    factor *= Fraction(num, den)
+                    for x in members:
+                        rest_mask &= ~bits[x]
+                if factor == INF:
+                    total = INF
+                    break
+                acc += n * factor * g(rest_mask, m & ~rest_mask)
+            if total != INF:
+                total = _add(total, int(acc))
         return total
 
     # ------------------------------------------------------------------ sampling
@@ -868,6 +956,8 @@ class Grammar:
                 t = sampler(ctx)
             except _Reject:
                 continue
+            if self._canonicalize:
+                t = self.canonical(t)
             if self._constraint_fns and not self._user_ok(t):
                 continue
             return t
@@ -875,6 +965,13 @@ class Grammar:
             f"could not sample a term of {self.name} satisfying its constraints in 10000 tries"
             + (f" (Python constraints: {', '.join(self.constraints)})" if self.constraints else "")
         )
+
+    def canonical(self, term: Term) -> Term:
+        """The canonical form of a term (identity unless the grammar has interchangeable shared
+        nonterminals, see ``_find_shared_groups``): ``parse(str(term))``."""
+        if not self._canonicalize:
+            return term
+        return self.parse(str(term))
 
     def sample_many(self, n: int, rng: RngLike = None) -> list[Term]:
         r = as_rng(rng)

@@ -71,7 +71,8 @@ class Expr:
     """A right-hand-side expression.
 
     kind: ``"nt"`` (nonterminal reference), ``"t"`` (nullary terminal), ``"op"`` (terminal with
-    arguments), ``"int"`` / ``"float"`` (numeric placeholder with bounds ``lo``, ``hi``).
+    arguments), ``"int"`` / ``"float"`` (numeric placeholder with bounds ``lo``, ``hi``; a numeric
+    literal such as ``3`` or ``0.25`` is the placeholder with ``lo == hi`` and ``literal=True``).
     """
 
     kind: str
@@ -80,12 +81,15 @@ class Expr:
     args: tuple["Expr", ...] = ()
     lo: Union[int, float, None] = None
     hi: Union[int, float, None] = None
+    literal: bool = False  # a number written as such (kind int/float with lo == hi)
 
     def key(self) -> tuple:
         """A hashable key of the expression's structure (for duplicate detection)."""
         return (self.kind, self.name, self.lo, self.hi, tuple(a.key() for a in self.args))
 
     def __str__(self) -> str:
+        if self.literal:
+            return repr(self.lo)
         if self.kind in ("int", "float"):
             return f"{self.kind}({self.lo}, {self.hi})"
         if self.kind == "op":
@@ -142,10 +146,9 @@ def _expr(file: str, tree: Union[Tree, Token]) -> Expr:
         if name in ("int", "float"):
             raise loc.error(f"'{name}' is reserved for numeric placeholders: write {name}(LOW, HIGH)")
         return Expr("nt" if is_nonterminal_name(name) else "t", name, loc)
-    if tree.data == "number":
-        raise loc.error(
-            f"a bare number ({tree.children[0]}) is not a term: numbers appear only as bounds of int(LOW, HIGH) or float(LOW, HIGH)"
-        )
+    if tree.data == "number":  # a numeric literal: a fixed number in the term
+        v = _number(str(tree.children[0]))
+        return Expr("int" if isinstance(v, int) else "float", str(tree.children[0]), loc, lo=v, hi=v, literal=True)
     # call
     name = str(tree.children[0])
     args = tree.children[1:]

@@ -167,6 +167,7 @@ class _Matcher:
         self.g = g
         self.text = text
         self.memo: dict = {}
+        self.assign: dict = {}
         self.err_pos = -1
         self.err_msg = ""
 
@@ -189,7 +190,20 @@ class _Matcher:
             if kind == "leaf":
                 result = al.leaf
             elif kind == "unit":
-                child = self.nt(al.pattern[1], node)
+                target = al.pattern[1]
+                child = self.nt(target, node)
+                if child is not None and target in g.shared:
+                    # shared nonterminals: an occurrence is the first alternative whose variable is
+                    # still free or already holds this very subterm (in order of appearance)
+                    prev = self.assign.get(target)
+                    if prev is None:
+                        self.assign[target] = child
+                    elif prev != child:
+                        if any(al2.kind == "unit" and al2.pattern[1] != target and al2.pattern[1] in g.shared
+                               for al2 in cands):
+                            self.fail(node.pos, f"{node.describe()} matches none of the shared alternatives of {a_name}: "
+                                      "each is already another subterm")
+                            continue
                 if child is not None:
                     result = Term(a_name, al.index, "", (child,))
             else:
