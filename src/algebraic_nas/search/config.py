@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 from algebraic_nas.search.acquisition import EvolutionConfig
 from algebraic_nas.search.worker import DEFAULT_FUNCTION
@@ -143,8 +144,8 @@ class SearchConf:
 
     grammar: GrammarConf = field(default_factory=GrammarConf)
     dataset: DatasetConf = field(default_factory=DatasetConf)
-    protocol: Any = field(default_factory=ProtocolConf)
-    strategy: Any = field(default_factory=BanatConf)
+    protocol: Any = MISSING  # a ProtocolConf
+    strategy: Any = MISSING  # a BanatConf, EvolutionStrategyConf or RandomConf
     executor: ExecutorConf = field(default_factory=ExecutorConf)
     budget: BudgetConf = field(default_factory=BudgetConf)
     run_dir: Optional[str] = None
@@ -161,10 +162,11 @@ def register_configs() -> None:
     """Register the schemas with Hydra's ConfigStore (the YAML files extend them)."""
     cs = ConfigStore.instance()
     cs.store(name="search_schema", node=SearchConf)
-    cs.store(group="grammar", name="schema", node=GrammarConf)
-    cs.store(group="dataset", name="schema", node=DatasetConf)
-    cs.store(group="protocol", name="schema", node=ProtocolConf)
-    cs.store(group="strategy", name="schema_banat", node=BanatConf)
-    cs.store(group="strategy", name="schema_evolution", node=EvolutionStrategyConf)
-    cs.store(group="strategy", name="schema_random", node=RandomConf)
-    cs.store(group="executor", name="schema", node=ExecutorConf)
+    # kept out of the selectable groups: the YAML options name them as /schema/GROUP/NAME@_here_
+    cs.store(group="schema/grammar", name="grammar", node=GrammarConf)
+    cs.store(group="schema/dataset", name="dataset", node=DatasetConf)
+    cs.store(group="schema/protocol", name="protocol", node=ProtocolConf)
+    cs.store(group="schema/strategy", name="banat", node=BanatConf)
+    cs.store(group="schema/strategy", name="evolution", node=EvolutionStrategyConf)
+    cs.store(group="schema/strategy", name="random", node=RandomConf)
+    cs.store(group="schema/executor", name="executor", node=ExecutorConf)

@@ -217,10 +217,13 @@ class Driver:
         self.resume()
         last_beat = time.monotonic()
         try:
+            announce = True  # show the status once the workers are refilled after an event
             while True:
                 finished = self._finished()
-                if self._fill(finished):
+                self._fill(finished)
+                if announce:
                     self.progress.update(self._status())
+                    announce = False
                 if self.executor.in_flight() == 0:
                     break
                 timeout = 1.0
@@ -234,9 +237,8 @@ class Driver:
                     self._session_done += 1
                     if row.status == "failed":
                         log.warning("evaluation %d failed: %s", row.id, row.error)
-                if results:
-                    self.progress.update(self._status())
-                else:
+                announce = bool(results)
+                if not results:
                     self.progress.update(self._status(), event=False)
                 if time.monotonic() - last_beat > 10.0:
                     self.store.heartbeat()
@@ -252,6 +254,7 @@ class Driver:
                     break
         finally:
             self.store.heartbeat()
+            self.progress.update(self._status())
             self.progress.close()
         s = self.store.summary()
         return SearchResult(best=s.best, counts=s.counts, elapsed_s=self.elapsed(), evaluations_this_session=self._session_done)

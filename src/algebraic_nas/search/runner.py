@@ -41,8 +41,11 @@ def grammar_reference(name: str) -> str:
 
 
 def protocol_spec(protocol: Mapping[str, Any]) -> dict:
-    """The protocol config as ``evaluate`` takes it: the preset name plus the fields set."""
-    return {k: v for k, v in protocol.items() if v is not None}
+    """The protocol config as ``evaluate`` takes it: the preset name plus the fields set.
+    The trainer's own epoch progress is off unless asked for: the search shows its own."""
+    spec = {k: v for k, v in protocol.items() if v is not None}
+    spec.setdefault("progress", "none")
+    return spec
 
 
 def build_strategy(cfg: Mapping[str, Any], grammar: Any, seed: int, **extra: Any) -> Strategy:
