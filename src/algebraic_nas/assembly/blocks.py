@@ -114,3 +114,165 @@ def adl_up(shape: Shape) -> nn.Module:
 def adl_down(shape: Shape) -> nn.Module:
     """Auto-DeepLab's down transition: ``ReLU-Conv3×3(stride 2)-BN``, resolution ÷2, channels ×2."""
     return ReLUConvBN(shape.c, 2 * shape.c, 3, 2, 1)
+
+
+# --- Liu et al. (2018) hierarchical-cell primitives -------------------------------------------------
+
+
+@register_primitive("max_pool")
+def max_pool(shape: Shape) -> nn.Module:
+    """3×3 max-pooling, stride 1, padding 1."""
+    return nn.MaxPool2d(3, stride=1, padding=1)
+
+
+class ConvBNReLU(nn.Sequential):
+    """Liu et al.'s convolution: ``Conv → BN → ReLU`` (``separable``: depthwise then pointwise 1×1)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1,
+                 separable: bool = False) -> None:
+        layers: list[nn.Module] = []
+        if separable:
+            layers += [nn.Conv2d(c_in, c_in, kernel, stride, kernel // 2, groups=c_in, bias=False),
+                       nn.Conv2d(c_in, c_out, 1, bias=False)]
+        else:
+            layers.append(nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False))
+        layers += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=False)]
+        super().__init__(*layers)
+
+
+@register_primitive("sep_conv3x3")
+def sep_conv3x3(shape: Shape) -> nn.Module:
+    """Liu et al.'s 3×3 separable convolution of C channels: depthwise 3×3, pointwise 1×1, BN, ReLU."""
+    return ConvBNReLU(shape.c, shape.c, 3, separable=True)
+
+
+@register_primitive("conv1x1_bn_relu")
+def conv1x1_bn_relu(shape: Shape) -> nn.Module:
+    """Liu et al.'s 1×1 convolution followed by BN and ReLU (``conv1x1`` is the bare convolution)."""
+    return ConvBNReLU(shape.c, shape.c, 1)
+
+
+@register_primitive("dconv3x3_bn_relu")
+def dconv3x3_bn_relu(shape: Shape) -> nn.Module:
+    """Liu et al.'s 3×3 depthwise convolution followed by BN and ReLU (``dconv3x3`` is the bare one)."""
+    return ConvBNReLU(shape.c, shape.c, 3, groups=shape.c)
+
+
+# --- MobileNet / MnasNet factorised blocks ---------------------------------------------------------
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation: ``x · sigmoid(W2 relu(W1 gap(x)))`` with ``hidden`` units."""
+
+    def __init__(self, c: int, hidden: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(c, hidden, 1)
+        self.expand = nn.Conv2d(hidden, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean(dim=(2, 3), keepdim=True)
+        return x * torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
+
+
+def _se(c: int, c_ref: int, ratio: float) -> list[nn.Module]:
+    """An SE module on ``c`` channels squeezing to ``max(1, int(c_ref · ratio))``, none for ratio 0."""
+    return [SqueezeExcite(c, max(1, int(c_ref * ratio)))] if ratio > 0 else []
+
+
+class MobileLayer(nn.Module):
+    """One layer of a MobileNet block, ``c_in → c_out`` with ``stride``; optional identity residual.
+
+    ``kind``: ``"Conv"`` (k×k conv-BN-ReLU, SE), ``"DConv"`` (depthwise separable: depthwise k×k-BN-
+    ReLU, SE, pointwise 1×1-BN), ``"MBConv"`` (inverted bottleneck: 1×1 expand ×e-BN-ReLU, depthwise
+    k×k-BN-ReLU, SE, 1×1 project-BN; MobileNetV2 / MnasNet). SE squeezes to ``c_in · se_ratio``.
+    The residual is added when ``skip`` and the shapes allow it (stride 1, ``c_in == c_out``).
+    """
+
+    def __init__(self, kind: str, c_in: int, c_out: int, stride: int, kernel: int, se_ratio: float,
+                 expand: int = 1, skip: bool = False) -> None:
+        super().__init__()
+        pad = kernel // 2
+        if kind == "Conv":
+            layers = [nn.Conv2d(c_in, c_out, kernel, stride, pad, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                      *_se(c_out, c_in, se_ratio)]
+        elif kind == "DConv":
+            layers = [nn.Conv2d(c_in, c_in, kernel, stride, pad, groups=c_in, bias=False), nn.BatchNorm2d(c_in),
+                      nn.ReLU(), *_se(c_in, c_in, se_ratio),
+                      nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        elif kind == "MBConv":
+            mid = c_in * expand
+            layers = []
+            if expand != 1:
+                layers += [nn.Conv2d(c_in, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU()]
+            layers += [nn.Conv2d(mid, mid, kernel, stride, pad, groups=mid, bias=False), nn.BatchNorm2d(mid),
+                       nn.ReLU(), *_se(mid, c_in, se_ratio),
+                       nn.Conv2d(mid, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        else:
+            raise ValueError(f"unknown MobileNet layer type {kind!r} (Conv, DConv or MBConv)")
+        self.body = nn.Sequential(*layers)
+        self.residual = bool(skip and stride == 1 and c_in == c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+#: (channels, layers, stride) of the reference stages: block i of the term is stage i. The first
+#: three are the grammar's suggestion (MobileNetV2/MnasNet widths), later ones MnasNet's.
+MOBILE_REFERENCE: tuple[tuple[int, int, int], ...] = ((24, 2, 2), (40, 3, 2), (80, 4, 2), (112, 2, 1), (160, 3, 2), (320, 1, 1))
+
+
+def _layer_spec(layer: Union[torch.nn.Module, object]) -> tuple[str, tuple]:
+    """``("MBConv", (5, 6, 0.25))`` from the LAYER argument term."""
+    from .graph import leaf_args
+
+    if isinstance(layer, str):  # a nullary layer terminal: defaults
+        return layer, ()
+    t = layer.resolve()
+    return t.symbol, leaf_args(t)
+
+
+def _layer_kwargs(kind: str, args: tuple) -> dict:
+    if kind in ("Conv", "DConv"):
+        kernel, se = (args + (3, 0.0)[len(args):])[:2]
+        return dict(kernel=int(kernel), se_ratio=float(se))
+    if kind == "MBConv":
+        kernel, expand, se = (args + (3, 6, 0.0)[len(args):])[:3]
+        return dict(kernel=int(kernel), expand=int(expand), se_ratio=float(se))
+    raise ValueError(f"unknown MobileNet layer type {kind!r} (Conv, DConv or MBConv)")
+
+
+def _block_plan(shape: Shape, layer, skip: str, fsize: float, nlayers: int, index: int):
+    if index >= len(MOBILE_REFERENCE):
+        raise ValueError(f"block {index} has no reference stage (the reference has {len(MOBILE_REFERENCE)})")
+    channels, layers, stride = MOBILE_REFERENCE[index]
+    if skip not in ("skip", "noskip"):
+        raise ValueError(f"SKIP must be 'skip' or 'noskip', got {skip!r}")
+    c_out = max(1, round(channels * float(fsize)))
+    n = max(1, layers + int(nlayers))
+    kind, args = _layer_spec(layer)
+    return kind, _layer_kwargs(kind, args), c_out, n, stride, skip == "skip"
+
+
+def _block_shape(shape: Shape, layer, skip, fsize, nlayers, index: int = 0) -> Shape:
+    _, _, c_out, _, stride, _ = _block_plan(shape, layer, skip, fsize, nlayers, index)
+    return _strided(shape, stride, c_out)
+
+
+@register_primitive("Block", out_shape=_block_shape, positional=True)
+def block(shape: Shape, layer, skip: str, fsize: float, nlayers: int, index: int = 0) -> nn.Module:
+    """MobileNet block ``Block(LAYER, SKIP, FSIZE, NLAYERS)``, the ``index``-th block of the term.
+
+    Stage ``index`` of :data:`MOBILE_REFERENCE` gives (channels, layers, stride): the block has
+    ``max(1, layers + NLAYERS)`` layers of type LAYER with ``round(channels · FSIZE)`` output
+    channels; the first has the stage's stride, and SKIP adds identity residuals where shapes allow.
+    """
+    kind, kw, c_out, n, stride, skip_on = _block_plan(shape, layer, skip, fsize, nlayers, index)
+    layers = [MobileLayer(kind, shape.c if i == 0 else c_out, c_out, stride if i == 0 else 1, skip=skip_on, **kw)
+              for i in range(n)]
+    return nn.Sequential(*layers)
+
+
+for _kind in ("Conv", "DConv", "MBConv"):
+    # The layer terminals used on their own: one C → C layer (stride 1) with an identity residual.
+    register_primitive(_kind, lambda s, *a, _k=_kind: MobileLayer(_k, s.c, s.c, 1, skip=True, **_layer_kwargs(_k, a)))

@@ -4,10 +4,13 @@ Two graph forms:
 
 * :func:`term_graph` — the *op-edge DAG* the assembler executes: nodes are feature maps (integer
   ids; ``G.graph["input"]``, ``G.graph["output"]``), every edge carries one operation
-  (attributes ``op``, ``label``, ``term``, ``path``, ``attrs``, ``order``). Topologies are spliced
+  (attributes ``op``, ``label``, ``term``, ``path``, ``attrs``, ``order``, and ``occurrence``:
+  how many edges with the same ``op`` precede it in the term, e.g. "Block i of Linear3"). Topologies are spliced
   in (argument i onto the template's edge i); ``zero`` edges and every edge on no input→output path
   are removed. A node sums its incoming edges, or concatenates them in ``order`` when its
-  ``concat`` attribute is true. Nodes remember the ``path`` of the topology that created them.
+  ``concat`` attribute is true (``concat_orders`` lists the ``order`` of every branch it had
+  before pruning: a pruned branch is a zero tensor, so the channel count stays fixed).
+  Nodes remember the ``path`` of the topology that created them.
 * :func:`flat_graph` / :func:`fold_graphs` — node-labelled op graphs for the WL kernel
   (REFERENCE §5): one node per operation with attribute ``label``, one node ``"input"`` and one
   ``"output"``; edges follow the data flow; ``id`` operations are contracted; topology names are
@@ -79,15 +82,23 @@ class _Flattener:
         self.collapsed_as_ops = collapsed_as_ops
         self.g = nx.MultiDiGraph()
         self.order = 0
+        self.seen: dict[str, int] = {}
 
     def node(self, path: Path, concat: bool = False) -> int:
         n = self.g.number_of_nodes()
         self.g.add_node(n, concat=concat, path=path)
+        if concat:
+            self.g.nodes[n]["concat_orders"] = []  # one entry per branch, pruned or not
         return n
 
     def edge(self, u: int, v: int, *, op: str, label: str, term: Optional[Term], path: Path,
              attrs: dict[str, Any]) -> None:
-        self.g.add_edge(u, v, op=op, label=label, term=term, path=path, attrs=attrs, order=self.order)
+        occurrence = self.seen.get(op, 0)  # how many edges with this op came before (pre-order)
+        self.seen[op] = occurrence + 1
+        self.g.add_edge(u, v, op=op, label=label, term=term, path=path, attrs=attrs, order=self.order,
+                        occurrence=occurrence)
+        if self.g.nodes[v].get("concat"):
+            self.g.nodes[v]["concat_orders"].append(self.order)
         self.order += 1
 
     def argument(self, t: Term, path: Path, arg: tuple[int, ...]) -> tuple[Term, Path]:
@@ -140,7 +151,14 @@ class _Flattener:
             a, b = nodes[e.src], nodes[e.dst]
             if e.arg is not None:
                 sub, sub_path = self.argument(t, path, (e.arg,) if isinstance(e.arg, int) else e.arg)
-                self.splice(sub, a, b, sub_path, dict(e.attrs))
+                if self.g.nodes[b].get("concat"):
+                    # Exactly one edge per concatenated branch: a composite argument sums into
+                    # its own node first.
+                    mid = self.node(sub_path)
+                    self.splice(sub, a, mid, sub_path, dict(e.attrs))
+                    self.edge(mid, b, op="id", label="id", term=None, path=path, attrs={})
+                else:
+                    self.splice(sub, a, b, sub_path, dict(e.attrs))
             else:
                 self.edge(a, b, op=e.op, label=e.op, term=None, path=path, attrs=dict(e.attrs))
         if tmpl.n_nodes in tmpl.concat:

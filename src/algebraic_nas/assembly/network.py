@@ -29,8 +29,8 @@ from .registry import IDENTITY_OPS, AssemblyError, get_primitive
 from .shapes import InputSpec, Shape
 
 # One step: (destination slot, concatenate?, ((op index or -1 for identity, source slot), ...),
-# slots whose last use this is).
-Step = tuple[int, bool, tuple[tuple[int, int], ...], tuple[int, ...]]
+# slots whose last use this is, positions of zero branches inserted before concatenating).
+Step = tuple[int, bool, tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, ...]]
 
 
 class GraphNet(nn.Module):
@@ -54,9 +54,11 @@ class GraphNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         vals: list[Optional[torch.Tensor]] = [None] * self.n_slots
         vals[0] = x
-        for dst, cat, ins, free in self.steps:
+        for dst, cat, ins, free, zeros in self.steps:
             outs = [vals[s] if o < 0 else self.ops[o](vals[s]) for o, s in ins]
             if cat:
+                for i in zeros:  # a pruned (all-zero) branch keeps its place and channels
+                    outs.insert(i, torch.zeros_like(outs[0]))
                 y = torch.cat(outs, dim=1)
             else:
                 y = outs[0]
@@ -112,13 +114,18 @@ def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tupl
                 outs.append((out, d))
             last_use[slot[a]] = len(steps)
         cat = bool(g.nodes[n].get("concat"))
+        zeros: tuple[int, ...] = ()
+        if cat:
+            live = {d["order"] for _, _, d in in_edges}
+            zeros = tuple(i for i, o in enumerate(g.nodes[n]["concat_orders"]) if o not in live)
+            outs = outs[:1] * len(zeros) + outs  # zero branches take the first branch's shape
         shapes[n] = _merge(term, outs, cat)
-        steps.append((slot[n], cat, tuple(ins), ()))
+        steps.append((slot[n], cat, tuple(ins), (), zeros))
     # Free each slot right after the step that reads it last (never the output).
     frees: dict[int, list[int]] = {}
     for s, i in last_use.items():
         frees.setdefault(i, []).append(s)
-    steps = [(d, c, ins, tuple(sorted(frees.get(i, ())))) for i, (d, c, ins, _) in enumerate(steps)]
+    steps = [(d, c, ins, tuple(sorted(frees.get(i, ()))), z) for i, (d, c, ins, _, z) in enumerate(steps)]
     net = GraphNet(ops, tuple(steps), len(order), slot[dst], in_shape, shapes[dst], tuple(labels))
     return net, shapes[dst]
 
@@ -130,7 +137,7 @@ def _make_op(root: Term, d: dict, shape: Shape) -> tuple[nn.Module, Shape]:
                             " (register one with @register_primitive)")
     args = leaf_args(d["term"]) if d["term"] is not None else ()
     try:
-        module, out = spec.build(shape, args, d["attrs"])
+        module, out = spec.build(shape, args, d["attrs"], index=d["occurrence"])
     except AssemblyError:
         raise
     except Exception as e:  # a factory rejecting its input: say where

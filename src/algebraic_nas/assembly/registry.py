@@ -58,10 +58,14 @@ class PrimitiveSpec:
     name: str
     factory: Callable[..., Any]
     out_shape: Optional[Callable[..., Shape]] = None
+    positional: bool = False  # the factory takes index=i: the i-th use of this terminal in the term
 
-    def build(self, shape: Shape, args: tuple = (), attrs: Optional[Mapping[str, Any]] = None):
+    def build(self, shape: Shape, args: tuple = (), attrs: Optional[Mapping[str, Any]] = None,
+              index: int = 0):
         """``(module, out_shape)`` for an input of per-sample ``shape``."""
         attrs = dict(attrs or {})
+        if self.positional:
+            attrs["index"] = index
         result = self.factory(shape, *args, **attrs)
         if isinstance(result, tuple):
             module, out = result
@@ -84,15 +88,19 @@ def register_primitive(
     *,
     out_shape: Optional[Callable[..., Shape]] = None,
     aliases: tuple[str, ...] = (),
+    positional: bool = False,
 ):
     """Register ``factory`` as the implementation of terminal ``name`` (usable as a decorator).
 
-    Re-registering a name replaces the earlier implementation (so a user may override a built-in).
+    ``positional=True`` passes ``index=i`` to the factory (and ``out_shape``): this is the i-th
+    use (0-based, pre-order) of the terminal in the term, for blocks whose meaning depends on their
+    place (MobileNet's "block i is stage i of the reference"). Re-registering a name replaces the
+    earlier implementation (so a user may override a built-in).
     """
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         for n in (name, *aliases):
-            _PRIMITIVES[n] = PrimitiveSpec(n, fn, out_shape)
+            _PRIMITIVES[n] = PrimitiveSpec(n, fn, out_shape, positional)
         return fn
 
     return deco(factory) if factory is not None else deco
