@@ -26,7 +26,9 @@ Number = Union[int, float]
 class Term:
     """One node of a derivation tree; see the module docstring for the field meanings."""
 
-    __slots__ = ("nonterminal", "production", "symbol", "children", "value", "collapsed", "_hash", "_str")
+    # ``_aux``: a cache owned by the grammar package (per-subtree counts of nonterminal nodes used by
+    # the evolution operators); not part of the value, never compared, hashed or pickled.
+    __slots__ = ("nonterminal", "production", "symbol", "children", "value", "collapsed", "_hash", "_str", "_aux")
 
     nonterminal: Optional[str]
     production: int
@@ -56,6 +58,7 @@ class Term:
             hash((nonterminal, production, symbol, value, collapsed, self.children)),
         )
         object.__setattr__(self, "_str", None)
+        object.__setattr__(self, "_aux", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Term is immutable")
