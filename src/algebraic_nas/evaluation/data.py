@@ -7,8 +7,8 @@
 | ``imagenet16-120`` | 3×16×16 | 120 | training (labels 1–120) / half of ``val_data`` / other half |
 | ``addnist`` | 3×28×28 | 20 | the given ``train`` / ``valid`` / ``test`` ``.npy`` files |
 | ``cifartile`` | 3×64×64 | 4 | the given ``train`` / ``valid`` / ``test`` ``.npy`` files |
-| ``digits`` | 1×8×8 | 10 | embedded (scikit-learn): 1077 / 360 / 360, see ``embedded.py`` |
-| ``addigits`` | 1×8×8 ×2 | 10 | embedded, derived from ``digits``, see ``embedded.py`` |
+| ``digits`` | 1×8×8 | 10 | embedded (scikit-learn): 1078 / 360 / 359, see ``embedded.py`` |
+| ``clutterdigits`` | 1×8×8 | 10 | embedded, derived from ``digits``: 1200 / 1000 / 1000, see ``embedded.py`` |
 
 The halves are class-balanced and fixed (a per-class permutation from ``SPLIT_SEED``): every run
 of every strategy sees the same split. NAS-Bench-201 ships its own split files; they are not
@@ -236,8 +236,8 @@ DATASETS: dict[str, DatasetInfo] = {
     "addnist": DatasetInfo(3, 28, 20, _npy_loader("addnist", 3, 28, 20)),
     "cifartile": DatasetInfo(3, 64, 4, _npy_loader("cifartile", 3, 64, 4)),
     "digits": DatasetInfo(*embedded.DIGITS_SPEC, _embedded_loader(embedded.digits_splits, "digits", 10), embedded=True),
-    "addigits": DatasetInfo(*embedded.ADDIGITS_SPEC, _embedded_loader(embedded.addigits_splits, "addigits",
-                                                                      embedded.ADDIGITS_SPEC[2]), embedded=True),
+    "clutterdigits": DatasetInfo(*embedded.CLUTTER_SPEC, _embedded_loader(embedded.clutterdigits_splits, "clutterdigits", 10),
+                                 embedded=True),
 }
 
 _ALIASES = {"cifar-10": "cifar10", "cifar-100": "cifar100", "imagenet16": "imagenet16-120",

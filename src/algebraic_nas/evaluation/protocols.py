@@ -7,8 +7,8 @@
 * ``cvprnas`` — CVPR-NAS 2021 competition, used for AddNIST and CIFARTile: SGD lr 0.01,
   momentum 0.9 (no Nesterov), weight decay 3e-4, cosine annealing updated once per epoch,
   batch 64, 64 epochs, no augmentation, no normalisation (the ``.npy`` data is used as given).
-* ``quick`` — for searches on the embedded offline tasks (``digits``, ``addigits``) on a CPU:
-  SGD lr 0.05, Nesterov momentum 0.9, weight decay 5e-4, cosine per iteration, batch 64,
+* ``quick`` — for searches on the embedded offline tasks (``digits``, ``clutterdigits``) on a CPU:
+  SGD lr 0.1, Nesterov momentum 0.9, weight decay 5e-4, cosine per iteration, batch 32,
   4 epochs, random crop with 1 px padding at 8×8, no flip (digits are not mirror-symmetric),
   normalisation. Chosen so that one typical ``hnb201`` network trains in a few seconds on one
   CPU thread while architectures still differ clearly (see ``benchmarks/bench_evaluation.py``).
@@ -117,9 +117,9 @@ PROTOCOLS: dict[str, Protocol] = {
         flip=False, crop_padding=0, normalize=False,
     ),
     "quick": Protocol(
-        name="quick", optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
-        schedule="cosine", schedule_step="iteration", batch_size=64, epochs=4,
-        flip=False, crop_padding=4, normalize=True, eval_batch_size=512,
+        name="quick", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
+        schedule="cosine", schedule_step="iteration", batch_size=32, epochs=4,
+        flip=False, crop_padding=4, normalize=True, eval_batch_size=500,
     ),
 }
 
