@@ -176,8 +176,8 @@ class Grammar:
         self._compile()
         self._counts_expand: dict = {}
         self._check_productive()
-        self._lint()
         self._find_shared_groups()
+        self._lint()
         self._samplers: dict = {}
         self._cands: dict = {}
         self._valid_by_symbol: dict = {}
@@ -432,9 +432,44 @@ class Grammar:
                     )
                 else:
                     seen[k] = al
+        # ambiguity visible at the leaves: one nullary terminal derivable by two alternatives
+        leaves: dict[str, set] = {}
+
+        def leaf_set(b: str, stack: tuple = ()) -> set:
+            if b in leaves:
+                return leaves[b]
+            out: set = set()
+            for al in self.rules[b]:
+                if al.kind == "leaf":
+                    out.add(al.expr.name)
+                elif al.kind == "unit" and al.pattern[1] not in stack:
+                    out |= leaf_set(al.pattern[1], stack + (b,))
+            leaves[b] = out
+            return out
+
+        for a_name in self.nonterminals:
+            owner: dict[str, _Alternative] = {}
             for al in self.rules[a_name]:
-                if al.weight == 0:
+                if al.kind == "leaf":
+                    names = {al.expr.name}
+                elif al.kind == "unit":
+                    names = leaf_set(al.pattern[1])
+                else:
                     continue
+                for nm in sorted(names):
+                    prev = owner.get(nm)
+                    if prev is not None and prev.kind == al.kind == "unit" and any(
+                        prev.pattern[1] in grp and al.pattern[1] in grp for grp in self._groups
+                    ):
+                        continue  # interchangeable shared nonterminals: handled by canonical forms
+                    if prev is not None and prev.expr.key() != al.expr.key():
+                        warnings.warn(
+                            f"{al.loc.file}:{al.loc.line}:{al.loc.column}: ambiguous grammar: {a_name} derives {nm} "
+                            f"through alternative {prev.index + 1} ({prev.expr}) and alternative {al.index + 1} ({al.expr}); "
+                            "parse picks the first, size counts both derivations",
+                            stacklevel=3,
+                        )
+                    owner.setdefault(nm, al)
         if self.zero is None and not self._zero_silenced:
             used = any(_uses_terminal(al.expr, "zero") for alts in self.rules.values() for al in alts)
             if used:
