@@ -22,7 +22,21 @@ from pathlib import Path
 import torch
 
 FIELDS = ["index", "term", "seed", "valid_error", "test_error", "outcome", "reason", "wall_time_s",
-          "params", "flops", "dataset", "protocol", "epochs"]
+          "params", "flops", "dataset", "protocol", "epochs", "data_sha"]
+
+
+def data_fingerprint(name: str) -> str:
+    """sha1 of the dataset's arrays: rows made from different dataset versions are told apart."""
+    import hashlib
+
+    from algebraic_nas.evaluation import get_dataset
+
+    d = get_dataset(name)
+    h = hashlib.sha1()
+    for split in (d.train, d.valid):
+        h.update(split.x.numpy().tobytes())
+        h.update(split.y.numpy().tobytes())
+    return h.hexdigest()[:12]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
 
+    sha = data_fingerprint(args.dataset)
     jobs = []
     for i, t in enumerate(terms):
         jobs.append((i, t, 0))
@@ -82,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         "test_error": rec.test_error, "outcome": rec.outcome, "reason": rec.reason or "",
                         "wall_time_s": round(rec.wall_time_s, 3), "params": rec.params, "flops": rec.flops,
                         "dataset": rec.dataset, "protocol": rec.protocol,
-                        "epochs": (rec.config or {}).get("epochs", args.epochs)})
+                        "epochs": (rec.config or {}).get("epochs", args.epochs), "data_sha": sha})
             f.flush()
             os.fsync(f.fileno())
             el = time.time() - start

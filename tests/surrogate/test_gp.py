@@ -168,3 +168,20 @@ def test_term_graphs_cache_calls_graph_fn_once(data):
     gp = GraphGP("hwl", graphs=tg).fit(terms[:10], y[:10])
     gp.predict(terms[:12])
     assert sorted(map(str, calls)) == sorted(map(str, terms[:12]))
+
+
+def test_custom_marginal_likelihood_and_gradient_equal_gpytorch(data):
+    terms, table, fn, y = data
+    gp = GraphGP("hwl", graph_fn=fn, flat_hs=(1,), steps=2).fit(terms[:20], y[:20])
+    model = gp.model
+    model.train()
+    with torch.no_grad():
+        model.covar_module.raw_weights.copy_(torch.tensor([0.5, -0.2, 0.1], dtype=torch.float64))
+    params = [model.covar_module.raw_weights, model.likelihood.raw_noise]
+    ours = gp._neg_mll(model, gp._x, gp._y)
+    g_ours = torch.autograd.grad(ours, params)
+    ref = -gpytorch.mlls.ExactMarginalLogLikelihood(model.likelihood, model)(model(gp._x), gp._y)
+    g_ref = torch.autograd.grad(ref, params)
+    assert float(ours) == pytest.approx(float(ref), rel=1e-10)
+    for a, b in zip(g_ours, g_ref):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7, atol=1e-12)

@@ -1,0 +1,44 @@
+"""The fast memoised graph builder gives the assembler's graphs (up to node numbering)."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from algebraic_nas.surrogate.fastgraph import FastGraphFn
+from algebraic_nas.surrogate.wl import CompactGraph
+
+grammar_mod = pytest.importorskip("algebraic_nas.grammar")
+graph_mod = pytest.importorskip("algebraic_nas.assembly.graph")
+
+
+def to_nx(c: CompactGraph) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from((i, {"label": l}) for i, l in enumerate(c.labels))
+    g.add_edges_from(zip(c.src.tolist(), c.dst.tolist()))
+    return g
+
+
+def same(a: nx.DiGraph, b: nx.DiGraph) -> bool:
+    if (a.number_of_nodes(), a.number_of_edges()) != (b.number_of_nodes(), b.number_of_edges()):
+        return False
+    return nx.is_isomorphic(a, b, node_match=lambda x, y: x["label"] == y["label"])
+
+
+@pytest.mark.parametrize("name,n", [("hnb201", 25), ("toy", 40)])
+def test_fast_graphs_are_the_assemblers(name, n):
+    g = grammar_mod.load_grammar(name)
+    fast = FastGraphFn(g)
+    rng = random.Random(11)
+    terms = [g.sample(rng) for _ in range(n)]
+    # a mutated copy shares most subterms: exercises the block cache
+    terms += [g.mutate(t, rng) for t in terms[:5]]
+    for t in terms:
+        ours = fast(t)
+        ref = [graph_mod.flat_graph(t), *graph_mod.fold_graphs(g, t)]
+        assert len(ours) == len(ref)
+        for j, (a, b) in enumerate(zip(ours, ref)):
+            assert same(to_nx(a), b), (j, str(t))
+    assert fast.fallbacks == 0
