@@ -52,6 +52,8 @@ def build_command(args: argparse.Namespace) -> int:
     x = torch.randn(args.batch, spec.channels, spec.resolution, spec.resolution, device=device)
     net.eval()
     with torch.no_grad():
+        if args.batch > 0:  # warm-up, so that forward_ms is the steady-state time
+            net(x)
         t0 = time.perf_counter()
         y = net(x)
         if device.type == "cuda":
