@@ -141,12 +141,12 @@ def test_query_block_among_itself_is_exact():
 def test_matches_grakel_on_hnb201_terms(component):
     """Flat graph (0) and fold-level graphs of real hnb201 terms, h = 0..4, fit and transform."""
     grammar = pytest.importorskip("algebraic_nas.grammar").load_grammar("hnb201")
-    from algebraic_nas.surrogate import TermGraphs
+    from algebraic_nas.surrogate.graphs import assembly_graph_fn
 
-    tg = TermGraphs(grammar)
+    fn = assembly_graph_fn(grammar)  # the assembler's networkx graphs
     rng = random.Random(component)
     terms = [grammar.sample(rng) for _ in range(30)]
-    nxg = [tg.graph_fn(t)[component] for t in terms]
+    nxg = [fn(t)[component] for t in terms]
     for h in (0, 2, 4) if component == 0 else (1, 2):
         gk_fit, gk_new = grakel_kernel(nxg[:20], nxg[20:], h, "successors")
         k_fit, k_new = ours(nxg[:20], nxg[20:], h, "successors")
