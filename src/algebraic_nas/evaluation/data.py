@@ -106,21 +106,25 @@ def default_data_root(data_root: Union[str, Path, None] = None) -> Path:
 
 
 def stratified_split(y: np.ndarray, fractions: tuple[float, ...], seed: int = SPLIT_SEED) -> list[np.ndarray]:
-    """Split indices of ``y`` into ``len(fractions)`` parts with the same class proportions.
+    """Split indices of ``y`` into ``len(fractions)`` parts with (nearly) the same class proportions.
 
-    Deterministic in (``y``, ``fractions``, ``seed``); each part is returned sorted.
+    Each example gets the key ``(random rank within its class + 0.5) / class size``; sorting by
+    it interleaves the classes evenly, and cutting the sorted order at the cumulative fractions
+    gives parts whose total sizes follow ``fractions`` exactly (rounded) and whose per-class
+    counts differ from the ideal by less than one. Deterministic in (``y``, ``fractions``,
+    ``seed``); each part is returned sorted.
     """
+    y = np.asarray(y)
     rng = np.random.RandomState(seed)
-    parts: list[list[np.ndarray]] = [[] for _ in fractions]
-    bounds = np.cumsum((0.0,) + tuple(fractions))
-    bounds = bounds / bounds[-1]
+    key = np.empty(len(y), dtype=np.float64)
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
-        idx = idx[rng.permutation(len(idx))]
-        cuts = np.round(bounds * len(idx)).astype(int)
-        for i in range(len(fractions)):
-            parts[i].append(idx[cuts[i]:cuts[i + 1]])
-    return [np.sort(np.concatenate(p)) for p in parts]
+        key[idx[rng.permutation(len(idx))]] = (np.arange(len(idx)) + 0.5) / len(idx)
+    tiebreak = rng.permutation(len(y))
+    order = np.lexsort((tiebreak, key))
+    bounds = np.cumsum((0.0,) + tuple(fractions))
+    cuts = np.round(bounds / bounds[-1] * len(y)).astype(int)
+    return [np.sort(order[cuts[i]:cuts[i + 1]]) for i in range(len(fractions))]
 
 
 def _split(x: np.ndarray, y: np.ndarray, idx: Optional[np.ndarray] = None) -> Split:

@@ -155,7 +155,6 @@ def _run(
         n = len(train_split)
         batch = min(protocol.batch_size, n)
         steps_per_epoch = math.ceil(n / batch)
-        total_steps = steps_per_epoch * protocol.epochs
         step = 0
         progress = EpochProgress(protocol.epochs, protocol.progress, label)
         try:
@@ -165,8 +164,7 @@ def _run(
                 order = torch.randperm(n, generator=gen, device=data_device)
                 for b in range(steps_per_epoch):
                     idx = order[b * batch:(b + 1) * batch]
-                    t = step if protocol.schedule_step == "iteration" else epoch * steps_per_epoch
-                    _set_lr(optimizer, _lr_at(protocol, t, total_steps))
+                    _set_lr(optimizer, learning_rate(protocol, step, steps_per_epoch))
                     optimizer.zero_grad(set_to_none=True)
                     for chunk in idx.split(micro):
                         x = transform(train_split.x[chunk].to(device, non_blocking=True), train=True, generator=gen)
@@ -241,11 +239,20 @@ def _optimizer(model: nn.Module, protocol: Protocol) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=protocol.lr, weight_decay=protocol.weight_decay)
 
 
-def _lr_at(protocol: Protocol, t: int, total: int) -> float:
-    """Learning rate at step (or epoch start) ``t`` of ``total`` (cosine reaches ``min_lr`` at ``total``)."""
-    if protocol.schedule == "constant" or total <= 0:
+def learning_rate(protocol: Protocol, step: int, steps_per_epoch: int) -> float:
+    """The learning rate for optimiser step ``step`` (0-based).
+
+    Cosine annealing from ``lr`` towards ``min_lr`` (reached after the last step): per
+    iteration, the phase is ``step / (steps_per_epoch * epochs)``; per epoch, it is
+    ``epoch / epochs`` and stays constant within an epoch.
+    """
+    if protocol.schedule == "constant" or protocol.epochs == 0:
         return protocol.lr
-    return protocol.min_lr + 0.5 * (protocol.lr - protocol.min_lr) * (1.0 + math.cos(math.pi * t / total))
+    if protocol.schedule_step == "iteration":
+        phase = step / (steps_per_epoch * protocol.epochs)
+    else:
+        phase = (step // steps_per_epoch) / protocol.epochs
+    return protocol.min_lr + 0.5 * (protocol.lr - protocol.min_lr) * (1.0 + math.cos(math.pi * phase))
 
 
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
