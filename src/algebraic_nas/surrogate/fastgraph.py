@@ -143,6 +143,7 @@ def compose(n_nodes: int, edges: Sequence[tuple[int, int]], parts: Sequence[Bloc
             bwd.add(a)
     labels: tuple = ()
     chunks: list[np.ndarray] = []
+    cross: list[int] = []  # flat (op, op) pairs made at this level, converted once
     entry: list[int] = []
     arriving: dict[int, set[int]] = {1: {_IN}}
     for a, b, part in sorted(live, key=lambda x: x[0]):
@@ -155,17 +156,19 @@ def compose(n_nodes: int, edges: Sequence[tuple[int, int]], parts: Sequence[Bloc
             chunks.append(part.edges + off if off else part.edges)
         if part.entry:
             ent = [e + off for e in part.entry]
-            ops_in = [x for x in src if x != _IN]
-            if _IN in src:
-                entry.extend(ent)
-            if ops_in:  # every op arriving at node a feeds every entry op of the part
-                xs = np.asarray(ops_in, dtype=np.int64)
-                es = np.asarray(ent, dtype=np.int64)
-                chunks.append(np.stack([np.repeat(xs, len(es)), np.tile(es, len(xs))], axis=1))
+            for x in src:  # every op arriving at node a feeds every entry op of the part
+                if x == _IN:
+                    entry.extend(ent)
+                else:
+                    for e in ent:
+                        cross.append(x)
+                        cross.append(e)
         dst = arriving.setdefault(b, set())
         dst.update(x + off for x in part.exit)
         if part.through:
             dst.update(src)
+    if cross:
+        chunks.append(np.array(cross, dtype=np.int64).reshape(-1, 2))
     out = arriving.get(n_nodes, set())
     through = _IN in out
     if not labels:

@@ -155,6 +155,32 @@ def normalised_kernel(cross: np.ndarray, self_a: np.ndarray, self_b: np.ndarray)
     return k / np.sqrt(np.outer(da, db))
 
 
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
+                dtype=np.uint64)
+
+
+def _unique_rows(sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(sig, axis=0, return_inverse=True)``, faster: rows are grouped by a 64-bit
+    hash, then every row is compared with its group's representative; on any collision the
+    exact (slower) ``np.unique`` is used, so the result is always exact."""
+    n, w = sig.shape
+    if n == 0:
+        return sig, np.zeros(0, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        u = sig.astype(np.uint64)
+        h = np.zeros(n, dtype=np.uint64)
+        for c in range(w):
+            h = (h ^ (u[:, c] + _MIX[c % 4])) * _MIX[(c + 1) % 4]
+            h ^= h >> np.uint64(29)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    rep = first[inv]
+    if not np.array_equal(sig, sig[rep]):
+        usig, inv = np.unique(sig, axis=0, return_inverse=True)
+        return usig, inv.ravel()
+    return sig[first], inv
+
+
 class WLFeaturizer:
     """WL-subtree featuriser for up to ``h_max`` iterations with a growing vocabulary.
 
@@ -219,7 +245,7 @@ class WLFeaturizer:
                 starts = np.concatenate([[0], np.cumsum(deg)])[:-1]
                 rank = np.arange(len(own_s)) - starts[own_s]
                 sig[own_s, 1 + rank] = nl_s
-            usig, inv = np.unique(sig, axis=0, return_inverse=True)
+            usig, inv = _unique_rows(sig)
             ulen = 1 + (usig[:, 1:] >= 0).sum(axis=1)
             keys = [usig[k, : ulen[k]].tobytes() for k in range(len(usig))]
             ids = self._lookup(i, keys, grow)[inv.ravel()]
