@@ -154,7 +154,13 @@ def load_grammar(name_or_path: str, *, text: Optional[str] = None) -> "Grammar":
     name = os.path.basename(path)
     if name.endswith(".ebnf"):
         name = name[:-5]
-    return Grammar(root, name=name)
+    g = Grammar(root, name=name)
+    g._source = (path, text)
+    return g
+
+
+def _unpickle_grammar(path: str, text: Optional[str]) -> "Grammar":
+    return load_grammar(path, text=text)
 
 
 class Grammar:
@@ -1149,7 +1155,9 @@ class Grammar:
         return f"<Grammar {self.name} start={self.start} nonterminals={len(self.nonterminals)}>"
 
     def __reduce__(self):
-        return (load_grammar, (self.path,)) if os.path.isfile(self.path) else object.__reduce__(self)
+        # pickled as its source (the compiled samplers are closures): reloaded on unpickling
+        path, text = getattr(self, "_source", (self.path, None))
+        return (_unpickle_grammar, (path, text))
 
 
 class _SubGrammarView:
