@@ -19,7 +19,7 @@ import torch.nn as nn
 from .data import canonical_name, get_dataset, get_dataset_spec
 from .protocols import Protocol, get_protocol
 from .record import FAILED, EvaluationRecord
-from .trainer import train
+from .trainer import OUT_OF_MEMORY, is_oom, train
 
 log = logging.getLogger("algebraic_nas.evaluation")
 
@@ -85,8 +85,9 @@ def evaluate_model(
         rec.dataset = canonical_name(dataset)
         spec = ModelSpec(*get_dataset_spec(dataset))
         # Build once on the CPU for the counts (a separate instance: counting runs a forward pass).
-        probe = factory(spec)
-        counted = (stats or count_stats)(probe, spec)
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the caller's RNG
+            probe = factory(spec)
+            counted = (stats or count_stats)(probe, spec)
         rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
         del probe
         data = get_dataset(dataset, data_root, device="cpu")
@@ -98,7 +99,7 @@ def evaluate_model(
         rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
         rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
     except Exception as exc:  # never crash the caller: the record says what happened
-        rec.outcome, rec.reason = FAILED, f"{type(exc).__name__}: {exc}"
+        rec.outcome, rec.reason = FAILED, (OUT_OF_MEMORY if is_oom(exc) else f"{type(exc).__name__}: {exc}")
         log.info("evaluation failed (%s): %s", term[:60] or "model", rec.reason)
     rec.wall_time_s = time.perf_counter() - start
     return rec
