@@ -55,15 +55,18 @@ class GraphNet(nn.Module):
         vals: list[Optional[torch.Tensor]] = [None] * self.n_slots
         vals[0] = x
         for dst, cat, ins, free, zeros in self.steps:
-            outs = [vals[s] if o < 0 else self.ops[o](vals[s]) for o, s in ins]
             if cat:
+                outs = [vals[s] if o < 0 else self.ops[o](vals[s]) for o, s in ins]
                 for i in zeros:  # a pruned (all-zero) branch keeps its place and channels
                     outs.insert(i, torch.zeros_like(outs[0]))
                 y = torch.cat(outs, dim=1)
             else:
-                y = outs[0]
-                for t in outs[1:]:
-                    y = y + t
+                # Accumulate branch by branch, holding no extra reference to a branch result (as
+                # hand-written code would): at most two are alive at a time.
+                o, s = ins[0]
+                y = vals[s] if o < 0 else self.ops[o](vals[s])
+                for o, s in ins[1:]:
+                    y = y + (vals[s] if o < 0 else self.ops[o](vals[s]))
             for s in free:  # drop feature maps nobody reads any more (peak memory)
                 vals[s] = None
             vals[dst] = y
