@@ -11,7 +11,7 @@ import torch
 import algebraic_nas
 from algebraic_nas.assembly import build_network, network_stats
 from algebraic_nas.assembly.datasets import DATASETS
-from algebraic_nas.assembly.graph import flat_graph
+from algebraic_nas.assembly.graph import flat_graph, fold_graphs
 
 GRAMMAR_DIR = Path(algebraic_nas.__file__).parent / "grammars"
 GENERATOR_SPACES = {"nago_hnag", "rnag"}  # their random-graph terminals come in a later issue
@@ -47,6 +47,6 @@ def test_sampled_terms_build_and_run_forward_backward(name):
         stats = network_stats(net, spec)
         assert stats["params"] == sum(p.numel() for p in net.parameters()) > 0
         assert stats["output_shape"] == [1, spec.classes]
-        g = flat_graph(term)
-        labels = [d["label"] for _, d in g.nodes(data=True)]
-        assert labels.count("input") == 1 and labels.count("output") == 1
+        for g in [flat_graph(term), *fold_graphs(grammar, term)]:
+            labels = [d["label"] for _, d in g.nodes(data=True)]
+            assert labels.count("input") == 1 and labels.count("output") == 1, str(term)

@@ -168,8 +168,11 @@ def test_torch_compile_matches_eager():
     t = op("Residual2", leaf("conv3x3"), leaf("id"), op("Linear2", leaf("relu"), leaf("batch")))
     net = build_network(t, InputSpec(3, 8, 4)).eval()
     x = torch.randn(2, 3, 8, 8)
-    compiled = torch.compile(net, backend="aot_eager", fullgraph=True)
+    compiled = torch.compile(net, backend="aot_eager", fullgraph=True)  # one graph: no breaks
     assert torch.allclose(compiled(x), net(x), atol=1e-5)
+    net.train()
+    compiled(x).square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
 
 
 @pytest.mark.cuda
