@@ -80,3 +80,14 @@ def test_optimiser_scores_each_term_once_per_call():
 
     res = EvolutionaryOptimiser(g).optimise(acq, [], set(), random.Random(2))
     assert len(seen) == len(set(seen)) == res.n_scored
+
+
+def test_stopping_rule_treats_tiny_gains_as_unchanged():
+    g = ToyGrammar()
+    tiny_gains = lambda terms: np.array([1e-6 * word(t).count("a") for t in terms])  # log-scale values
+    cfg = dict(pool_size=20, min_generations=3, max_generations=12, patience=2)
+    res = EvolutionaryOptimiser(g, EvolutionConfig(**cfg)).optimise(tiny_gains, [], set(), random.Random(0), log_scale=True)
+    assert res.generations == 3
+    strict = EvolutionConfig(**cfg, tolerance=0.0)
+    res = EvolutionaryOptimiser(g, strict).optimise(tiny_gains, [], set(), random.Random(0), log_scale=True)
+    assert res.generations > 3

@@ -17,8 +17,10 @@ The evolutionary optimiser is the one of REFERENCE §5 (BANAT as implemented): a
 terms = the 10 best observed + 190 random samples; each child comes from a tournament of 40
 drawn with replacement whose 2 best (by acquisition) are the parents; mutation 0.5, crossover
 0.25, self-crossover 0.25; at least 10 and at most 50 generations, stopping once the best value
-has not changed over the last 5; the result is the best term that is neither evaluated nor
-pending.
+has not changed over the last 5 (up to a tolerance of 1 % of EI: see ``EvolutionConfig``); the
+result is the best term that is neither evaluated nor pending. Each generation makes 200
+children; the pool keeps the 200 best distinct terms of pool and children (elitist), so the
+best value never decreases.
 """
 
 from __future__ import annotations
@@ -93,6 +95,10 @@ class EvolutionConfig:
     min_generations: int = 10
     max_generations: int = 50
     patience: int = 5
+    # "unchanged" = EI grew by at most this fraction over the last `patience` generations (with
+    # log-EI: log EI grew by at most this much). Exact equality never happens with a continuous
+    # acquisition and an elitist pool: tiny gains would always run the optimiser to the maximum.
+    tolerance: float = 0.01
 
 
 @dataclass
@@ -129,6 +135,7 @@ class EvolutionaryOptimiser:
         best_observed: Sequence[Term],
         exclude: set[Term],
         rng: random.Random,
+        log_scale: bool = False,
     ) -> OptimiserResult:
         """Evolve a pool and return the best term not in ``exclude``.
 
@@ -138,6 +145,8 @@ class EvolutionaryOptimiser:
             best_observed: observed terms, best first; the first ``n_best`` seed the pool.
             exclude: evaluated and pending terms, never returned (they may still be parents).
             rng: random number generator.
+            log_scale: the acquisition values are logarithms (log-EI): the stopping tolerance
+                is then an absolute change, else a relative one.
         """
         c = self.config
         scores: dict[Term, float] = {}
@@ -179,7 +188,7 @@ class EvolutionaryOptimiser:
             _, best_value = best_new()
             history.append(best_value)
             if generation >= c.min_generations and len(history) > c.patience:
-                if history[-1] == history[-1 - c.patience]:
+                if self._unchanged(history[-1 - c.patience], history[-1], log_scale):
                     break
         term, value = best_new()
         if term is None:  # every candidate was excluded: a fresh random term is all we can do
@@ -192,6 +201,14 @@ class EvolutionaryOptimiser:
             score([term])
             value = scores[term]
         return OptimiserResult(term=term, value=value, generations=generation, n_scored=len(scores), history=history)
+
+    def _unchanged(self, old: float, new: float, log_scale: bool) -> bool:
+        if new == old:  # also covers -inf == -inf
+            return True
+        if not math.isfinite(old):
+            return False
+        gain = new - old
+        return gain <= self.config.tolerance if log_scale else gain <= self.config.tolerance * abs(old)
 
     def _offspring(self, pool: list[Term], scores: dict[Term, float], rng: random.Random, n: int) -> list[Term]:
         """``n`` children (fewer if the operators keep failing) by tournament selection."""

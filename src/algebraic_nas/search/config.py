@@ -75,6 +75,7 @@ class EvolutionConf:
     min_generations: int = 10
     max_generations: int = 50
     patience: int = 5
+    tolerance: float = 0.01
 
 
 assert {f.name for f in dataclasses.fields(EvolutionConf)} == {f.name for f in dataclasses.fields(EvolutionConfig)}

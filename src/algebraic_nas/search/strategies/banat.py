@@ -52,10 +52,29 @@ class ProposalInfo:
     results: list[OptimiserResult] = field(default_factory=list)
 
 
-def _default_surrogate_factory(kernel: str, grammar: Any, options: dict) -> Any:
-    from algebraic_nas.surrogate import GraphGP  # imported late: torch + gpytorch
+def _pinned_graph_cache(grammar: Any, kernel: str, max_candidates: int) -> Any:
+    """A graph cache for the whole search: the graphs of observed (and pending) terms are kept
+    for good (``pin``), those of acquisition candidates in a small LRU. A plain LRU would let
+    the ~10,000 candidates of one proposal evict the observed terms, whose graphs every fit
+    needs again (about 100 kB and a few ms per ``hnb201`` term with all fold levels)."""
+    from algebraic_nas.surrogate.graphs import DEFAULT_LEVELS, TermGraphs
 
-    return GraphGP(kernel=kernel, grammar=grammar, **options)
+    class PinnedTermGraphs(TermGraphs):
+        def __init__(self) -> None:
+            # the flat WL kernel needs no fold graphs
+            super().__init__(grammar, levels=DEFAULT_LEVELS if kernel != "wl" else (), max_terms=max_candidates)
+            self.pinned: dict[Term, Any] = {}
+
+        def pin(self, terms: Sequence[Term]) -> None:
+            for t in terms:
+                if t not in self.pinned:
+                    self.pinned[t] = TermGraphs.__call__(self, t)
+
+        def __call__(self, term: Term) -> Any:
+            got = self.pinned.get(term)
+            return got if got is not None else TermGraphs.__call__(self, term)
+
+    return PinnedTermGraphs()
 
 
 class BANAT(Strategy):
@@ -68,7 +87,8 @@ class BANAT(Strategy):
     xi: exploration margin of EI, in log-error units (0).
     failed: ``"exclude"`` or ``"worst"`` (see the module docstring).
     evolution: settings of the acquisition optimiser (pool 200, tournament 40, ...).
-    surrogate_options: extra keyword arguments of ``GraphGP``.
+    surrogate_options: extra keyword arguments of ``GraphGP``; ``max_cached_candidates``
+        (2000) bounds the graph cache of acquisition candidates.
     surrogate_factory: ``(kernel, grammar, options) -> model`` with ``fit(terms, errors)`` and
         ``predict(terms) -> (mean, var)`` of log error; the default builds a ``GraphGP``.
     seed: random seed.
@@ -105,7 +125,9 @@ class BANAT(Strategy):
         self.failed = failed
         self.optimiser = EvolutionaryOptimiser(grammar, evolution)
         self.surrogate_options = dict(surrogate_options or {})
-        self.surrogate_factory = surrogate_factory or _default_surrogate_factory
+        self.max_cached_candidates = int(self.surrogate_options.pop("max_cached_candidates", 2000))
+        self.surrogate_factory = surrogate_factory
+        self._graphs: Any = None
         self.last = ProposalInfo()
 
     # --- data ----------------------------------------------------------------------------------
@@ -129,7 +151,15 @@ class BANAT(Strategy):
         return list(uniq), list(uniq.values())
 
     def _fit(self, terms: list[Term], errors: list[float]) -> Any:
-        model = self.surrogate_factory(self.kernel, self.grammar, self.surrogate_options)
+        if self.surrogate_factory is not None:
+            model = self.surrogate_factory(self.kernel, self.grammar, self.surrogate_options)
+        else:
+            from algebraic_nas.surrogate import GraphGP  # imported late: torch + gpytorch
+
+            if self._graphs is None:
+                self._graphs = _pinned_graph_cache(self.grammar, self.kernel, self.max_cached_candidates)
+            self._graphs.pin(terms)
+            model = GraphGP(kernel=self.kernel, grammar=self.grammar, graphs=self._graphs, **self.surrogate_options)
         model.fit(terms, np.asarray(errors, dtype=float))
         return model
 
@@ -180,7 +210,7 @@ class BANAT(Strategy):
             return self.acquisition(np.asarray(mean, float).reshape(-1), np.asarray(var, float).reshape(-1), best_log, self.xi)
 
         t1 = time.perf_counter()
-        result = self.optimiser.optimise(acq, best_terms, exclude, self.rng)
+        result = self.optimiser.optimise(acq, best_terms, exclude, self.rng, log_scale=self.acquisition_name == "log_ei")
         self.last.optimise_time_s += time.perf_counter() - t1
         self.last.results.append(result)
         log.debug(
