@@ -185,3 +185,18 @@ def test_custom_marginal_likelihood_and_gradient_equal_gpytorch(data):
     assert float(ours) == pytest.approx(float(ref), rel=1e-10)
     for a, b in zip(g_ours, g_ref):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7, atol=1e-12)
+
+
+def test_cached_features_across_fits_give_the_same_model(data):
+    """A shared TermGraphs keeps WL rows per term and one growing vocabulary: a later fit on a
+    different set (vocabulary holding labels of terms no longer in it) equals a fresh fit."""
+    terms, table, fn, y = data
+    shared = TermGraphs(graph_fn=fn)
+    GraphGP("hwl", graphs=shared, flat_hs=(2,)).fit(terms[40:60], y[40:60])
+    rows = shared._rows[(0, 2, "successors")]
+    assert set(rows) == set(terms[40:60])
+    a = GraphGP("hwl", graphs=shared, flat_hs=(2,)).fit(terms[:30], y[:30])
+    b = GraphGP("hwl", graph_fn=fn, flat_hs=(2,)).fit(terms[:30], y[:30])
+    assert a.loss_ == pytest.approx(b.loss_, rel=1e-9)
+    for x, z in zip(a.predict(terms[30:40]), b.predict(terms[30:40])):
+        np.testing.assert_allclose(x, z, rtol=1e-7, atol=1e-10)

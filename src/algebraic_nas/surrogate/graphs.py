@@ -13,9 +13,11 @@ from collections import OrderedDict
 from typing import Any, Callable, Optional, Sequence, Union
 
 import networkx as nx
+import numpy as np
+import scipy.sparse as sp
 
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.surrogate.wl import CompactGraph
+from algebraic_nas.surrogate.wl import CompactGraph, WLFeatures, WLFeaturizer
 
 GraphFn = Callable[[Term], Sequence[Union[nx.DiGraph, CompactGraph]]]
 DEFAULT_LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -68,6 +70,9 @@ class TermGraphs:
         self.max_terms = max_terms
         self._cache: "OrderedDict[Term, tuple[CompactGraph, ...]]" = OrderedDict()
         self.n_components: Optional[int] = None
+        # (component, h_max, direction) -> persistent featuriser and per-term WL count rows
+        self._featurizers: dict[tuple, WLFeaturizer] = {}
+        self._rows: dict[tuple, "OrderedDict[Term, list[tuple[np.ndarray, np.ndarray]]]"] = {}
 
     def __call__(self, term: Term) -> tuple[CompactGraph, ...]:
         """The graphs of ``term`` (computed once, then cached)."""
@@ -92,6 +97,40 @@ class TermGraphs:
         if len(self._cache) > self.max_terms:
             self._cache.popitem(last=False)
         return got
+
+    def wl_features(
+        self, terms: Sequence[Term], component: int, h_max: int, direction: str = "successors"
+    ) -> tuple[WLFeaturizer, WLFeatures]:
+        """WL features of graph ``component`` of ``terms``, computed once per term and cached.
+
+        One featuriser (vocabulary) per (component, h_max, direction) lives as long as this
+        cache and only grows, so cached rows stay valid: a column no term of a later fit uses
+        contributes nothing to its kernel values. Returns the featuriser (for featurising new
+        terms against the vocabulary with ``grow=False``) and the features of ``terms`` in order.
+        """
+        key = (component, h_max, direction)
+        f = self._featurizers.get(key)
+        if f is None:
+            f = self._featurizers[key] = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
+            self._rows[key] = OrderedDict()
+        rows = self._rows[key]
+        todo = list(dict.fromkeys(t for t in terms if t not in rows))
+        if todo:
+            x = f.transform(self.component(todo, component), grow=True)
+            for k, t in enumerate(todo):
+                rows[t] = [(c.indices[c.indptr[k] : c.indptr[k + 1]].copy(), c.data[c.indptr[k] : c.indptr[k + 1]].copy())
+                           for c in x.counts]
+            while len(rows) > self.max_terms:
+                rows.popitem(last=False)
+        got = [rows[t] for t in terms]
+        counts = []
+        for i in range(h_max + 1):
+            lens = np.fromiter((len(r[i][0]) for r in got), dtype=np.int64, count=len(got))
+            indptr = np.concatenate([[0], np.cumsum(lens)])
+            idx = np.concatenate([r[i][0] for r in got]) if got else np.zeros(0, dtype=np.int32)
+            dat = np.concatenate([r[i][1] for r in got]) if got else np.zeros(0)
+            counts.append(sp.csr_matrix((dat, idx, indptr), shape=(len(got), len(f.vocab[i]))))
+        return f, WLFeatures(counts, np.zeros((h_max + 1, len(got))))
 
     def component(self, terms: Sequence[Term], j: int) -> list[CompactGraph]:
         """Graph j (0 = flat) of each term."""

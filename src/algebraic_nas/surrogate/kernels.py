@@ -122,8 +122,8 @@ class WLSource(Source):
         self._gram_cache: dict[tuple, torch.Tensor] = {}
 
     def fit(self, terms: Sequence[Term]) -> None:
-        self.featurizer = WLFeaturizer(self.h_max, self.direction)  # type: ignore[arg-type]
-        self.train_feats = self.featurizer.transform(self.points.graphs.component(terms, self.component), grow=True)
+        # features cached per term in the shared TermGraphs (one growing vocabulary per component)
+        self.featurizer, self.train_feats = self.points.graphs.wl_features(terms, self.component, self.h_max, self.direction)
         self._train_cum = np.cumsum(cross_inner(self.train_feats, self.train_feats), axis=0)
         self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
         self.query_feats, self._query_self = None, None
