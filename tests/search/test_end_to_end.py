@@ -154,17 +154,14 @@ def test_report_command_on_a_run(tmp_path):
     cfg = config(*FAST, "strategy=random", "budget.evaluations=2", "report=false")
     run_search(cfg, tmp_path)
     assert not (tmp_path / "report").exists()
-    cli = [sys.executable, "-m", "algebraic_nas.cli", "report", str(tmp_path)]
-    try:
-        import algebraic_nas.cli  # noqa: F401
-        has_cli = "report" in Path(algebraic_nas.cli.__file__).read_text()
-    except ImportError:
-        has_cli = False
-    if not has_cli:
-        cli = [sys.executable, "-m", "algebraic_nas.search.report", str(tmp_path)]
+    cli = [sys.executable, "-m", "algebraic_nas.cli", "report", str(tmp_path)]  # = algebraic-nas report
     out = subprocess.run(cli, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "best" in out.stdout and "valid error" in out.stdout
     csv_lines = (tmp_path / "report" / "evaluations.csv").read_text().splitlines()
     assert len(csv_lines) == 3 and csv_lines[0].startswith("id,term,strategy,status,valid_error")
     assert (tmp_path / "report" / "incumbent.png").stat().st_size > 0
+    assert (tmp_path / "report" / "best_architecture.png").stat().st_size > 0
+    missing = subprocess.run([sys.executable, "-m", "algebraic_nas.cli", "report", str(tmp_path / "nope")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "no search store" in missing.stderr
