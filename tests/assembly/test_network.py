@@ -191,3 +191,9 @@ def test_cuda_forward_backward_and_compile():
     compiled = torch.compile(net)
     with torch.no_grad():
         assert torch.allclose(compiled(x), net(x), atol=1e-3)
+
+
+def test_topology_with_wrong_arity_is_named():
+    t = op("Linear2", leaf("relu"), op("Cell", *[leaf("conv3x3")] * 5))
+    with pytest.raises(AssemblyError, match=r"topology 'Cell' does not take 5 arguments.*path 1"):
+        build_network(t, CIFAR10)

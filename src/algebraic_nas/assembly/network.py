@@ -25,7 +25,7 @@ from torch import nn
 from algebraic_nas.grammar.term import Term
 
 from .graph import describe_position, leaf_args, term_graph
-from .registry import IDENTITY_OPS, AssemblyError, get_primitive
+from .registry import IDENTITY_OPS, AssemblyError, get_primitive, is_topology
 from .shapes import InputSpec, Shape
 
 # One step: (destination slot, concatenate?, ((op index or -1 for identity, source slot), ...),
@@ -135,6 +135,9 @@ def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tupl
 
 def _make_op(root: Term, d: dict, shape: Shape) -> tuple[nn.Module, Shape]:
     spec = get_primitive(d["op"])
+    if spec is None and d["term"] is not None and d["term"].children and is_topology(d["op"]):
+        raise AssemblyError(f"topology '{d['op']}' does not take {len(d['term'].children)} arguments: "
+                            f"{_edge_position(root, d)}")
     if spec is None:
         raise AssemblyError(f"no implementation registered for terminal '{d['op']}': {_edge_position(root, d)}"
                             " (register one with @register_primitive)")
