@@ -96,6 +96,7 @@ def evaluate_model(
         rec.outcome, rec.reason = result.outcome, result.reason
         rec.valid_error, rec.test_error = result.valid_error, result.test_error
         rec.train_losses, rec.valid_errors = list(result.train_losses), list(result.valid_errors)
+        rec.epoch_times_s = list(result.epoch_times_s)
         rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
         rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
     except Exception as exc:  # never crash the caller: the record says what happened

@@ -20,7 +20,11 @@ class EvaluationRecord:
     """One evaluation of ``term`` on ``dataset`` under ``protocol`` with ``seed``.
 
     Errors are fractions in [0, 1] (``None`` when the run failed before they were measured);
-    ``train_losses`` holds the mean training cross-entropy of each completed epoch (nats);
+    ``train_losses`` holds the mean training cross-entropy of each completed epoch (nats),
+    ``epoch_times_s`` the seconds each took, ``valid_errors`` the validation error after each
+    (only with the protocol's ``eval_every_epoch``); ``micro_batch`` is the batch actually run
+    per forward pass (smaller than the protocol's after an out-of-memory retry); ``config`` is
+    the full protocol used (overrides applied);
     ``params`` is the number of trainable parameters, ``flops`` the forward FLOPs of one
     example as reported by the assembler (``network_stats``); times are seconds, memory MiB
     (peak CUDA allocation on a GPU, the process's peak resident set size on the CPU).
@@ -47,6 +51,7 @@ class EvaluationRecord:
     epochs: int = 0
     micro_batch: Optional[int] = None
     valid_errors: list[float] = field(default_factory=list)
+    epoch_times_s: list[float] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -63,6 +63,7 @@ class TrainResult:
     test_error: Optional[float] = None
     train_losses: list[float] = field(default_factory=list)
     valid_errors: list[float] = field(default_factory=list)
+    epoch_times_s: list[float] = field(default_factory=list)
     epochs: int = 0
     micro_batch: Optional[int] = None
     train_time_s: float = 0.0
@@ -159,6 +160,7 @@ def _run(
         progress = EpochProgress(protocol.epochs, protocol.progress, label)
         try:
             for epoch in range(protocol.epochs):
+                epoch_start = time.perf_counter()
                 model.train()
                 loss_sum = torch.zeros((), device=device)
                 order = torch.randperm(n, generator=gen, device=data_device)
@@ -187,7 +189,8 @@ def _run(
                 if not math.isfinite(mean_loss):
                     result.train_losses.append(mean_loss)
                     raise Diverged()
-                result.train_losses.append(mean_loss)
+                result.train_losses.append(mean_loss)  # float(): also waits for the GPU, so the time is right
+                result.epoch_times_s.append(time.perf_counter() - epoch_start)
                 result.epochs = epoch + 1
                 if protocol.eval_every_epoch:
                     result.valid_errors.append(error_rate(step_model, data.valid, transform, device, protocol))
