@@ -171,42 +171,47 @@ def build_time(quick: bool) -> Iterable[dict]:
                  stat="median", target=50.0, max_ms=max(times) * 1e3)
 
 
-def gpu_throughput(quick: bool) -> Iterable[dict]:
-    """Training-step throughput on CUDA (skipped without a GPU)."""
-    if not torch.cuda.is_available():
-        return
-    dev = torch.device("cuda")
-    batch, steps = 256, (5 if quick else 20)
-    terms = _hnb201_terms(2 if quick else 3, seed=1)
+def train_throughput(device: torch.device, terms: list[Term], batch: int, steps: int,
+                     modes: tuple[str, ...] = ("eager_fp32", "bf16_channels_last", "compile")) -> Iterable[dict]:
+    """Training steps (SGD, cross-entropy) per second × batch on ``device`` for each term and mode."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for i, term in enumerate(terms):
-        for mode in ("eager_fp32", "bf16_channels_last", "compile"):
+        for mode in modes:
             torch.manual_seed(0)
-            net = build_network(term, CIFAR10).to(dev)
-            x = torch.randn(batch, 3, 32, 32, device=dev)
-            y = torch.randint(0, 10, (batch,), device=dev)
+            net = build_network(term, CIFAR10).to(device)
+            x = torch.randn(batch, 3, 32, 32, device=device)
+            y = torch.randint(0, 10, (batch,), device=device)
             if mode == "bf16_channels_last":
                 net = net.to(memory_format=torch.channels_last)
-                x = x.to(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=torch.channels_last)
             model = torch.compile(net) if mode == "compile" else net
             opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
 
             def step() -> None:
                 opt.zero_grad(set_to_none=True)
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=mode == "bf16_channels_last"):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16_channels_last"):
                     loss = nn.functional.cross_entropy(model(x), y)
                 loss.backward()
                 opt.step()
 
-            for _ in range(3):
+            for _ in range(3):  # warm-up (and compilation)
                 step()
-            torch.cuda.synchronize()
+            sync()
             t0 = time.perf_counter()
             for _ in range(steps):
                 step()
-            torch.cuda.synchronize()
+            sync()
             dt = time.perf_counter() - t0
+            name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
             yield record("assembly.train_images_per_s", batch * steps / dt, "images/s", mode=mode, term_index=i,
-                         batch=batch, steps=steps, device=torch.cuda.get_device_name())
+                         batch=batch, steps=steps, device=name)
+
+
+def gpu_throughput(quick: bool) -> Iterable[dict]:
+    """Training-step throughput of sampled hnb201 networks on CUDA, batch 256, 32×32 (skipped without a GPU)."""
+    if not torch.cuda.is_available():
+        return
+    yield from train_throughput(torch.device("cuda"), _hnb201_terms(2 if quick else 3, seed=1), 256, 5 if quick else 20)
 
 
 def run(quick: bool) -> Iterable[dict]:
