@@ -197,3 +197,25 @@ def test_topology_with_wrong_arity_is_named():
     t = op("Linear2", leaf("relu"), op("Cell", *[leaf("conv3x3")] * 5))
     with pytest.raises(AssemblyError, match=r"topology 'Cell' does not take 5 arguments.*path 1"):
         build_network(t, CIFAR10)
+
+
+def test_user_block_named_in_a_user_grammar_file_is_built(tmp_path):
+    from algebraic_nas.assembly import register_zero
+    from algebraic_nas.grammar import load_grammar
+
+    @register_primitive("test_conv5x5")
+    def conv5x5(shape):
+        return nn.Conv2d(shape.c, shape.c, 5, padding=2, bias=False)
+
+    register_topology("TestFork", edges=((1, 2), (1, 3), (2, 4), (3, 4), (1, 4)))
+    register_zero("test_nothing")
+    path = tmp_path / "mine.ebnf"
+    path.write_text("%zero test_nothing\n"
+                    "NET ::= TestFork(OP, OP, OP, OP, OP)\n"
+                    "OP  ::= test_conv5x5 | id | test_nothing\n")
+    g = load_grammar(str(path))
+    term = g.parse("TestFork(test_conv5x5, test_nothing, id, id, test_conv5x5)")
+    body, out = build_body(term, C16)
+    # edges (1,3) is zero, so (3,4) is dead: two 5×5 convolutions remain
+    assert n_params(body) == 2 * 16 * 16 * 25
+    assert body(torch.randn(1, *C16)).shape == (1, *C16)

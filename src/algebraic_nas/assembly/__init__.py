@@ -31,8 +31,10 @@ from .registry import (
     TemplateEdge,
     get_primitive,
     get_template,
+    register_identity,
     register_primitive,
     register_topology,
+    register_zero,
 )
 from .shapes import InputSpec, Shape
 
@@ -54,8 +56,10 @@ __all__ = [
     "TemplateEdge",
     "get_primitive",
     "get_template",
+    "register_identity",
     "register_primitive",
     "register_topology",
+    "register_zero",
     *_LAZY,
 ]
 

@@ -82,6 +82,23 @@ ZERO_OPS: set[str] = {"zero", "none"}
 IDENTITY_OPS: set[str] = {"id", "skip_connect"}
 
 
+def register_zero(name: str) -> None:
+    """Treat nullary terminal ``name`` like ``zero``: removed from the graph, never executed."""
+    ZERO_OPS.add(name)
+
+
+def register_identity(name: str) -> None:
+    """Treat nullary terminal ``name`` like ``id``: passed through (and contracted in WL graphs)."""
+    IDENTITY_OPS.add(name)
+    _PRIMITIVES.setdefault(name, PrimitiveSpec(name, lambda shape: _identity_module()))
+
+
+def _identity_module():
+    from torch import nn
+
+    return nn.Identity()
+
+
 def register_primitive(
     name: str,
     factory: Optional[Callable[..., Any]] = None,
