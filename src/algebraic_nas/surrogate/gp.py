@@ -172,9 +172,10 @@ class GraphGP:
         self.grammar = grammar
         if graphs is None and graph_fn is None and grammar is None and any(n != "values" for n in self.names):
             raise ValueError("GraphGP needs a grammar, a graph_fn or a TermGraphs cache for graph kernels")
-        self.graphs = graphs if graphs is not None else TermGraphs(grammar, graph_fn=graph_fn, levels=levels) if (
-            graph_fn is not None or grammar is not None
-        ) else None
+        if graphs is None and (graph_fn is not None or grammar is not None):
+            # only the hierarchical kernel reads the fold graphs: do not build them otherwise
+            graphs = TermGraphs(grammar, graph_fn=graph_fn, levels=levels if "hwl" in self.names else ())
+        self.graphs = graphs
         self.flat_hs = tuple(int(h) for h in flat_hs)
         if not self.flat_hs or min(self.flat_hs) < 0:
             raise ValueError(f"flat_hs must be non-empty non-negative depths, got {flat_hs!r}")
