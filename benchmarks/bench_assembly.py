@@ -3,7 +3,8 @@
 * ``assembly.build_ms``: median wall time of ``build_network`` per sampled ``hnb201`` term
   (CIFAR-10 spec), target ≤ 50 ms.
 * ``assembly.overhead_ratio``: forward time of the assembled NB201-macro network divided by the
-  time of the *same primitive modules* called from a hand-unrolled straight-line function
+  time of the *same primitive module instances* called from a hand-unrolled straight-line function
+  (which is first checked to compute the same output)
   (CPU, one thread, back-to-back pairs, median of the paired ratios; batch 1 and 32), target
   ≤ 1.05. Two cells: NB201's all-conv3×3
   and a mixed cell with cheap operations (pooling, identities), where overhead shows most.
@@ -40,7 +41,7 @@ def _nb201_term(ops: tuple[str, ...]) -> Term:
     return Term(None, -1, "Linear5", (stage, _leaf("down"), stage, _leaf("down"), stage))
 
 
-# --- hand-unrolled baselines (same module types and sizes as the assembler builds) ------------------
+# --- hand-unrolled baselines (run the assembled network's own module instances) ---------------------
 
 
 class HandConv3x3Net(nn.Module):
@@ -73,6 +74,27 @@ class HandConv3x3Net(nn.Module):
         x = self.down2(x)
         x = self.cell(s2[0], x); x = self.cell(s2[1], x); x = self.cell(s2[2], x); x = self.cell(s2[3], x); x = self.cell(s2[4], x)  # noqa: E702
         return self.head(x)
+
+    @classmethod
+    def sharing(cls, net: nn.Module) -> "HandConv3x3Net":
+        """The hand-unrolled network running *the same module instances* as the assembled ``net``.
+
+        The assembler creates the body's operations cell by cell in edge order (identities
+        create none), with each ``down`` between its stages, so the flat op list splits evenly.
+        """
+        hand = cls()
+        ops = list(net.body.ops)
+        per_cell = (len(ops) - 2) // 15
+        hand.stem, hand.head = net.stem, net.head
+        k = 0
+        for s in range(3):
+            for c in range(5):
+                hand.cells[s][c] = nn.ModuleList(ops[k:k + per_cell])
+                k += per_cell
+            if s < 2:
+                setattr(hand, f"down{s + 1}", ops[k])
+                k += 1
+        return hand
 
 
 MIXED = ("nor_conv_3x3", "avg_pool", "id", "nor_conv_1x1", "nor_conv_3x3", "avg_pool")
@@ -129,9 +151,10 @@ def overhead(quick: bool) -> Iterable[dict]:
             for name, ops, hand_cls in (("conv3x3", ("nor_conv_3x3",) * 6, HandConv3x3Net), ("mixed", MIXED, HandMixedNet)):
                 net = build_network(_nb201_term(ops), CIFAR10).eval()
                 twin = build_network(_nb201_term(ops), CIFAR10).eval()
-                hand = hand_cls().eval()
+                hand = hand_cls.sharing(net).eval()
                 assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in hand.parameters())
                 with torch.no_grad():
+                    assert torch.allclose(net(x), hand(x), atol=1e-5), "assembled and hand-unrolled disagree"
                     t_net, t_hand, t_twin = _paired([lambda: net(x), lambda: hand(x), lambda: twin(x)], repeats)
                 settings = dict(cell=name, batch=batch, threads=1, mode="eval forward", repeats=repeats)
                 yield record("assembly.forward_ms.assembled", statistics.median(t_net) * 1e3, "ms", **settings)
