@@ -243,7 +243,11 @@ def _pick_site(rng: random.Random, term: Term, allowed) -> Optional[tuple[list[i
 def _resampler(g: "Grammar", site: _Site):
     need_nz = not site.allow_zero
     if site.nt in g.shared and site.shared_at == len(site.nodes) - 1:
-        return g._build_nt_sampler(site.nt, g._root_r(), need_nz, None)
+        key = ("fresh", site.nt, need_nz)  # a new value for the shared subterm itself
+        s = g._samplers.get(key)
+        if s is None:
+            s = g._samplers[key] = g._build_nt_sampler(site.nt, g._root_r(), need_nz, None)
+        return s
     return g._nt_sampler(site.nt, site.r, need_nz)
 
 
