@@ -180,7 +180,9 @@ def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True
     if not prune:
         return g
     if not nx.has_path(g, src, dst):
-        raise AssemblyError(f"the term computes nothing: every input→output path is cut by zero in '{term}'")
+        text = str(term)
+        text = text if len(text) <= 200 else text[:197] + "..."
+        raise AssemblyError(f"the term computes nothing: every input→output path is cut by zero in '{text}'")
     keep = (nx.descendants(g, src) | {src}) & (nx.ancestors(g, dst) | {dst})
     g.remove_nodes_from([n for n in list(g.nodes) if n not in keep])
     return g
