@@ -165,6 +165,8 @@ def test_evaluate_never_raises_for_bad_input() -> None:
     assert bad_term.outcome == "failed" and "TermError" in bad_term.reason
     assert "unknown dataset" in evaluate(HNB201_TERM, "hnb201", "mnist", "quick").reason
     assert "unknown protocol field" in evaluate(HNB201_TERM, "hnb201", "digits", "quick", overrides={"epoch": 1}).reason
+    assert "protocol must be" in evaluate(HNB201_TERM, "hnb201", "digits", 3).reason  # type: ignore[arg-type]
+    assert "seed must be an int" in evaluate(HNB201_TERM, "hnb201", "digits", "quick", seed="0").reason  # type: ignore[arg-type]
     missing = evaluate(HNB201_TERM, "hnb201", "cifar10", "nb201", data_root="/nonexistent/root")
     assert missing.outcome == "failed" and "data_batch_1" in missing.reason and "/nonexistent/root" in missing.reason
     if not torch.cuda.is_available():

@@ -19,7 +19,7 @@ import torch.nn as nn
 from .data import canonical_name, get_dataset, get_dataset_spec
 from .protocols import Protocol, get_protocol
 from .record import FAILED, EvaluationRecord
-from .trainer import OUT_OF_MEMORY, is_oom, train
+from .trainer import OUT_OF_MEMORY, fits_on_device, is_oom, train
 
 log = logging.getLogger("algebraic_nas.evaluation")
 
@@ -74,10 +74,11 @@ def evaluate_model(
 ) -> EvaluationRecord:
     """:func:`evaluate` for any model factory; ``stats(net, spec)`` gives params/FLOPs (default: counted here)."""
     start = time.perf_counter()
-    name = protocol if isinstance(protocol, str) else getattr(protocol, "name", None) or dict(protocol).get("name", "custom")
-    rec = EvaluationRecord(term=term, grammar=grammar, dataset=dataset, protocol=str(name), seed=int(seed),
-                           device=str(device))
+    rec = EvaluationRecord(term=str(term), grammar=str(grammar), dataset=str(dataset), protocol=_label(protocol),
+                           seed=seed if isinstance(seed, int) else -1, device=str(device))
     try:
+        if not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         proto = get_protocol(protocol, **dict(overrides or {}))
         rec.protocol, rec.config = proto.name, proto.to_dict()
         dev = resolve_device(device)
@@ -91,6 +92,8 @@ def evaluate_model(
         rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
         del probe
         data = get_dataset(dataset, data_root, device="cpu")
+        if dev.type == "cuda" and fits_on_device(data, dev):
+            data = get_dataset(dataset, data_root, device=dev)  # a cached device copy, reused by later runs
         result = train(lambda: factory(spec), data, proto, seed=seed, device=dev,
                        label=f"{rec.dataset}/{term[:30] or 'model'}/s{seed}")
         rec.outcome, rec.reason = result.outcome, result.reason
@@ -104,6 +107,16 @@ def evaluate_model(
         log.info("evaluation failed (%s): %s", term[:60] or "model", rec.reason)
     rec.wall_time_s = time.perf_counter() - start
     return rec
+
+
+def _label(protocol: Any) -> str:
+    if isinstance(protocol, str):
+        return protocol
+    if isinstance(protocol, Protocol):
+        return protocol.name
+    if isinstance(protocol, Mapping):
+        return str(protocol.get("name", "custom"))
+    return repr(protocol)
 
 
 def resolve_device(device: Union[str, torch.device]) -> torch.device:

@@ -143,8 +143,8 @@ def _run(
             step_model = torch.compile(model, mode=mode)  # type: ignore[assignment]
 
         # Data stays on the device when it fits; otherwise batches are indexed on the CPU and copied.
-        data_device = device if _fits_on(device, data) else torch.device("cpu")
-        train_split = data.train.to(data_device)
+        train_split = place_dataset(data, device).train
+        data_device = train_split.x.device
         gen = torch.Generator(device=data_device).manual_seed(seed)
         stats = (data.mean, data.std) if protocol.normalize else (None, None)
         transform = BatchTransform(data.scale, *stats, padding=protocol.crop_padding_for(data.resolution),
@@ -182,7 +182,9 @@ def _run(
                         nn.utils.clip_grad_norm_(model.parameters(), protocol.grad_clip)
                     optimizer.step()
                     step += 1
-                    if step % protocol.divergence_check_every == 0 and not torch.isfinite(loss_sum):
+                    # A check synchronises a GPU, so there only every few steps; on a CPU it is free.
+                    check_every = protocol.divergence_check_every if cuda else 1
+                    if step % check_every == 0 and not torch.isfinite(loss_sum):
                         result.train_losses.append(float("nan"))
                         raise Diverged()
                 mean_loss = float(loss_sum) / n
@@ -269,11 +271,21 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _fits_on(device: torch.device, data: ImageDataset) -> bool:
-    if device.type != "cuda":
+def fits_on_device(data: ImageDataset, device: torch.device | str) -> bool:
+    """Whether ``data`` should live on ``device``: always on a CPU; on a GPU when it needs at
+    most 30 % of the free memory (the rest is for the network's activations)."""
+    device = torch.device(device)
+    if device.type != "cuda" or data.train.x.device.type == "cuda":
         return True
     free, _total = torch.cuda.mem_get_info(device)
     return data.nbytes() <= _ON_DEVICE_FRACTION * free
+
+
+def place_dataset(data: ImageDataset, device: torch.device | str) -> ImageDataset:
+    """``data`` on ``device`` if it fits there (see :func:`fits_on_device`), else on the CPU."""
+    target = torch.device(device) if fits_on_device(data, device) else torch.device("cpu")
+    return data if data.train.x.device == target or (target.type == data.train.x.device.type == "cuda"
+                                                     and target.index is None) else data.to(target)
 
 
 @contextlib.contextmanager
