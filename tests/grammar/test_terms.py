@@ -46,7 +46,8 @@ def test_round_trip_every_shipped_grammar(name):
 def test_headers_name_source_and_terminals(name):
     from algebraic_nas.grammar import resolve_grammar_path
 
-    text = open(resolve_grammar_path(name), encoding="utf-8").read()
+    with open(resolve_grammar_path(name), encoding="utf-8") as fh:
+        text = fh.read()
     header = text.split("\n\n")[0]
     assert header.startswith("#")
     assert "Topologies" in text and "Primitives" in text
@@ -102,8 +103,10 @@ def test_sampled_hnb201_terms_have_connected_cells():
 
     g = grammar("hnb201")
     rng = random.Random(3)
-    for _ in range(300):
-        for _, node in g.sample(rng).walk():
+    for _ in range(2000):
+        t = g.sample(rng)
+        g.check(t)
+        for _, node in t.walk():
             edges = topology_edges(node.symbol, len(node.children)) if node.children and node.symbol else None
             if edges:
                 zeros = {i for i, c in enumerate(node.children) if c.resolve().symbol == "zero"}
