@@ -42,6 +42,13 @@ SMALL = {
         "L ::= M1 | M2 | x\n"
         "M1 ::= a | b | c\nM2 ::= a | b | c"
     ),
+    "motif_group_with_zero_inside": (
+        "%zero zero\n%shared M1, M2\n"
+        "S ::= Residual2(L, L, L) | L\n"
+        "L ::= M1 | M2 | zero | id\n"
+        "M1 ::= Diamond2(P, P, P, P)\nM2 ::= Diamond2(P, P, P, P)\n"
+        "P ::= zero | conv"
+    ),
     "numbers": "S ::= Op(N, int(1, 3)) | 7 | Pair(0.5, N)\nN ::= int(0, 2) | x | -1",
     "weights_and_literals": "S ::= Linear2(A, B) [0.7] | B\nA ::= a [0.9] | b\nB ::= 1 | 2 | Linear2(a, b)",
 }
