@@ -1,0 +1,1 @@
+"""The shipped search-space grammars (.ebnf files), installed with the package."""
