@@ -93,6 +93,19 @@ def test_dask_executor_with_two_local_workers(tmp_path):
     assert any(b[0] < a[1] for a, b in zip(spans, spans[1:]))
 
 
+def test_dask_executor_connects_to_an_existing_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    # a thread-based cluster starts in a blink; the driver only sees its address
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://", dashboard_address=None) as cluster:
+        cfg = config(*FAST, "strategy=random", "executor=dask", f"executor.address={cluster.scheduler_address}",
+                     "n_workers=0", "budget.evaluations=2", "report=false")
+        result = run_search(cfg, tmp_path)
+    assert result.counts["done"] == 2
+    with Store(tmp_path, readonly=True) as st:
+        assert all(not r.worker.startswith("local@") for r in st.rows())  # ran on the cluster's worker
+
+
 def _search_cmd(run_dir: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "algebraic_nas.search", *FAST, "strategy=random", "report=false",
             f"run_dir={run_dir}", *extra]
