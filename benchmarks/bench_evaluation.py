@@ -24,6 +24,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from benchmarks import record
 
@@ -57,7 +58,8 @@ def cpu_benchmarks(quick: bool) -> Iterable[dict]:
     old_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        n_nets, seeds = (3, 1) if quick else (10, 2)
+        n_nets, seeds = (3, 1) if quick else (16, 2)
+        by_dataset: dict[str, np.ndarray] = {}
         epochs = 1 if quick else None  # None: the quick protocol's own (4)
         terms = _terms(n_nets, seed0=1000)
         for dataset in ("digits", "clutterdigits"):
@@ -91,11 +93,22 @@ def cpu_benchmarks(quick: bool) -> Iterable[dict]:
             yield record("evaluation.cpu.valid_error_best", float(np.nanmin(means)), "fraction", **settings)
             yield record("evaluation.cpu.valid_error_median", float(np.nanmedian(means)), "fraction", **settings)
             yield record("evaluation.cpu.valid_error_std_across_networks", float(np.nanstd(means)), "fraction", **settings)
+            by_dataset[dataset] = means
             if seeds > 1:
+                ok = ~np.isnan(errors[:, :2]).any(axis=1)
+                rho = spearmanr(errors[ok, 0], errors[ok, 1]).statistic
+                yield record("evaluation.cpu.seed_rank_correlation", float(rho), "spearman", **settings,
+                             meaning="rank agreement of the networks' errors between seed 0 and seed 1")
                 within = float(np.nanmean(np.nanstd(errors, axis=1)))
                 yield record("evaluation.cpu.valid_error_std_across_seeds", within, "fraction", **settings)
                 yield record("evaluation.cpu.separation_ratio", float(np.nanstd(means)) / max(within, 1e-9), "ratio",
                              **settings, meaning="std across networks / mean std across seeds")
+        if len(by_dataset) == 2 and n_nets > 2:
+            a, b = by_dataset.values()
+            ok = ~(np.isnan(a) | np.isnan(b))
+            yield record("evaluation.cpu.dataset_rank_correlation", float(spearmanr(a[ok], b[ok]).statistic), "spearman",
+                         datasets=list(by_dataset), networks=n_nets, protocol="quick",
+                         meaning="rank agreement of the networks' mean errors on digits and clutterdigits")
     finally:
         torch.set_num_threads(old_threads)
 

@@ -2,8 +2,19 @@
 
     from algebraic_nas.evaluation import evaluate
     rec = evaluate(term="Linear3(...)", grammar="hnb201", dataset="digits", protocol="quick",
-                   seed=0, device="cpu", overrides={"epochs": 3})
+                   seed=0, device="cpu", data_root=None, overrides={"epochs": 3})
     rec.outcome, rec.valid_error, rec.to_dict()
+
+* Datasets (:mod:`.data`): ``cifar10``, ``cifar100``, ``imagenet16-120``, ``addnist``,
+  ``cifartile`` from local files under ``data_root`` / ``$ALGEBRAIC_NAS_DATA`` / ``./data``
+  (never downloaded); embedded ``digits`` and the harder ``clutterdigits`` (:mod:`.embedded`).
+  ``get_dataset_spec(name)`` gives ``(channels, resolution, classes)`` without loading data.
+* Protocols (:mod:`.protocols`): ``nb201``, ``cvprnas`` (REFERENCE §6) and ``quick``;
+  ``get_protocol(name, **overrides)``.
+* Trainer (:mod:`.trainer`): data and augmentation on the device, bf16 / channels_last /
+  ``torch.compile`` options on CUDA, seeded; divergence, out-of-memory (retried with gradient
+  accumulation) and exceptions become ``outcome="failed"`` records (:mod:`.record`).
+* :func:`evaluate_model` runs the same pipeline for any ``factory(ModelSpec) -> nn.Module``.
 """
 
 from .data import (
