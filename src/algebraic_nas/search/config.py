@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from algebraic_nas.search.acquisition import EvolutionConfig
 from algebraic_nas.search.worker import DEFAULT_FUNCTION
@@ -159,8 +159,15 @@ class SearchConf:
     report: bool = True
 
 
+def _first_set(value: Any, default: Any) -> Any:
+    """``${an.or:${run_dir},DEFAULT}``: the value unless it is null or empty."""
+    return default if value in (None, "") else value
+
+
 def register_configs() -> None:
-    """Register the schemas with Hydra's ConfigStore (the YAML files extend them)."""
+    """Register the schemas with Hydra's ConfigStore (the YAML files extend them) and the
+    ``an.or`` resolver that picks Hydra's output directory."""
+    OmegaConf.register_new_resolver("an.or", _first_set, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="search_schema", node=SearchConf)
     # kept out of the selectable groups: the YAML options name them as /schema/GROUP/NAME@_here_
