@@ -180,8 +180,9 @@ def test_record_round_trip_and_pickling() -> None:
     d = json.loads(json.dumps(rec.to_dict()))
     assert EvaluationRecord.from_dict(d) == rec
     assert pickle.loads(pickle.dumps(rec)) == rec
+    assert EvaluationRecord.from_dict({**d, "eval_id": 7, "worker": "w1"}) == rec  # a store's extra keys
     with pytest.raises(ValueError, match="unknown field"):
-        EvaluationRecord.from_dict({**d, "colour": "red"})
+        EvaluationRecord.from_dict({**d, "colour": "red"}, strict=True)
     pickle.dumps((evaluate, HNB201_TERM, "hnb201", "digits", "quick", 0, "cpu", None, {"epochs": 1}))
 
 

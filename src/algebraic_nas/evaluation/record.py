@@ -59,20 +59,25 @@ class EvaluationRecord:
         return self.outcome == OK
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (non-finite losses become ``None``)."""
+        """A JSON-serialisable dict (non-finite numbers become ``None``)."""
         d = dataclasses.asdict(self)
-        d["train_losses"] = [_finite_or_none(v) for v in self.train_losses]
+        for key in ("train_losses", "valid_errors"):
+            d[key] = [_finite_or_none(v) for v in d[key]]
+        for key in ("valid_error", "test_error"):
+            d[key] = None if d[key] is None else _finite_or_none(d[key])
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EvaluationRecord":
-        """Inverse of :meth:`to_dict`; unknown keys are an error, missing optional ones default."""
+    def from_dict(cls, d: dict[str, Any], strict: bool = False) -> "EvaluationRecord":
+        """Inverse of :meth:`to_dict`. Keys that are no field (e.g. a store's ``eval_id``) are
+        ignored, or an error with ``strict=True``; missing optional fields take their defaults."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
-        if unknown:
+        if unknown and strict:
             raise ValueError(f"EvaluationRecord.from_dict: unknown field(s) {sorted(unknown)}")
-        d = dict(d)
-        d["train_losses"] = [float("nan") if v is None else float(v) for v in d.get("train_losses", [])]
+        d = {k: v for k, v in d.items() if k in names}
+        for key in ("train_losses", "valid_errors"):
+            d[key] = [float("nan") if v is None else float(v) for v in d.get(key, [])]
         return cls(**d)
 
 
