@@ -79,7 +79,10 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
     n_workers = int(c.get("n_workers", 1))
     ex = dict(c.get("executor") or {})
     kind = ex.get("kind", "auto")
-    threads = ex.get("threads")
+    # one torch thread per evaluation unless asked: these networks gain little from intra-op
+    # threads, and on a shared CPU two threads made one hnb201 epoch 20x slower (spinning);
+    # use more workers to use more cores
+    threads = ex.get("threads") or 1
 
     with Store(run_dir) as store:
         # a resumed run must not repeat the random choices of the sessions before it
@@ -92,8 +95,6 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
             options = {"memory_limit": ex.get("memory_limit", "auto"), "start_timeout": float(ex.get("start_timeout_s", 120.0))}
             if ex.get("gpus") is not None:
                 options["gpus"] = [str(g) for g in ex["gpus"]]
-            if threads is None:
-                threads = max(1, (os.cpu_count() or 1) // max(1, n_workers))
         executor = make_executor(kind, n_workers=n_workers, address=ex.get("address"), **options)
         settings = EvaluationSettings(
             grammar=grammar_name,
