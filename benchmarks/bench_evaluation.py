@@ -191,20 +191,27 @@ def gpu_benchmarks(quick: bool, device: str = "cuda", batches: Optional[int] = N
 
 
 def _share_worker(term: str, device: str, mode: dict, seconds: float, batches: int, barrier, out) -> None:
-    """One of k concurrent evaluations: train until ``seconds`` have passed after the barrier."""
-    torch.set_num_threads(1)
-    from algebraic_nas.evaluation import get_protocol
-    from algebraic_nas.evaluation.trainer import train
+    """One of k concurrent evaluations: train until ``seconds`` have passed after the barrier.
 
-    data = _synthetic_cifar(256 * batches, device)
-    protocol = get_protocol("nb201", epochs=1, progress="none", **mode)
-    train(_factory(term), data, protocol, seed=0, device=device)  # warm-up (and compilation)
-    barrier.wait()
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        r = train(_factory(term), data, protocol, seed=0, device=device)
-        done += 256 * batches if r.outcome == "ok" else 0
-    out.put(done / (time.perf_counter() - start))
+    Reports training images/s to ``out`` (NaN if anything failed, so the parent never waits in vain).
+    """
+    try:
+        torch.set_num_threads(1)
+        from algebraic_nas.evaluation import get_protocol
+        from algebraic_nas.evaluation.trainer import train
+
+        data = _synthetic_cifar(256 * batches, device)
+        protocol = get_protocol("nb201", epochs=1, progress="none", **mode)
+        train(_factory(term), data, protocol, seed=0, device=device)  # warm-up (and compilation)
+        barrier.wait(timeout=900)
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            r = train(_factory(term), data, protocol, seed=0, device=device)
+            done += 256 * batches if r.outcome == "ok" else 0
+        out.put(done / (time.perf_counter() - start))
+    except Exception:
+        barrier.abort()
+        out.put(float("nan"))
 
 
 def gpu_sharing(term: str, device: str, mode: dict, mode_name: str, base: dict, quick: bool,
@@ -231,8 +238,9 @@ def gpu_sharing(term: str, device: str, mode: dict, mode_name: str, base: dict, 
             p.join(timeout=60)
             if p.is_alive():
                 p.kill()
-        if len(rates) < k:
-            yield record("evaluation.gpu.sharing.error", None, None, **base, processes=k, reason="a worker did not report")
+        if len(rates) < k or not np.isfinite(rates).all():
+            yield record("evaluation.gpu.sharing.error", None, None, **base, processes=k,
+                         reason="a worker failed or did not report")
             break
         per = float(np.mean(rates))
         solo = solo or per
