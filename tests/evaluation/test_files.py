@@ -162,3 +162,25 @@ def test_data_root_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_unknown_dataset() -> None:
     with pytest.raises(ValueError, match="unknown dataset 'mnist'.*cifar10"):
         get_dataset_spec("mnist")
+
+
+@pytest.mark.parametrize("name,protocol", [("cifar10", "nb201"), ("addnist", "cvprnas")])
+def test_protocols_run_end_to_end_on_file_data(tmp_path: Path, name: str, protocol: str) -> None:
+    """uint8 pickles (scaling, crop, flip, normalisation) and float .npy data both train."""
+    from algebraic_nas.evaluation import evaluate_model
+
+    from .conftest import tiny_cnn
+
+    if name == "cifar10":
+        _write_cifar10(tmp_path)
+    else:
+        d = tmp_path / name
+        d.mkdir()
+        for split in ("train", "valid", "test"):
+            np.save(d / f"{split}_x.npy", np.random.RandomState(1).rand(8, 3, 28, 28).astype(np.float32))
+            np.save(d / f"{split}_y.npy", np.arange(8) % 20)
+    rec = evaluate_model(tiny_cnn, name, protocol, data_root=str(tmp_path),
+                         overrides={"epochs": 2, "batch_size": 8, "progress": "none"})
+    assert rec.outcome == "ok", rec.reason
+    assert rec.dataset == name and rec.protocol == protocol and len(rec.train_losses) == 2
+    assert 0.0 <= rec.valid_error <= 1.0 and 0.0 <= rec.test_error <= 1.0
