@@ -2,8 +2,8 @@
 
 ``digits``: the 1797 8×8 grey images of ``sklearn.datasets.load_digits`` (pixel values 0–16,
 scaled to [0, 1]), shape (N, 1, 8, 8), 10 classes. Fixed stratified split 60 / 20 / 20 %
-(per-class permutation with ``numpy.random.RandomState(0)``, rounded per class):
-1078 train, 360 valid, 359 test.
+(``data.stratified_split`` with seed 0: classes interleaved in a seeded random order, cut at
+60 % and 80 %): 1078 train, 360 valid, 359 test, every class within one example of its share.
 
 ``clutterdigits``: see :func:`clutterdigits_splits`.
 """
