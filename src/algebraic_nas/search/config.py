@@ -134,7 +134,7 @@ class ExecutorConf:
 class BudgetConf:
     """Stop after ``evaluations`` finished evaluations and/or ``wall_time_s`` seconds."""
 
-    evaluations: Optional[int] = 20
+    evaluations: Optional[int] = 30
     wall_time_s: Optional[float] = None
 
 
