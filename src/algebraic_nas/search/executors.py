@@ -180,6 +180,9 @@ class DaskExecutor(Executor):
             if n_workers < 1:
                 raise ValueError("a local Dask cluster needs n_workers >= 1")
             self.gpus = visible_gpus() if gpus is None else list(gpus)
+            # the scheduler lives in this process: keep its INFO chatter out of the search log
+            # (Hydra sets the root logger to INFO)
+            logging.getLogger("distributed").setLevel(logging.WARNING)
             self.cluster = _local_cluster(n_workers, self.gpus, memory_limit, logging.WARNING)
             self.client = Client(self.cluster, timeout=start_timeout)
             self.client.wait_for_workers(n_workers, timeout=start_timeout)
