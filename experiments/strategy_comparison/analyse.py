@@ -90,7 +90,8 @@ def main() -> int:
         x = np.arange(1, n + 1)
         mean = np.nanmean(np.where(np.isfinite(curves), curves, np.nan), axis=0)
         se = (np.nanstd(curves, axis=0, ddof=1) / math.sqrt(len(curves))) if len(curves) > 1 else np.zeros(n)
-        line, = ax.plot(x, mean, label=f"{LABELS.get(s, s)} ({len(curves)} seeds)")
+        style = {"evolution": "--", "random": ":"}.get(s, "-")
+        line, = ax.plot(x, mean, style, lw=1.6, label=f"{LABELS.get(s, s)} ({len(curves)} seeds)")
         ax.fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.2)
         entry = {"seeds": sorted(by_seed), "evaluations": int(n)}
         for at in sorted({25, n} & set(range(1, n + 1))):
@@ -104,9 +105,15 @@ def main() -> int:
         entry.update(mean_propose_time_s=float(np.mean(props)) if props else None,
                      mean_eval_time_s=float(np.mean(evals)) if evals else None, failed=failed)
         summary[s] = entry
+    for at, what in ((10, "BANAT initial design"), (30, "RE initial population")):
+        if at >= max(e["evaluations"] for e in summary.values()):
+            continue
+        ax.axvline(at, color="grey", lw=0.6, ls="-.")
+        ax.text(at + 0.5, ax.get_ylim()[1], what, fontsize=6, va="top", color="grey")
     ax.set_xlabel("evaluations")
     ax.set_ylabel("best validation error so far")
-    ax.set_title("hnb201 on clutterdigits (quick protocol, 2 epochs): mean ± 1 s.e.", fontsize=9)
+    ax.set_title("hnb201 on clutterdigits (quick protocol, 2 epochs): mean ± 1 s.e.\n"
+                 "(all strategies of a seed share their first random terms)", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
