@@ -91,3 +91,14 @@ def test_readonly_store(tmp_path):
         assert s.rows() == []
         with pytest.raises(PermissionError):
             s.add("S(a)", "random")
+
+
+def test_one_driver_per_run_directory(tmp_path):
+    first = Store(tmp_path)
+    first.start_session()
+    second = Store(tmp_path)
+    with pytest.raises(RuntimeError, match="another search driver"):
+        second.start_session()
+    first.close()  # the lock goes with the driver
+    second.start_session()
+    second.close()

@@ -160,6 +160,7 @@ class Store:
             self._db.executescript(_SCHEMA)
         self._db.row_factory = sqlite3.Row
         self._session: Optional[int] = None
+        self._lock: Any = None
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -167,6 +168,9 @@ class Store:
         if self._session is not None:
             self.heartbeat()  # the session's time counts up to its clean end
             self._session = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
         self._db.close()
 
     def __enter__(self) -> "Store":
@@ -190,8 +194,32 @@ class Store:
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
 
+    def _acquire_driver_lock(self) -> None:
+        """One driver per run directory: a second one would re-queue the first one's running
+        evaluations. The lock is an ``flock`` on ``runs.lock``, released by the kernel when the
+        driver dies, even by ``kill -9``."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no protection
+            return
+        f = open(self.path.with_suffix(".lock"), "a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            owner = f.read().strip() or "?"
+            f.close()
+            raise RuntimeError(f"another search driver (pid {owner}) is running in {self.path.parent}") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._lock = f
+
     def start_session(self) -> int:
-        """Record that a driver (re)started; returns the session id."""
+        """Record that a driver (re)started (taking the run directory's driver lock); returns
+        the session id."""
+        self._acquire_driver_lock()
         now = time.time()
         cur = self._write("INSERT INTO sessions (started_at, last_seen, pid) VALUES (?, ?, ?)", (now, now, os.getpid()))
         self._session = int(cur.lastrowid)
