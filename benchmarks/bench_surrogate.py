@@ -2,7 +2,7 @@
 
 * ``surrogate.fit_hwl_n{N}_s``: ``GraphGP("hwl").fit`` on N fresh terms, *everything* included:
   graphs (flat + 5 folds), WL features, Gram matrices, and hyperparameter learning (5 flat depths
-  h x 20 Adam steps, best by marginal likelihood). Targets: ≤ 2 s at N = 100, ≤ 20 s at N = 1000.
+  h x 20 L-BFGS iterations, best by marginal likelihood). Targets: ≤ 2 s at N = 100, ≤ 20 s at N = 1000.
 * ``surrogate.predict200_n{N}_s``: features + posterior mean/variance of 200 new candidates
   against the fitted GP (fresh random samples; ``_mutants`` for mutants of training terms, what
   the evolutionary acquisition optimiser scores). Target ≤ 0.5 s.
@@ -114,7 +114,7 @@ def run(quick: bool) -> Iterable[dict]:
     pool = [g.sample(rng) for _ in range(n_max + 200)]
     y_all = _targets(pool, FastGraphFn(g))
     new = pool[n_max:]
-    settings = dict(kernel="hwl", grammar="hnb201", steps=20, flat_hs="0..4", threads=1)
+    settings = dict(kernel="hwl", grammar="hnb201", optimizer="lbfgs", steps=20, flat_hs="0..4", threads=1)
 
     # term -> graphs, 200 terms
     fast = FastGraphFn(g)

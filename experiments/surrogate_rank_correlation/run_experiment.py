@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     p.add_argument("--kernels", nargs="*", default=list(KERNELS))
     p.add_argument("--out", default=str(HERE))
+    p.add_argument("--optimizer", default="adam", help="GP optimiser of the main figure (the reference's)")
     p.add_argument("--optimizer-n", type=int, default=100,
                    help="training size of the Adam vs L-BFGS comparison (0: skip)")
     args = p.parse_args(argv)
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             tr = pool[:n]
             for kernel in args.kernels:
                 t0 = time.time()
-                gp = GraphGP(kernel, grammar=g, graphs=graphs).fit([terms[i] for i in tr], y[tr])
+                gp = GraphGP(kernel, grammar=g, graphs=graphs, optimizer=args.optimizer).fit(
+                    [terms[i] for i in tr], y[tr])
                 mean, _ = gp.predict([terms[i] for i in test])
                 tau = float(kendalltau(mean, y[test]).statistic)
                 results.append({"split": split, "n_train": n, "kernel": kernel, "tau": tau,

@@ -5,8 +5,9 @@
 * kernel chosen by name: ``"hwl"`` (softmax-weighted flat + fold-level WL kernels), ``"wl"``
   (flat graph only), ``"nasbot"`` (NASBOT-like distance kernel), ``"values"`` (stationary kernel
   on numeric placeholders), or sums / products of these (``"hwl+values"``, ``"wl*values"``);
-* hyperparameters by maximising the exact log marginal likelihood / n: 20 Adam steps at lr 0.1
-  as the reference (or ``optimizer="lbfgs"``), keeping the best iterate *including* the last one;
+* hyperparameters by maximising the exact log marginal likelihood / n: 20 L-BFGS iterations by
+  default, or 20 Adam steps at lr 0.1 as the reference (``optimizer="adam"``), keeping the best
+  iterate evaluated *including* the last one;
   the flat graph's WL depth h is chosen from ``flat_hs`` by the best marginal likelihood;
 * everything fixed during optimisation (WL features, raw Gram matrices, distances) is computed
   once per fit, so an optimiser step is a Cholesky of an n x n matrix;
@@ -139,7 +140,11 @@ class GraphGP:
         flat_hs: candidate WL depths of the flat graph, chosen by marginal likelihood.
         fold_hs: WL depth of each fold component (default 1 for the coarsest, 2 for the others).
         direction: WL neighbour direction ("successors" as the reference, or "undirected", ...).
-        optimizer: ``"adam"`` (``steps`` steps at ``lr``) or ``"lbfgs"`` (``steps`` iterations).
+        optimizer: ``"lbfgs"`` (default: ``steps`` iterations, strong-Wolfe line search) or
+            ``"adam"`` (``steps`` steps at ``lr``, the reference). On the 500 trained hnb201
+            architectures (experiments/surrogate_rank_correlation, n = 100, 20 splits) L-BFGS
+            reached a higher marginal likelihood in 20 of 20 fits, Kendall tau 0.492 vs 0.486
+            (s.e. 0.010), at the same cost.
         noise_bounds, noise_init: the Gaussian noise variance on standardised targets.
         error_floor: validation errors are floored here before the log (an error of 0 happens).
         device, dtype: where and in which precision the GP runs (float64 by default).
@@ -157,7 +162,7 @@ class GraphGP:
         flat_hs: Sequence[int] = (0, 1, 2, 3, 4),
         fold_hs: Optional[Sequence[int]] = None,
         direction: str = "successors",
-        optimizer: str = "adam",
+        optimizer: str = "lbfgs",
         steps: int = 20,
         lr: float = 0.1,
         noise_bounds: tuple[float, float] = (1e-5, 0.5),
