@@ -10,12 +10,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# Install messages go to stderr so that `make bench` prints only JSON lines on stdout.
 $(STAMP): setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[test]"
-	touch $(STAMP)
+	@echo "installing algebraic-nas into $(VENV) ..." >&2
+	@test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV) >&2
+	@$(PY) -m pip install -q --upgrade pip >&2
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0 >&2
+	@$(PY) -m pip install -q -e ".[test]" >&2
+	@touch $(STAMP)
 
 search: $(STAMP)
 	$(PY) -m algebraic_nas.search grammar=hnb201 $(ARGS)
@@ -24,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
 
 bench: $(STAMP)
-	$(PY) -m benchmarks $(ARGS)
+	@$(PY) -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
