@@ -198,7 +198,8 @@ class Driver:
         b = self.budget
         if b.evaluations is not None and self._session_done:
             per_eval = (time.monotonic() - self._session_start) / self._session_done
-            remaining = max(0, b.evaluations - s.finished) * per_eval / max(1, self.executor.slots)
+            # per_eval is wall time per finished evaluation: parallel workers are already in it
+            remaining = max(0, b.evaluations - s.finished) * per_eval
         if b.wall_time_s is not None:
             left = max(0.0, b.wall_time_s - self.elapsed())
             remaining = left if remaining is None else min(remaining, left)
