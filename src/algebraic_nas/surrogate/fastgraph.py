@@ -19,7 +19,7 @@ nested argument indices, numbers in op positions, a term that computes nothing) 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 

@@ -165,7 +165,6 @@ class WLSource(Source):
             qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
             qq = cross_inner(self.query_feats, self.query_feats, h).sum(axis=0)
             ds = np.sqrt(np.concatenate([self._train_self[h], self._query_self[h]]))
-            n = self.points.n_train
             raw = np.block([[self._train_cum[h], qt.T], [qt, qq]])
             g = torch.as_tensor(raw / np.outer(ds, ds), dtype=dtype, device=device)
             self._gram_cache[key] = g
