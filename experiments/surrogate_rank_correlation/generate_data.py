@@ -42,7 +42,7 @@ def data_fingerprint(name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=500, help="number of distinct architectures")
-    p.add_argument("--dataset", default="addigits")
+    p.add_argument("--dataset", default="clutterdigits")
     p.add_argument("--protocol", default="quick")
     p.add_argument("--epochs", type=int, default=None, help="override the protocol's epochs")
     p.add_argument("--sample-seed", type=int, default=2024)
