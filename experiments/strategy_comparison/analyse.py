@@ -94,7 +94,7 @@ def main() -> int:
         line, = ax.plot(x, mean, style, lw=1.6, label=f"{LABELS.get(s, s)} ({len(curves)} seeds)")
         ax.fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.2)
         entry = {"seeds": sorted(by_seed), "evaluations": int(n)}
-        for at in sorted({25, n} & set(range(1, n + 1))):
+        for at in sorted({25, 50, n} & set(range(1, n + 1))):
             v, v_se = mean_se(curves[:, at - 1])
             t, t_se = mean_se(tests[:, at - 1])
             entry[f"at_{at}"] = {"best_valid_error": v, "se": v_se, "test_error_of_incumbent": t, "test_se": t_se}
@@ -122,16 +122,17 @@ def main() -> int:
 
     with open(HERE / "summary.json", "w") as f:
         json.dump(summary, f, indent=2)
-    lines = ["| strategy | seeds | evaluations | best valid error @25 | @final | test error of incumbent @final | s / proposal | failed |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| strategy | seeds | evaluations | best valid error @25 | @50 | @final | test error of incumbent @final | s / proposal | failed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s, e in summary.items():
         n = e["evaluations"]
         a25 = e.get("at_25")
+        a50 = e.get("at_50")
         fin = e.get(f"at_{n}")
         fmt = lambda d, k, kse: f"{d[k]:.4f} ± {d[kse]:.4f}" if d and math.isfinite(d[k]) else "-"
         prop = f"{e['mean_propose_time_s']:.1f}" if e.get("mean_propose_time_s") is not None else "-"
         lines.append(f"| {LABELS.get(s, s)} | {len(e['seeds'])} | {n} | {fmt(a25, 'best_valid_error', 'se')} | "
-                     f"{fmt(fin, 'best_valid_error', 'se')} | {fmt(fin, 'test_error_of_incumbent', 'test_se')} | {prop} | {e['failed']} |")
+                     f"{fmt(a50, 'best_valid_error', 'se')} | {fmt(fin, 'best_valid_error', 'se')} | {fmt(fin, 'test_error_of_incumbent', 'test_se')} | {prop} | {e['failed']} |")
     (HERE / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
