@@ -61,24 +61,8 @@ def _protocol_schema() -> type:
 ProtocolConf = _protocol_schema()
 
 
-@dataclass
-class EvolutionConf:
-    """The evolutionary acquisition optimiser (REFERENCE §5)."""
-
-    pool_size: int = 200
-    n_best: int = 10
-    tournament_size: int = 40
-    n_parents: int = 2
-    p_mutation: float = 0.5
-    p_crossover: float = 0.25
-    p_self_crossover: float = 0.25
-    min_generations: int = 10
-    max_generations: int = 50
-    patience: int = 5
-    tolerance: float = 0.01
-
-
-assert {f.name for f in dataclasses.fields(EvolutionConf)} == {f.name for f in dataclasses.fields(EvolutionConfig)}
+# The acquisition optimiser's own settings dataclass is its schema (one source of defaults).
+EvolutionConf = EvolutionConfig
 
 
 @dataclass
