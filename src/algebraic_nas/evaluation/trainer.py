@@ -35,6 +35,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from algebraic_nas.threads import torch_threads
+
 from .augment import BatchTransform
 from .data import ImageDataset, Split
 from .progress import EpochProgress
@@ -94,7 +96,7 @@ def train(
     device = torch.device(device)
     micro = protocol.batch_size
     start = time.perf_counter()
-    with _threads(protocol.cpu_threads):
+    with torch_threads(protocol.cpu_threads):
         for attempt in range(protocol.max_oom_retries + 1):
             _reset_peak_memory(device)
             result = TrainResult(micro_batch=micro)
@@ -290,17 +292,6 @@ def place_dataset(data: ImageDataset, device: torch.device | str) -> ImageDatase
                                                      and target.index is None) else data.to(target)
 
 
-@contextlib.contextmanager
-def _threads(n: Optional[int]):
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _reset_peak_memory(device: torch.device) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from algebraic_nas.grammar.term import Term
+from algebraic_nas.threads import torch_threads
 from algebraic_nas.surrogate.graphs import DEFAULT_LEVELS, GraphFn, TermGraphs
 from algebraic_nas.surrogate.kernels import (
     HierarchicalWLKernel,
@@ -40,24 +41,6 @@ from algebraic_nas.surrogate.kernels import (
 )
 
 BASE_KERNELS = ("hwl", "wl", "nasbot", "values")
-
-
-@contextlib.contextmanager
-def torch_threads(n: Optional[int]) -> Iterator[None]:
-    """Temporarily run torch with ``n`` intra-op threads (None: leave as is).
-
-    GP matrices here are small (n <= a few thousand): on a loaded 2-core machine two threads
-    made a fit at n = 40 forty times slower than one (thread spinning), so fits default to one.
-    """
-    if n is None or n == torch.get_num_threads():
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @contextlib.contextmanager
