@@ -23,7 +23,7 @@ productions included, as in :meth:`Term.walk`) plus the character offset in ``st
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import networkx as nx
 
@@ -242,7 +242,3 @@ def fold_graphs(grammar: Any, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4
     """
     return [op_graph(term_graph(grammar.fold(term, level), collapsed_as_ops=True)) for level in levels]
 
-
-def graph_summary(graphs: Iterable[nx.DiGraph]) -> list[tuple[int, int]]:
-    """``(nodes, edges)`` of each graph, for quick inspection."""
-    return [(g.number_of_nodes(), g.number_of_edges()) for g in graphs]
