@@ -91,6 +91,29 @@ def _descend(t: Term, a_name: str, k: int) -> tuple[list[int], list[Term]]:
             raise RuntimeError("site counts out of sync")
 
 
+def _topology_above(g: "Grammar", nodes: list[Term]) -> Optional[tuple[int, bytes]]:
+    """``(j, valid zero masks)`` for ``nodes[j]``, the nearest non-transparent ancestor of
+    ``nodes[-1]`` (reached through transparent nodes only), when it is a topology with a
+    connectivity constraint; ``None`` otherwise."""
+    j = len(nodes) - 2
+    while j >= 0 and nodes[j].is_transparent:
+        j -= 1
+    if j < 0:
+        return None
+    p = nodes[j]
+    valid = _valid_for(g, p.symbol, len(p.children)) if p.children and p.symbol else None
+    return None if valid is None else (j, valid)
+
+
+def _zero_mask(g: "Grammar", p: Term, skip: int = -1) -> int:
+    """Bit ``q`` set for each argument ``q`` (other than ``skip``) of ``p`` that is zero."""
+    mask = 0
+    for q, c in enumerate(p.children):
+        if q != skip and _is_zero(c, g.zero):
+            mask |= 1 << q
+    return mask
+
+
 class _Site:
     """A site with its context: depth left, the topology it is an argument of, its shared owner."""
 
@@ -120,19 +143,11 @@ class _Site:
         # zero context: nearest non-transparent ancestor, reached through transparent nodes only
         self.allow_zero = True
         if g.zero is not None:
-            j = len(nodes) - 2
-            while j >= 0 and nodes[j].is_transparent:
-                j -= 1
-            if j >= 0:
-                p = nodes[j]
-                valid = _valid_for(g, p.symbol, len(p.children)) if p.children and p.symbol else None
-                if valid is not None:
-                    i = path[j]
-                    mask = 0
-                    for q, c in enumerate(p.children):
-                        if q != i and _is_zero(c, g.zero):
-                            mask |= 1 << q
-                    self.allow_zero = bool(valid[mask | 1 << i])
+            top = _topology_above(g, nodes)
+            if top is not None:
+                j, valid = top
+                i = path[j]
+                self.allow_zero = bool(valid[_zero_mask(g, nodes[j], skip=i) | 1 << i])
 
     def fits(self, g: "Grammar", sub: Term) -> bool:
         """Whether ``sub`` (a term of the same nonterminal) may replace the subterm here."""
@@ -213,7 +228,7 @@ def _mutable(g: "Grammar") -> set:
     if m is None:
         m = set()
         for a_name in g.nonterminals:
-            z, nz = g._nt_counts(a_name, g._root_r() if a_name in g.shared else g._root_r())
+            z, nz = g._nt_counts(a_name, g._root_r())
             tot = z + nz if z != float("inf") and nz != float("inf") else float("inf")
             if tot > 1:
                 m.add(a_name)
@@ -413,17 +428,8 @@ def _nodes_along(t: Term, path: list[int]) -> list[Term]:
 def _zero_ok(g: "Grammar", t: Term, path: list[int]) -> bool:
     """The connectivity constraint of the topology the subterm at ``path`` is an argument of."""
     nodes = _nodes_along(t, path)
-    j = len(nodes) - 2
-    while j >= 0 and nodes[j].is_transparent:
-        j -= 1
-    if j < 0:
+    top = _topology_above(g, nodes)
+    if top is None:
         return True
-    p = nodes[j]
-    valid = _valid_for(g, p.symbol, len(p.children)) if p.children and p.symbol else None
-    if valid is None:
-        return True
-    mask = 0
-    for q, c in enumerate(p.children):
-        if _is_zero(c, g.zero):
-            mask |= 1 << q
-    return bool(valid[mask])
+    j, valid = top
+    return bool(valid[_zero_mask(g, nodes[j])])
