@@ -642,28 +642,12 @@ class Grammar:
 
     def _nt_counts(self, a_name: str, r) -> tuple:
         """(zero terms, other terms) of ``a_name`` at remaining depth ``r`` (shared references expanded)."""
-        v = self._value_nt(a_name, r, None)
-        z = nz = 0
-        for (m, s), n in v.items():
-            if s == 0:
-                z = _add(z, n)
-            else:
-                nz = _add(nz, n)
-        return z, nz
+        return _zero_other(self._value_nt(a_name, r, None))
 
     def _alt_feasible(self, a_name: str, r) -> list[tuple[Any, Any]]:
         """Per alternative of ``a_name`` at remaining depth r: (zero terms, other terms)."""
         self._value_nt(a_name, r, None)
-        out = []
-        for av in self._alt_counts.get((a_name, r), []):
-            z = nz = 0
-            for (m, s), n in av.items():
-                if s == 0:
-                    z = _add(z, n)
-                else:
-                    nz = _add(nz, n)
-            out.append((z, nz))
-        return out
+        return [_zero_other(av) for av in self._alt_counts.get((a_name, r), [])]
 
     def size(self, nonterminal: Optional[str] = None) -> Optional[int]:
         """The exact number of distinct valid terms (``None`` when infinite).
@@ -790,13 +774,12 @@ class Grammar:
             return s
         if a_name in self.shared:
             s = self._shared_sampler(a_name, need_nz)
-            self._samplers[key] = s
-            return s
-        s = self._build_nt_sampler(a_name, r, need_nz, key)
+        else:
+            s = self._build_nt_sampler(a_name, r, need_nz)
         self._samplers[key] = s
         return s
 
-    def _build_nt_sampler(self, a_name, r, need_nz, key):
+    def _build_nt_sampler(self, a_name, r, need_nz):
         alts, weights = self._weights_for(a_name, r, need_nz)
         if not alts:
             def impossible(ctx, _a=a_name):
@@ -828,7 +811,7 @@ class Grammar:
         return pick
 
     def _shared_sampler(self, x: str, need_nz: bool):
-        inner = self._build_nt_sampler(x, self._root_r(), need_nz, None)
+        inner = self._build_nt_sampler(x, self._root_r(), need_nz)
         zero = self.zero
 
         def shared(ctx):
@@ -897,9 +880,7 @@ class Grammar:
                 v = round(ctx.uniform(lo, hi), digits)
                 return Term(owner, idx, "float", (), min(max(v, lo), hi))
             return s_float
-        symbol, subs, valid = p[1], p[2], p[3]
-        free = [self._pat_sampler(sp, rc, None, -1) for sp in subs]
-        zero = self.zero
+        free = [self._pat_sampler(sp, rc, None, -1) for sp in p[2]]
         memo = {} if self._small(self._value_pat(p, rc, None)) else None
         return self._pat_sampler_plain(p, rc, owner, idx, free, memo)
 
@@ -1192,6 +1173,17 @@ def _is_zero(t: Term, zero: Optional[str]) -> bool:
     while not t.symbol and t.children and not t.collapsed and t.value is None:
         t = t.children[0]
     return t.symbol == zero and not t.children and t.value is None and not t.collapsed
+
+
+def _zero_other(v: dict) -> tuple:
+    """``(zero terms, other terms)`` of a counts dict ``{(used_shared_mask, status): n}``."""
+    z = nz = 0
+    for (m, s), n in v.items():
+        if s == 0:
+            z = _add(z, n)
+        else:
+            nz = _add(nz, n)
+    return z, nz
 
 
 def _by_mask(v: dict, status: Optional[int]) -> dict:

@@ -261,7 +261,7 @@ def _resampler(g: "Grammar", site: _Site):
         key = ("fresh", site.nt, need_nz)  # a new value for the shared subterm itself
         s = g._samplers.get(key)
         if s is None:
-            s = g._samplers[key] = g._build_nt_sampler(site.nt, g._root_r(), need_nz, None)
+            s = g._samplers[key] = g._build_nt_sampler(site.nt, g._root_r(), need_nz)
         return s
     return g._nt_sampler(site.nt, site.r, need_nz)
 
