@@ -152,8 +152,9 @@ def _run(
         transform = BatchTransform(data.scale, *stats, padding=protocol.crop_padding_for(data.resolution),
                                    flip=protocol.flip, device=device)
         optimizer = _optimizer(model, protocol)
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if (cuda and protocol.bf16)
-                    else contextlib.nullcontext())
+        autocast = _autocast(device, protocol)
+        # A divergence check synchronises a GPU, so there only every few steps; on a CPU it is free.
+        check_every = protocol.divergence_check_every if cuda else 1
 
         n = len(train_split)
         batch = min(protocol.batch_size, n)
@@ -184,16 +185,13 @@ def _run(
                         nn.utils.clip_grad_norm_(model.parameters(), protocol.grad_clip)
                     optimizer.step()
                     step += 1
-                    # A check synchronises a GPU, so there only every few steps; on a CPU it is free.
-                    check_every = protocol.divergence_check_every if cuda else 1
                     if step % check_every == 0 and not torch.isfinite(loss_sum):
                         result.train_losses.append(float("nan"))
                         raise Diverged()
-                mean_loss = float(loss_sum) / n
+                mean_loss = float(loss_sum) / n  # float(): also waits for the GPU, so the time is right
+                result.train_losses.append(mean_loss)
                 if not math.isfinite(mean_loss):
-                    result.train_losses.append(mean_loss)
                     raise Diverged()
-                result.train_losses.append(mean_loss)  # float(): also waits for the GPU, so the time is right
                 result.epoch_times_s.append(time.perf_counter() - epoch_start)
                 result.epochs = epoch + 1
                 if protocol.eval_every_epoch:
@@ -217,7 +215,7 @@ def error_rate(model: nn.Module, split: Split, transform: BatchTransform, device
     if n == 0:
         return float("nan")
     batch = protocol.eval_batch_size
-    cuda = device.type == "cuda"
+    autocast = _autocast(device, protocol)
     while True:
         try:
             wrong = torch.zeros((), dtype=torch.long, device=device)
@@ -226,7 +224,7 @@ def error_rate(model: nn.Module, split: Split, transform: BatchTransform, device
                 if protocol.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 y = split.y[start:start + batch].to(device, non_blocking=True)
-                with (torch.autocast("cuda", dtype=torch.bfloat16) if (cuda and protocol.bf16) else contextlib.nullcontext()):
+                with autocast:
                     logits = model(x)
                 wrong += (logits.argmax(dim=1) != y).sum()
             return float(wrong) / n
@@ -236,6 +234,13 @@ def error_rate(model: nn.Module, split: Split, transform: BatchTransform, device
             del exc
             _free_memory(device)
             batch = max(1, batch // 2)
+
+
+def _autocast(device: torch.device, protocol: Protocol):
+    """bf16 autocast on a GPU when the protocol asks for it, else a no-op context (reusable)."""
+    if device.type == "cuda" and protocol.bf16:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _optimizer(model: nn.Module, protocol: Protocol) -> torch.optim.Optimizer:
@@ -290,8 +295,6 @@ def place_dataset(data: ImageDataset, device: torch.device | str) -> ImageDatase
     target = torch.device(device) if fits_on_device(data, device) else torch.device("cpu")
     return data if data.train.x.device == target or (target.type == data.train.x.device.type == "cuda"
                                                      and target.index is None) else data.to(target)
-
-
 
 
 def _reset_peak_memory(device: torch.device) -> None:
