@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from algebraic_nas.grammar.term import Term
+from algebraic_nas.surrogate.graphs import assembly_graph_fn
 from algebraic_nas.surrogate.wl import CompactGraph
 
 
@@ -211,7 +212,4 @@ class FastGraphFn:
             return out
         except Unsupported:
             self.fallbacks += 1
-            from algebraic_nas.assembly.graph import flat_graph, fold_graphs
-
-            gs = [flat_graph(term), *fold_graphs(self.grammar, term, levels=self.levels)] if self.levels else [flat_graph(term)]
-            return [CompactGraph.from_networkx(g) for g in gs]
+            return [CompactGraph.from_networkx(g) for g in assembly_graph_fn(self.grammar, self.levels)(term)]
