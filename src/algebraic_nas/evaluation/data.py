@@ -133,8 +133,9 @@ def _split(x: np.ndarray, y: np.ndarray, idx: Optional[np.ndarray] = None) -> Sp
     return Split(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)))
 
 
-def _mean_std(x: np.ndarray, scale: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    xf = x.astype(np.float64) / scale
+def _mean_std(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of float images ``x`` (N, C, R, R); a zero std becomes 1."""
+    xf = x.astype(np.float64)
     mean = xf.mean(axis=(0, 2, 3))
     std = xf.std(axis=(0, 2, 3))
     std = np.where(std > 0, std, 1.0)
@@ -207,6 +208,14 @@ def _load_imagenet16_120(root: Optional[Path]) -> ImageDataset:
                         _IMAGENET16_MEAN, _IMAGENET16_STD)
 
 
+def _from_splits(name: str, channels: int, resolution: int, classes: int,
+                 splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> ImageDataset:
+    """A dataset from float arrays per split, normalised with the training split's own statistics."""
+    mean, std = _mean_std(splits["train"][0])
+    return ImageDataset(name, channels, resolution, classes, *(_split(*splits[s]) for s in ("train", "valid", "test")),
+                        mean, std)
+
+
 def _npy_loader(name: str, channels: int, resolution: int, classes: int) -> Callable[[Optional[Path]], ImageDataset]:
     def load(root: Optional[Path]) -> ImageDataset:
         d = find_dir(default_data_root(root), [name, name.upper(), name.capitalize(), ""], "train_x.npy", name)
@@ -215,9 +224,7 @@ def _npy_loader(name: str, channels: int, resolution: int, classes: int) -> Call
             x, y = read_npy_split(d, s, name, channels, resolution)
             _check_labels(y, classes, name, str(d / f"{s}_y.npy"))
             splits[s] = (x, y)
-        mean, std = _mean_std(splits["train"][0], 1.0)
-        return ImageDataset(name, channels, resolution, classes, *(_split(*splits[s]) for s in ("train", "valid", "test")),
-                            mean, std)
+        return _from_splits(name, channels, resolution, classes, splits)
 
     return load
 
@@ -226,9 +233,7 @@ def _embedded_loader(make: Callable[[], dict[str, tuple[np.ndarray, np.ndarray]]
     def load(root: Optional[Path]) -> ImageDataset:
         splits = make()
         x0 = splits["train"][0]
-        mean, std = _mean_std(x0, 1.0)
-        return ImageDataset(name, x0.shape[1], x0.shape[2], classes,
-                            *(_split(*splits[s]) for s in ("train", "valid", "test")), mean, std)
+        return _from_splits(name, x0.shape[1], x0.shape[2], classes, splits)
 
     return load
 
