@@ -307,6 +307,25 @@ def _sites_of(g: "Grammar", term: Term, a_name: str) -> list[_Site]:
     return [_Site(g, *_descend(term, a_name, k)) for k in range(n)]
 
 
+def _exhaustive(rng: random.Random, names: list, site_pairs, attempt):
+    """Fallback after the random picks (rarely reached): every pair of sites, nonterminal by
+    nonterminal, in random order, up to a budget. ``site_pairs(name)`` gives two site lists and
+    the index pairs to try; the first non-``None`` ``attempt`` wins."""
+    budget = 20000
+    rng.shuffle(names)
+    for a_name in names:
+        sites_1, sites_2, pairs = site_pairs(a_name)
+        rng.shuffle(pairs)
+        for i, j in pairs:
+            budget -= 1
+            if budget < 0:
+                return None
+            out = attempt(sites_1[i], sites_2[j])
+            if out is not None:
+                return out
+    return None
+
+
 def crossover(g: "Grammar", a: Term, b: Term, rng: random.Random) -> Optional[tuple[Term, Term]]:
     ca, cb = site_counts(a), site_counts(b)
     allowed = {x for x in ca if x is not None and x in cb and x in _mutable(g)}
@@ -335,23 +354,12 @@ def crossover(g: "Grammar", a: Term, b: Term, rng: random.Random) -> Optional[tu
         out = attempt(sa, sb)
         if out is not None:
             return out
-    # exhaustive fallback (rarely reached): all pairs, in random order, up to a budget
-    budget = 20000
-    names = sorted(allowed)
-    rng.shuffle(names)
-    for a_name in names:
+    def site_pairs(a_name: str):
         sites_a = _sites_of(g, a, a_name)
         sites_b = _sites_of(g, b, a_name)
-        pairs = [(i, j) for i in range(len(sites_a)) for j in range(len(sites_b))]
-        rng.shuffle(pairs)
-        for i, j in pairs:
-            budget -= 1
-            if budget < 0:
-                return None
-            out = attempt(sites_a[i], sites_b[j])
-            if out is not None:
-                return out
-    return None
+        return sites_a, sites_b, [(i, j) for i in range(len(sites_a)) for j in range(len(sites_b))]
+
+    return _exhaustive(rng, sorted(allowed), site_pairs, attempt)
 
 
 def self_crossover(g: "Grammar", term: Term, rng: random.Random) -> Optional[Term]:
@@ -401,20 +409,11 @@ def self_crossover(g: "Grammar", term: Term, rng: random.Random) -> Optional[Ter
         out = attempt(s1, s2)
         if out is not None:
             return out
-    budget = 20000
-    rng.shuffle(names)
-    for a_name in names:
+    def site_pairs(a_name: str):
         sites = _sites_of(g, term, a_name)
-        pairs = [(i, j) for i in range(len(sites)) for j in range(i + 1, len(sites))]
-        rng.shuffle(pairs)
-        for i, j in pairs:
-            budget -= 1
-            if budget < 0:
-                return None
-            out = attempt(sites[i], sites[j])
-            if out is not None:
-                return out
-    return None
+        return sites, sites, [(i, j) for i in range(len(sites)) for j in range(i + 1, len(sites))]
+
+    return _exhaustive(rng, names, site_pairs, attempt)
 
 
 def _nodes_along(t: Term, path: list[int]) -> list[Term]:
