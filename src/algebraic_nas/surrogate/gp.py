@@ -94,6 +94,14 @@ class _IndexGP(gpytorch.models.ExactGP):
         return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
 
+def _set_flat_h(kernel: Union[WLKernel, HierarchicalWLKernel], h: int) -> None:
+    """Set the WL depth of the flat graph (component 0) of a WL or hierarchical WL kernel."""
+    if isinstance(kernel, WLKernel):
+        kernel.h = h
+    else:
+        kernel.hs[0] = h
+
+
 def parse_kernel_spec(spec: str) -> tuple[list[str], str]:
     """``"hwl+values"`` -> (["hwl", "values"], "+"). One operator kind per spec."""
     if not isinstance(spec, str) or not spec:
@@ -211,7 +219,7 @@ class GraphGP:
 
     def _build(self, terms: list[Term]) -> tuple[gpytorch.kernels.Kernel, Optional[Any]]:
         """Sources + kernel for ``terms``; returns (kernel, the WL kernel whose flat h is tuned)."""
-        points = PointSet(self.graphs) if self.graphs is not None else PointSet(None)  # type: ignore[arg-type]
+        points = PointSet(self.graphs)  # type: ignore[arg-type]
         parts, tuned = [], None
         n_comp = None
         if any(n in ("hwl", "wl", "nasbot") for n in self.names):
@@ -286,10 +294,7 @@ class GraphGP:
         self.history_ = {}
         for h in hs:
             if h is not None:
-                if isinstance(tuned, WLKernel):
-                    tuned.h = h
-                else:
-                    tuned.hs[0] = h
+                _set_flat_h(tuned, h)
             model.load_state_dict(init_state)
             loss, state, hist = self._optimise(model, x, yt)
             self.history_[h if h is not None else -1] = hist
@@ -299,10 +304,7 @@ class GraphGP:
         if state is None:
             raise RuntimeError("marginal likelihood was not finite for any hyperparameter setting")
         if self.h is not None:
-            if isinstance(tuned, WLKernel):
-                tuned.h = self.h
-            else:
-                tuned.hs[0] = self.h
+            _set_flat_h(tuned, self.h)
         model.load_state_dict(state)
         self.model = model
         self._x, self._y = x, yt
