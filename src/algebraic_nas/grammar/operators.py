@@ -328,7 +328,8 @@ def _exhaustive(rng: random.Random, names: list, site_pairs, attempt):
 
 def crossover(g: "Grammar", a: Term, b: Term, rng: random.Random) -> Optional[tuple[Term, Term]]:
     ca, cb = site_counts(a), site_counts(b)
-    allowed = {x for x in ca if x is not None and x in cb and x in _mutable(g)}
+    mutable = _mutable(g)
+    allowed = {x for x in ca if x is not None and x in cb and x in mutable}
     if not allowed:
         return None
 
@@ -364,7 +365,8 @@ def crossover(g: "Grammar", a: Term, b: Term, rng: random.Random) -> Optional[tu
 
 def self_crossover(g: "Grammar", term: Term, rng: random.Random) -> Optional[Term]:
     counts = site_counts(term)
-    allowed = {x for x, n in counts.items() if x is not None and n >= 2 and x in _mutable(g)}
+    mutable = _mutable(g)
+    allowed = {x for x, n in counts.items() if x is not None and n >= 2 and x in mutable}
     if not allowed:
         return None
 
