@@ -7,8 +7,7 @@ All factories follow :mod:`.registry`'s convention ``factory(shape, *args, **att
 
 from __future__ import annotations
 
-import math
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import torch
 from torch import nn
@@ -16,6 +15,9 @@ from torch import nn
 from .primitives import ReLUConvBN
 from .registry import register_primitive
 from .shapes import Shape
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar.term import Term
 
 
 def _strided(shape: Shape, stride: int, c: int | None = None) -> Shape:
@@ -222,7 +224,7 @@ class MobileLayer(nn.Module):
 MOBILE_REFERENCE: tuple[tuple[int, int, int], ...] = ((24, 2, 2), (40, 3, 2), (80, 4, 2), (112, 2, 1), (160, 3, 2), (320, 1, 1))
 
 
-def _layer_spec(layer: Union[torch.nn.Module, object]) -> tuple[str, tuple]:
+def _layer_spec(layer: Union[str, Term]) -> tuple[str, tuple]:
     """``("MBConv", (5, 6, 0.25))`` from the LAYER argument term."""
     from .graph import leaf_args
 
@@ -242,7 +244,7 @@ def _layer_kwargs(kind: str, args: tuple) -> dict:
     raise ValueError(f"unknown MobileNet layer type {kind!r} (Conv, DConv or MBConv)")
 
 
-def _block_plan(shape: Shape, layer, skip: str, fsize: float, nlayers: int, index: int):
+def _block_plan(layer, skip: str, fsize: float, nlayers: int, index: int):
     if index >= len(MOBILE_REFERENCE):
         raise ValueError(f"block {index} has no reference stage (the reference has {len(MOBILE_REFERENCE)})")
     channels, layers, stride = MOBILE_REFERENCE[index]
@@ -255,7 +257,7 @@ def _block_plan(shape: Shape, layer, skip: str, fsize: float, nlayers: int, inde
 
 
 def _block_shape(shape: Shape, layer, skip, fsize, nlayers, index: int = 0) -> Shape:
-    _, _, c_out, _, stride, _ = _block_plan(shape, layer, skip, fsize, nlayers, index)
+    _, _, c_out, _, stride, _ = _block_plan(layer, skip, fsize, nlayers, index)
     return _strided(shape, stride, c_out)
 
 
@@ -267,7 +269,7 @@ def block(shape: Shape, layer, skip: str, fsize: float, nlayers: int, index: int
     ``max(1, layers + NLAYERS)`` layers of type LAYER with ``round(channels · FSIZE)`` output
     channels; the first has the stage's stride, and SKIP adds identity residuals where shapes allow.
     """
-    kind, kw, c_out, n, stride, skip_on = _block_plan(shape, layer, skip, fsize, nlayers, index)
+    kind, kw, c_out, n, stride, skip_on = _block_plan(layer, skip, fsize, nlayers, index)
     layers = [MobileLayer(kind, shape.c if i == 0 else c_out, c_out, stride if i == 0 else 1, skip=skip_on, **kw)
               for i in range(n)]
     return nn.Sequential(*layers)
