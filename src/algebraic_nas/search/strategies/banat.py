@@ -171,14 +171,13 @@ class BANAT(Strategy):
         out: list[Term] = []
         self.last = ProposalInfo()
         for _ in range(n):
-            n_proposed = len(self.seen | set(pending) | set(out))
-            terms, errors = self.training_data()
-            if n_proposed < self.n_initial or len(self.successes) < 2:
+            # exclude is seen | pending | out: every term proposed so far
+            if len(exclude) < self.n_initial or len(self.successes) < 2:
                 t = self._new_random(exclude)
                 self.last.random = True
             else:
                 try:
-                    t = self._propose_bo(terms, errors, pending + out, exclude)
+                    t = self._propose_bo(*self.training_data(), pending + out, exclude)
                 except Exception as exc:  # a numerical failure of the GP must not stop the search
                     log.warning("BANAT proposal failed (%s: %s); proposing a random term", type(exc).__name__, exc)
                     t = self._new_random(exclude)
@@ -191,7 +190,8 @@ class BANAT(Strategy):
     def _propose_bo(self, terms: list[Term], errors: list[float], pending: list[Term], exclude: set[Term]) -> Term:
         t0 = time.perf_counter()
         model = self._fit(terms, errors)
-        fake = [p for p in dict.fromkeys(pending) if p not in set(terms)]
+        observed = set(terms)
+        fake = [p for p in dict.fromkeys(pending) if p not in observed]
         if fake:
             # Kriging believer: pending terms "observed" at their posterior mean
             mean, _ = model.predict(fake)
