@@ -62,8 +62,7 @@ def random_crop(x: torch.Tensor, padding: int, generator: Optional[torch.Generat
     rows = (offsets[0].view(b, 1) + torch.arange(h, device=x.device).view(1, h))  # (B, H)
     cols = (offsets[1].view(b, 1) + torch.arange(w, device=x.device).view(1, w))  # (B, W)
     # Gather rows then columns: two cheap index_select-like gathers on the padded batch.
-    hp, wp = h + 2 * padding, w + 2 * padding
-    out = padded.gather(2, rows.view(b, 1, h, 1).expand(b, c, h, wp))
+    out = padded.gather(2, rows.view(b, 1, h, 1).expand(b, c, h, w + 2 * padding))
     return out.gather(3, cols.view(b, 1, 1, w).expand(b, c, h, w))
 
 
