@@ -207,9 +207,13 @@ def register_topology(name: str, spec: Optional[TopologySpec] = None, *, edges: 
 
     def deco(s: TopologySpec) -> TopologySpec:
         _TOPOLOGIES[name] = s
-        if isinstance(s, tuple) and not isinstance(s, Template):
+        if isinstance(s, Template):
+            plain = _plain_edges(s)
+            if plain is not None:
+                _grammar_topologies.register_topology(name, plain)
+        elif isinstance(s, tuple):
             _grammar_topologies.register_topology(name, s)
-        elif callable(s) and not isinstance(s, Template):
+        elif callable(s):
 
             def grammar_edges(arity: int, _s=s) -> Optional[Edges]:
                 t = _s(arity)
@@ -220,8 +224,6 @@ def register_topology(name: str, spec: Optional[TopologySpec] = None, *, edges: 
                 return tuple(t)
 
             _grammar_topologies.register_topology(name, grammar_edges)
-        elif isinstance(s, Template) and _plain_edges(s) is not None:
-            _grammar_topologies.register_topology(name, _plain_edges(s))
         return s
 
     if edges is not None:
@@ -254,7 +256,7 @@ def get_template(name: str, arity: int) -> Optional[Template]:
     _load_builtin_topologies()
     spec = _TOPOLOGIES.get(name)
     if spec is not None:
-        t = spec(arity) if callable(spec) and not isinstance(spec, Template) else spec
+        t = spec(arity) if callable(spec) else spec
         if t is None:
             return None
         if not isinstance(t, Template):
