@@ -40,11 +40,15 @@ _SQRT_HALF_PI = math.sqrt(0.5 * math.pi)
 _SQRT2 = math.sqrt(2.0)
 
 
+def _sigma_z(mean: np.ndarray, var: np.ndarray, best: float, xi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior standard deviation and standardised improvement ``z = (f* - mu - xi) / sigma``."""
+    sigma = np.sqrt(np.clip(np.asarray(var, dtype=float), 1e-18, None))
+    return sigma, (best - np.asarray(mean, dtype=float) - xi) / sigma
+
+
 def expected_improvement(mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
     """EI for minimisation. ``mean``, ``var``: posterior of shape ``(n,)``; ``best``: ``f*``."""
-    mean = np.asarray(mean, dtype=float)
-    sigma = np.sqrt(np.clip(np.asarray(var, dtype=float), 1e-18, None))
-    z = (best - mean - xi) / sigma
+    sigma, z = _sigma_z(mean, var, best, xi)
     pdf = np.exp(-0.5 * z * z - _LOG_SQRT_2PI)
     return sigma * (pdf + z * ndtr(z))
 
@@ -69,9 +73,7 @@ def log_h(z: np.ndarray) -> np.ndarray:
 
 def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
     """log EI for minimisation (same arguments as :func:`expected_improvement`)."""
-    mean = np.asarray(mean, dtype=float)
-    sigma = np.sqrt(np.clip(np.asarray(var, dtype=float), 1e-18, None))
-    z = (best - mean - xi) / sigma
+    sigma, z = _sigma_z(mean, var, best, xi)
     return np.log(sigma) + log_h(z)
 
 
