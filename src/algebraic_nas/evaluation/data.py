@@ -94,6 +94,10 @@ class DatasetInfo:
     loader: Callable[[Optional[Path]], ImageDataset]
     embedded: bool = False
 
+    @property
+    def spec(self) -> tuple[int, int, int]:
+        return (self.channels, self.resolution, self.classes)
+
 
 def default_data_root(data_root: Union[str, Path, None] = None) -> Path:
     """``data_root`` if given, else ``$ALGEBRAIC_NAS_DATA``, else ``./data``."""
@@ -267,8 +271,7 @@ def canonical_name(name: str) -> str:
 
 def get_dataset_spec(name: str) -> tuple[int, int, int]:
     """``(channels, resolution, classes)`` of a dataset, without loading any data."""
-    info = DATASETS[canonical_name(name)]
-    return (info.channels, info.resolution, info.classes)
+    return DATASETS[canonical_name(name)].spec
 
 
 def get_dataset(name: str, data_root: Union[str, Path, None] = None, device: Union[str, torch.device] = "cpu") -> ImageDataset:
@@ -289,9 +292,8 @@ def _cached(key: str, root: Optional[str], device: str) -> ImageDataset:
         return _cached(key, root, "cpu").to(device)
     info = DATASETS[key]
     ds = info.loader(Path(root) if root is not None else None)
-    got = ds.spec
-    if got != (info.channels, info.resolution, info.classes):  # guards the cheap spec table
-        raise DatasetError(f"dataset {key!r}: loaded shape {got} differs from the declared {(info.channels, info.resolution, info.classes)}")
+    if ds.spec != info.spec:  # guards the cheap spec table
+        raise DatasetError(f"dataset {key!r}: loaded shape {ds.spec} differs from the declared {info.spec}")
     return ds
 
 
