@@ -136,7 +136,6 @@ def _run(
     with torch.random.fork_rng(devices=fork_devices):
         _seed_everything(seed)
         model = model_factory().to(device)
-        memory_format = torch.channels_last if protocol.channels_last else torch.contiguous_format
         if protocol.channels_last:
             model = model.to(memory_format=torch.channels_last)
         step_model: nn.Module = model
@@ -174,7 +173,7 @@ def _run(
                     for chunk in idx.split(micro):
                         x = transform(train_split.x[chunk].to(device, non_blocking=True), train=True, generator=gen)
                         if protocol.channels_last:
-                            x = x.contiguous(memory_format=memory_format)
+                            x = x.contiguous(memory_format=torch.channels_last)
                         y = train_split.y[chunk].to(device, non_blocking=True)
                         with autocast:
                             logits = step_model(x)
