@@ -152,13 +152,21 @@ class EvolutionaryOptimiser:
         """
         c = self.config
         scores: dict[Term, float] = {}
+        # the best scored term not in exclude (the first one scored among equals), kept up to
+        # date as terms are scored instead of scanning every score each generation
+        best_term: Optional[Term] = None
+        best_value = -math.inf
 
         def score(terms: Iterable[Term]) -> None:
+            nonlocal best_term, best_value
             new = [t for t in dict.fromkeys(terms) if t not in scores]
             if new:
                 vals = np.asarray(acquisition(new), dtype=float).reshape(-1)
                 for t, v in zip(new, vals):
-                    scores[t] = float(v) if math.isfinite(v) else -math.inf
+                    v = float(v) if math.isfinite(v) else -math.inf
+                    scores[t] = v
+                    if t not in exclude and (best_term is None or v > best_value):
+                        best_term, best_value = t, v
 
         pool: list[Term] = list(dict.fromkeys(best_observed[: c.n_best]))
         attempts = 0
@@ -168,15 +176,6 @@ class EvolutionaryOptimiser:
             if t not in pool:
                 pool.append(t)
         score(pool)
-
-        def best_new() -> tuple[Optional[Term], float]:
-            cands = [(v, t) for t, v in scores.items() if t not in exclude]
-            if not cands:
-                return None, -math.inf
-            v, t = max(cands, key=lambda vt: vt[0])
-            return t, v
-
-        _, best_value = best_new()
         history = [best_value]
         generation = 0
         while generation < c.max_generations:
@@ -187,12 +186,11 @@ class EvolutionaryOptimiser:
             merged = list(dict.fromkeys(pool + children))
             merged.sort(key=lambda t: scores[t], reverse=True)
             pool = merged[: c.pool_size]
-            _, best_value = best_new()
             history.append(best_value)
             if generation >= c.min_generations and len(history) > c.patience:
                 if self._unchanged(history[-1 - c.patience], history[-1], log_scale):
                     break
-        term, value = best_new()
+        term, value = best_term, best_value
         if term is None:  # every candidate was excluded: a fresh random term is all we can do
             for _ in range(1000):
                 term = self.grammar.sample(rng)
