@@ -12,7 +12,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from algebraic_nas.grammar.term import Term
 
@@ -83,6 +83,18 @@ class Strategy(ABC):
     def incumbent(self) -> Optional[Observation]:
         ok = self.successes
         return min(ok, key=lambda o: o.error) if ok else None
+
+    def _propose_each(self, pending: Sequence[Term], n: int, one: Callable[[set[Term]], Term]) -> list[Term]:
+        """``n`` terms from ``one(exclude)``, each added to ``exclude`` and ``seen`` as it is made
+        (``exclude`` starts as ``seen`` and ``pending``)."""
+        exclude = self.seen | set(pending)
+        out: list[Term] = []
+        for _ in range(n):
+            t = one(exclude)
+            exclude.add(t)
+            self.seen.add(t)
+            out.append(t)
+        return out
 
     def _new_random(self, exclude: set[Term], tries: int = 1000) -> Term:
         """A random term not in ``exclude`` (the space is assumed far larger than the budget)."""

@@ -60,17 +60,14 @@ class RegularizedEvolution(Strategy):
         return self.observations[-self.population_size:]
 
     def propose(self, pending: Sequence[Term] = (), n: int = 1) -> list[Term]:
-        exclude = self.seen | set(pending)
-        out: list[Term] = []
-        for _ in range(n):
-            t = self._propose_one(exclude)
-            exclude.add(t)
-            self.seen.add(t)
-            self._n_proposed += 1
-            out.append(t)
-        return out
+        return self._propose_each(pending, n, self._propose_one)
 
     def _propose_one(self, exclude: set[Term]) -> Term:
+        t = self._choose(exclude)
+        self._n_proposed += 1
+        return t
+
+    def _choose(self, exclude: set[Term]) -> Term:
         population = self.population
         if self._n_proposed < self.population_size or not population:
             return self._new_random(exclude)

@@ -14,11 +14,4 @@ class RandomSearch(Strategy):
     name = "random"
 
     def propose(self, pending: Sequence[Term] = (), n: int = 1) -> list[Term]:
-        exclude = self.seen | set(pending)
-        out: list[Term] = []
-        for _ in range(n):
-            t = self._new_random(exclude)
-            exclude.add(t)
-            self.seen.add(t)
-            out.append(t)
-        return out
+        return self._propose_each(pending, n, self._new_random)
