@@ -80,10 +80,11 @@ def _take(g: torch.Tensor, i1: torch.Tensor, i2: torch.Tensor, diag: bool) -> to
     return rows if ident(i2, g.shape[1]) else rows[:, i2]
 
 
-def _split(idx: torch.Tensor, n_train: int, n_total: int) -> tuple[bool, torch.Tensor]:
+def _split(idx: torch.Tensor, n_train: int, n_total: int) -> bool:
+    """Check that ``idx`` lies in ``[0, n_total)``; return whether all of it is training terms."""
     if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= n_total):
         raise IndexError(f"term index out of range [0, {n_total}) in kernel input")
-    return bool(len(idx) == 0 or int(idx.max()) < n_train), idx
+    return bool(len(idx) == 0 or int(idx.max()) < n_train)
 
 
 class Source:
@@ -186,8 +187,8 @@ class WLSource(Source):
     def gram(self, h: int, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype: torch.dtype, device) -> torch.Tensor:
         """Normalised kernel values between index sets (diag: only k(i1[k], i2[k]))."""
         n, m = self.points.n_train, len(self.points.query)
-        tr1, _ = _split(i1, n, n + m)
-        tr2, _ = _split(i2, n, n + m)
+        tr1 = _split(i1, n, n + m)
+        tr2 = _split(i2, n, n + m)
         if diag and torch.equal(i1, i2):
             return torch.ones(len(i1), dtype=dtype, device=device)  # cosine-normalised: k(a, a) = 1
         if tr1 and tr2:
@@ -300,8 +301,8 @@ class NASBOTSource(Source):
 
     def distance(self, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype, device) -> torch.Tensor:
         n, m = self.points.n_train, len(self.points.query)
-        tr1, _ = _split(i1, n, n + m)
-        tr2, _ = _split(i2, n, n + m)
+        tr1 = _split(i1, n, n + m)
+        tr2 = _split(i2, n, n + m)
         if diag and torch.equal(i1, i2):
             return torch.zeros(len(i1), dtype=dtype, device=device)
         if tr1 and tr2:
