@@ -234,17 +234,16 @@ class WLFeaturizer:
         owner, nbr = owner[order], nbr[order]
         deg = np.bincount(owner, minlength=len(graph_of))
         width = int(deg.max()) if len(deg) and len(owner) else 0
+        # column of each pair in its owner's signature row: owner stays sorted under the
+        # per-iteration sort below (owner is its primary key), so this is fixed
+        rank = np.arange(len(owner)) - (np.cumsum(deg) - deg)[owner]
         for i in range(1, self.h_max + 1):
             # signature row: [own label, sorted neighbour labels..., -1 padding]
             sig = np.full((len(ids), 1 + width), -1, dtype=np.int64)
             sig[:, 0] = ids
             if width:
                 nl = ids[nbr]
-                o2 = np.lexsort((nl, owner))
-                own_s, nl_s = owner[o2], nl[o2]
-                starts = np.concatenate([[0], np.cumsum(deg)])[:-1]
-                rank = np.arange(len(own_s)) - starts[own_s]
-                sig[own_s, 1 + rank] = nl_s
+                sig[owner, 1 + rank] = nl[np.lexsort((nl, owner))]
             usig, inv = _unique_rows(sig)
             ulen = 1 + (usig[:, 1:] >= 0).sum(axis=1)
             keys = [usig[k, : ulen[k]].tobytes() for k in range(len(usig))]
