@@ -37,6 +37,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Union
 
+from algebraic_nas.errors import AlgebraicNASError
 from algebraic_nas.grammar import topologies as _grammar_topologies
 
 from .shapes import Shape
@@ -44,7 +45,7 @@ from .shapes import Shape
 Edges = tuple[tuple[int, int], ...]
 
 
-class AssemblyError(ValueError):
+class AssemblyError(AlgebraicNASError, ValueError):
     """A term cannot be turned into a network (unknown terminal, shape mismatch, no path...)."""
 
 

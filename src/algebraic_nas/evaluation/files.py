@@ -19,8 +19,10 @@ from typing import Sequence
 
 import numpy as np
 
+from algebraic_nas.errors import AlgebraicNASError
 
-class DatasetError(ValueError):
+
+class DatasetError(AlgebraicNASError, ValueError):
     """A dataset file is malformed or the dataset is misconfigured."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from algebraic_nas.errors import AlgebraicNASError
 
-class GrammarError(ValueError):
+
+class GrammarError(AlgebraicNASError, ValueError):
     """A faulty grammar file: ``str(err)`` is ``"FILE:LINE:COLUMN: message"``.
 
     Attributes ``file``, ``line`` and ``column`` (1-based; ``None`` where unknown) and ``message``.
@@ -24,7 +26,7 @@ class GrammarError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-class TermError(ValueError):
+class TermError(AlgebraicNASError, ValueError):
     """A term outside the grammar's language or violating one of its constraints.
 
     ``position`` is the 0-based character offset in the term string (for :meth:`Grammar.check`
