@@ -29,8 +29,16 @@ from bisect import bisect_right
 from typing import Any, Callable, Iterable, Optional, Union
 
 from . import topologies
-from .constraints import get_constraint
-from .errors import GrammarError, TermError
+from .errors import TermError
+from .loading import (
+    DEFAULT_FLOAT_DIGITS,
+    SHIPPED_DIR,
+    load_files,
+    merge_rules,
+    read_directives,
+    resolve_grammar_path,
+    shipped_grammars,
+)
 from .meta import Alt, Expr, GrammarFile, Loc, Rule, read_grammar_file
 from .term import Term
 
@@ -40,9 +48,7 @@ INF = math.inf
 # (P_OP, name, subpatterns, valid_table_or_None) | (P_INT, lo, hi) | (P_FLOAT, lo, hi)
 P_NT, P_T, P_OP, P_INT, P_FLOAT = 0, 1, 2, 3, 4
 
-DEFAULT_FLOAT_DIGITS = 3
 _INTERN_LIMIT = 4096  # sampled terms of languages at most this large are interned (shared objects)
-SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grammars")
 
 RngLike = Union[_random.Random, int, None]
 
@@ -105,38 +111,6 @@ class _Alternative:
         return f"<{self.nt}[{self.index}] ::= {self.expr}>"
 
 
-def _resolve_import(path: str, base_file: str, loc: Loc) -> str:
-    base_dir = os.path.dirname(os.path.abspath(base_file)) if base_file and not base_file.startswith("<") else os.getcwd()
-    candidate = os.path.normpath(os.path.join(base_dir, path))
-    if os.path.isfile(candidate):
-        return candidate
-    shipped = os.path.join(SHIPPED_DIR, path)
-    if os.path.isfile(shipped):
-        return os.path.abspath(shipped)
-    if os.path.isfile(shipped + ".ebnf"):
-        return os.path.abspath(shipped + ".ebnf")
-    raise loc.error(f"cannot import {path!r}: no such file (looked in {base_dir} and among the shipped grammars)")
-
-
-def resolve_grammar_path(name_or_path: str) -> str:
-    """A shipped grammar name (``"hnb201"``) or a path to an `.ebnf` file → the file's path."""
-    if os.path.isfile(name_or_path):
-        return name_or_path
-    shipped = os.path.join(SHIPPED_DIR, name_or_path if name_or_path.endswith(".ebnf") else name_or_path + ".ebnf")
-    if os.path.isfile(shipped):
-        return shipped
-    known = ", ".join(shipped_grammars())
-    raise GrammarError(f"no grammar file {name_or_path!r} (shipped grammars: {known})", name_or_path)
-
-
-def shipped_grammars() -> list[str]:
-    """Names of the grammars shipped with the package."""
-    try:
-        return sorted(f[:-5] for f in os.listdir(SHIPPED_DIR) if f.endswith(".ebnf"))
-    except OSError:  # pragma: no cover
-        return []
-
-
 def load_grammar(name_or_path: str, *, text: Optional[str] = None) -> "Grammar":
     """Load a grammar: a shipped name (``"hnb201"``), a path to an `.ebnf` file, or ``text``.
 
@@ -175,9 +149,7 @@ class Grammar:
     def __init__(self, root: GrammarFile, name: str = "grammar"):
         self.name = name
         self.path = root.path
-        self._files: list[GrammarFile] = []
-        self._load_imports(root, [], set())
-        self._setup(root)
+        self._read(root)
         self._check_structure(root)
         self._compile()
         self._counts_expand: dict = {}
@@ -191,130 +163,21 @@ class Grammar:
 
     # ------------------------------------------------------------------ loading and checking
 
-    def _load_imports(self, gf: GrammarFile, stack: list[str], seen: set[str]) -> None:
-        key = os.path.abspath(gf.path) if not gf.path.startswith("<") else gf.path
-        seen.add(key)
-        for d in gf.directives:
-            if d.name != "import":
-                continue
-            if len(d.args) != 1 or d.args[0][0] != "STRING":
-                raise d.loc.error('%import takes one quoted file name: %import "other.ebnf"')
-            path = _resolve_import(str(d.args[0][1]), gf.path, d.args[0][2])
-            apath = os.path.abspath(path)
-            if apath in stack or apath == key:
-                raise d.loc.error(f"import cycle: {os.path.basename(gf.path)} imports {os.path.basename(path)}, which imports it back")
-            if apath in seen:
-                continue
-            sub = read_grammar_file(path)
-            self._load_imports(sub, stack + [key], seen)
-        self._files.append(gf)  # imported files come before their importer
-
-    def _setup(self, root: GrammarFile) -> None:
-        rules: dict[str, Rule] = {}
-        rule_file: dict[str, str] = {}
-        order: list[str] = []
-        for gf in self._files:
-            local: dict[str, Rule] = {}
-            for rule in gf.rules:
-                if rule.name in local:
-                    prev = local[rule.name].loc
-                    raise rule.loc.error(f"nonterminal {rule.name} is defined twice (first at line {prev.line}); use '|' for alternatives")
-                local[rule.name] = rule
-            for rname, rule in local.items():
-                if rname in rules and gf is not root:
-                    prev = rules[rname]
-                    if [a.expr.key() for a in prev.alts] != [a.expr.key() for a in rule.alts]:
-                        raise rule.loc.error(
-                            f"nonterminal {rname} is also defined in {os.path.basename(rule_file[rname])} "
-                            f"(line {prev.loc.line}); imported grammars must not disagree (redefine it in the importing file instead)"
-                        )
-                if rname not in rules:
-                    order.append(rname)
-                rules[rname] = rule  # the root file (last) overrides imported definitions
-                rule_file[rname] = gf.path
-        if not rules:
-            raise GrammarError("the grammar has no rules", root.path, 1, 1)
-        self._rules = rules
+    def _read(self, root: GrammarFile) -> None:
+        """Follow the imports, merge the rules and read the directives (see :mod:`.loading`)."""
+        files = load_files(root)
+        self._rules = merge_rules(files, root)
         self._root_rules = {r.name for r in root.rules}
-
-        self.start: str = ""
-        self.shared: set[str] = set()
-        self.zero: Optional[str] = None
-        self.max_depth: Optional[int] = None
-        self.float_digits = DEFAULT_FLOAT_DIGITS
-        self.constraints: list[str] = []
-        self._zero_silenced = False
-        start_loc = None
-        single = {}
-        for gf in self._files:
-            is_root = gf is root
-            for d in gf.directives:
-                n = d.name
-                names = [a for a in d.args if a[0] == "NAME"]
-                if n == "import":
-                    continue
-                if n in ("start", "zero", "max_depth", "float_digits") and len(d.args) != 1:
-                    raise d.loc.error(f"%{n} takes exactly one argument")
-                if n == "start":
-                    if d.args[0][0] != "NAME":
-                        raise d.loc.error("%start takes a nonterminal name")
-                    if is_root:
-                        self.start = str(d.args[0][1])
-                        start_loc = d.args[0][2]
-                elif n == "shared":
-                    if not d.args or len(names) != len(d.args):
-                        raise d.loc.error("%shared takes nonterminal names: %shared CELL, M1")
-                    for _, v, loc in d.args:
-                        if v not in rules:
-                            raise loc.error(f"%shared names {v}, which has no rule")
-                        self.shared.add(str(v))
-                elif n == "zero":
-                    kind, v, loc = d.args[0]
-                    if kind != "NAME":
-                        raise d.loc.error("%zero takes a terminal name, or off")
-                    v = str(v)
-                    if v == "off":
-                        if is_root:
-                            self.zero = None
-                            self._zero_silenced = True
-                        continue
-                    from .meta import is_nonterminal_name
-
-                    if is_nonterminal_name(v):
-                        raise loc.error(f"%zero names {v}, a nonterminal; it must name a terminal such as zero")
-                    if self.zero is not None and self.zero != v and not is_root:
-                        raise loc.error(f"conflicting %zero terminals {self.zero} and {v}")
-                    self.zero = v
-                elif n in ("max_depth", "float_digits"):
-                    kind, v, loc = d.args[0]
-                    if kind != "NUMBER" or not isinstance(v, int) or v < (1 if n == "max_depth" else 0):
-                        raise loc.error(f"%{n} takes a {'positive' if n == 'max_depth' else 'non-negative'} integer")
-                    if is_root or n not in single:
-                        single[n] = v
-                elif n == "constraint":
-                    if not d.args or len(names) != len(d.args):
-                        raise d.loc.error("%constraint takes constraint names: %constraint my_check")
-                    for _, v, loc in d.args:
-                        if get_constraint(str(v)) is None:
-                            raise loc.error(
-                                f"constraint {v!r} is not registered: register a Python function with "
-                                f"@register_constraint({str(v)!r}) before loading the grammar"
-                            )
-                        if v not in self.constraints:
-                            self.constraints.append(str(v))
-                else:
-                    raise d.loc.error(
-                        f"unknown directive %{n} (known: %start, %import, %shared, %zero, %max_depth, %constraint, %float_digits)"
-                    )
-        self.max_depth = single.get("max_depth")
-        self.float_digits = single.get("float_digits", DEFAULT_FLOAT_DIGITS)
-        if not self.start:
-            first = root.rules[0].name if root.rules else order[0]
-            self.start = first
-        elif self.start not in rules:
-            raise start_loc.error(f"%start names {self.start}, which has no rule")
+        d = read_directives(files, root, self._rules)
+        self.start: str = d.start
+        self.shared: set[str] = d.shared
+        self.zero: Optional[str] = d.zero
+        self._zero_silenced = d.zero_silenced
+        self.max_depth: Optional[int] = d.max_depth
+        self.float_digits: int = d.float_digits
+        self.constraints: list[str] = d.constraints
         self.size_ignores = list(self.constraints)
-        self._constraint_fns = [get_constraint(c) for c in self.constraints]
+        self._constraint_fns = d.constraint_functions()
 
     def _check_structure(self, root: GrammarFile) -> None:
         rules = self._rules
