@@ -39,14 +39,11 @@ from .loading import (
     resolve_grammar_path,
     shipped_grammars,
 )
-from .meta import Alt, Expr, GrammarFile, Loc, Rule, read_grammar_file
+from .meta import Expr, GrammarFile, Loc, read_grammar_file
+from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, Alternative, compile_rules, is_zero, valid_zero_masks
 from .term import Term
 
 INF = math.inf
-
-# Compiled pattern kinds (tuples, for speed): (P_NT, name) | (P_T, name, leaf_term) |
-# (P_OP, name, subpatterns, valid_table_or_None) | (P_INT, lo, hi) | (P_FLOAT, lo, hi)
-P_NT, P_T, P_OP, P_INT, P_FLOAT = 0, 1, 2, 3, 4
 
 _INTERN_LIMIT = 4096  # sampled terms of languages at most this large are interned (shared objects)
 
@@ -72,43 +69,6 @@ def _add(a, b):
     if a == INF or b == INF:
         return INF
     return a + b
-
-
-_VALID_CACHE: dict[tuple, bytes] = {}
-
-
-def valid_zero_masks(edges: tuple[tuple[int, int], ...]) -> bytes:
-    """``table[mask] == 1`` iff cutting the edges in ``mask`` (bit i = argument i is zero) keeps an input→output path."""
-    table = _VALID_CACHE.get(edges)
-    if table is None:
-        k = len(edges)
-        table = bytes(
-            1 if topologies.has_path(edges, {i for i in range(k) if m >> i & 1}) else 0 for m in range(1 << k)
-        )
-        _VALID_CACHE[edges] = table
-    return table
-
-
-class _Alternative:
-    """One compiled alternative (production) of a nonterminal."""
-
-    __slots__ = ("nt", "index", "expr", "loc", "weight", "kind", "pattern", "leaf", "refs")
-
-    def __init__(self, nt: str, index: int, alt: Alt):
-        self.nt = nt
-        self.index = index
-        self.expr = alt.expr
-        self.loc = alt.loc
-        self.weight = alt.weight  # normalised later
-        self.kind = alt.expr.kind if alt.expr.kind != "t" else "leaf"
-        if self.kind == "nt":
-            self.kind = "unit"
-        self.pattern: tuple = ()
-        self.leaf: Optional[Term] = None
-        self.refs: list[tuple[str, Loc]] = []
-
-    def __repr__(self) -> str:
-        return f"<{self.nt}[{self.index}] ::= {self.expr}>"
 
 
 def load_grammar(name_or_path: str, *, text: Optional[str] = None) -> "Grammar":
@@ -151,7 +111,7 @@ class Grammar:
         self.path = root.path
         self._read(root)
         self._check_structure(root)
-        self._compile()
+        self.rules: dict[str, list[Alternative]] = compile_rules(self.nonterminals, self._rules, self.zero)
         self._counts_expand: dict = {}
         self._check_productive()
         self._find_shared_groups()
@@ -237,59 +197,9 @@ class Grammar:
                 )
         self._unit_graph = unit
 
-    def _compile(self) -> None:
-        self.rules: dict[str, list[_Alternative]] = {}
-        for a_name in self.nonterminals:
-            rule = self._rules[a_name]
-            alts = [_Alternative(a_name, i, alt) for i, alt in enumerate(rule.alts)]
-            given = [al.weight for al in alts if al.weight is not None]
-            n_free = sum(1 for al in alts if al.weight is None)
-            if given:
-                total_given = sum(given)
-                if n_free:
-                    rest = 1.0 - total_given
-                    if rest <= 1e-12:
-                        raise rule.loc.error(
-                            f"the weights of {a_name} sum to {total_given:g} and leave nothing for its {n_free} unweighted alternative(s)"
-                        )
-                    for al in alts:
-                        if al.weight is None:
-                            al.weight = rest / n_free
-                else:
-                    if total_given <= 0:
-                        raise rule.loc.error(f"all weights of {a_name} are zero")
-                    for al in alts:
-                        al.weight = al.weight / total_given
-            else:
-                for al in alts:
-                    al.weight = 1.0 / len(alts)
-            for al in alts:
-                al.pattern = self._compile_expr(al.expr, al, top=True)
-                if al.kind == "leaf":
-                    al.leaf = Term(a_name, al.index, al.expr.name)
-            self.rules[a_name] = alts
-
-    def _compile_expr(self, e: Expr, al: _Alternative, top: bool) -> tuple:
-        if e.kind == "nt":
-            al.refs.append((e.name, e.loc))
-            return (P_NT, e.name)
-        if e.kind == "t":
-            return (P_T, e.name, Term(None, -1, e.name))
-        if e.kind == "int":
-            return (P_INT, e.lo, e.hi)
-        if e.kind == "float":
-            return (P_FLOAT, e.lo, e.hi)
-        subs = tuple(self._compile_expr(a, al, False) for a in e.args)
-        valid = None
-        if self.zero is not None:
-            edges = topologies.topology_edges(e.name, len(subs))
-            if edges is not None:
-                valid = valid_zero_masks(edges)
-        return (P_OP, e.name, subs, valid)
-
     def _lint(self) -> None:
         for a_name in self.nonterminals:
-            seen: dict[tuple, _Alternative] = {}
+            seen: dict[tuple, Alternative] = {}
             for al in self.rules[a_name]:
                 k = al.expr.key()
                 if k in seen:
@@ -317,7 +227,7 @@ class Grammar:
             return out
 
         for a_name in self.nonterminals:
-            owner: dict[str, _Alternative] = {}
+            owner: dict[str, Alternative] = {}
             for al in self.rules[a_name]:
                 if al.kind == "leaf":
                     names = {al.expr.name}
@@ -439,7 +349,7 @@ class Grammar:
             return {(bits[b], sigma[b]): 1}
         return self._value_nt(b, r, mode)
 
-    def _value_alt(self, al: _Alternative, r, mode) -> dict:
+    def _value_alt(self, al: Alternative, r, mode) -> dict:
         if al.kind == "unit":
             return self._value_ref(al.pattern[1], r, mode)
         return self._value_pat(al.pattern, None if r is None else r - 1, mode)
@@ -683,13 +593,13 @@ class Grammar:
             if t is None:
                 t = inner(ctx)
                 cache[x] = t
-            elif need_nz and zero is not None and _is_zero(t, zero):
+            elif need_nz and zero is not None and is_zero(t, zero):
                 raise _Reject(f"shared {x} is zero where zero is forbidden")
             return t
 
         return shared
 
-    def _alt_sampler(self, al: _Alternative, r, need_nz: bool):
+    def _alt_sampler(self, al: Alternative, r, need_nz: bool):
         a_name, idx = al.nt, al.index
         if al.kind == "leaf":
             leaf = al.leaf
@@ -796,7 +706,7 @@ class Grammar:
                 if cz:
                     if valid[mask | bit | later]:
                         c = f(ctx)
-                        if _is_zero(c, zero):
+                        if is_zero(c, zero):
                             mask |= bit
                     else:
                         c = fnz(ctx)
@@ -1030,12 +940,6 @@ class _Ctx:
         self.randint = rng.randint
         self.uniform = rng.uniform
         self.shared: dict = {}
-
-
-def _is_zero(t: Term, zero: Optional[str]) -> bool:
-    while not t.symbol and t.children and not t.collapsed and t.value is None:
-        t = t.children[0]
-    return t.symbol == zero and not t.children and t.value is None and not t.collapsed
 
 
 def _zero_other(v: dict) -> tuple:

@@ -19,7 +19,7 @@ import random
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Optional
 
-from .grammar import _is_zero
+from .patterns import is_zero
 from .term import Term
 from .termparse import _valid_for
 
@@ -109,7 +109,7 @@ def _zero_mask(g: "Grammar", p: Term, skip: int = -1) -> int:
     """Bit ``q`` set for each argument ``q`` (other than ``skip``) of ``p`` that is zero."""
     mask = 0
     for q, c in enumerate(p.children):
-        if q != skip and _is_zero(c, g.zero):
+        if q != skip and is_zero(c, g.zero):
             mask |= 1 << q
     return mask
 
@@ -151,7 +151,7 @@ class _Site:
 
     def fits(self, g: "Grammar", sub: Term) -> bool:
         """Whether ``sub`` (a term of the same nonterminal) may replace the subterm here."""
-        if not self.allow_zero and _is_zero(sub, g.zero):
+        if not self.allow_zero and is_zero(sub, g.zero):
             return False
         if self.r is not None and height(sub) > self.r:
             return False

@@ -20,7 +20,7 @@ from .term import Term
 if TYPE_CHECKING:  # pragma: no cover
     from .grammar import Grammar
 
-from .grammar import P_FLOAT, P_INT, P_NT, P_OP, P_T, _is_zero, valid_zero_masks
+from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, is_zero, valid_zero_masks
 from . import topologies
 
 _TOKEN = re.compile(
@@ -403,7 +403,7 @@ def validate(g: "Grammar", term: Term, start: str, root: Optional[Node], text: O
         if valid is not None:
             mask = 0
             for i, c in enumerate(t.children):
-                if _is_zero(c, zero):
+                if is_zero(c, zero):
                     mask |= 1 << i
             if not valid[mask]:
                 zs = [i + 1 for i in range(len(subs)) if mask >> i & 1]
