@@ -139,9 +139,10 @@ def _median_network(n: int) -> tuple[str, int]:
 
 
 def _factory(term: str):
-    from algebraic_nas.evaluation.evaluate import ModelSpec, build_from_term
+    from algebraic_nas.assembly import InputSpec
+    from algebraic_nas.evaluation.evaluate import build_from_term
 
-    return lambda: build_from_term(term, "hnb201", ModelSpec(3, 32, 10))
+    return lambda: build_from_term(term, "hnb201", InputSpec(3, 32, 10))
 
 
 def throughput(term: str, device: str, images: int, mode: dict) -> tuple[float, float, Optional[str]]:

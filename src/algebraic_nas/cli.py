@@ -174,8 +174,9 @@ def _adopt(p: argparse.ArgumentParser, add: Callable[[Any], Any]) -> Handler:
 @command("build", "build a term's network for a dataset and print params/FLOPs")
 def _build(p: argparse.ArgumentParser) -> Handler:
     from algebraic_nas.assembly import commands
+    from algebraic_nas.evaluation import get_dataset_spec  # the one dataset table
 
-    return _adopt(p, commands.add_build_parser)
+    return _adopt(p, lambda sub: commands.add_build_parser(sub, dataset_spec=get_dataset_spec))
 
 
 @command("draw", "draw a term's architecture to a PNG or SVG file")

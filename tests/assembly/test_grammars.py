@@ -10,8 +10,8 @@ import torch
 
 import algebraic_nas
 from algebraic_nas.assembly import build_network, network_stats
-from algebraic_nas.assembly.datasets import DATASETS
 from algebraic_nas.assembly.graph import flat_graph, fold_graphs
+from algebraic_nas.evaluation import get_dataset_spec
 
 GRAMMAR_DIR = Path(algebraic_nas.__file__).parent / "grammars"
 GENERATOR_SPACES = {"nago_hnag", "rnag"}  # their random-graph terminals come in a later issue
@@ -31,7 +31,7 @@ def test_sampled_terms_build_and_run_forward_backward(name):
 
     torch.manual_seed(0)
     grammar = load_grammar(name)
-    spec = DATASETS[DATASET_OF.get(name, "cifar10")]
+    spec = get_dataset_spec(DATASET_OF.get(name, "cifar10"))
     rng = random.Random(1234)
     for _ in range(N_TERMS):
         term = grammar.sample(rng)

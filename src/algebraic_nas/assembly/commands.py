@@ -1,6 +1,9 @@
 """The ``build`` and ``draw`` subcommands of the ``algebraic-nas`` console script.
 
-``cli.py`` wires them in with :func:`add_build_parser` / :func:`add_draw_parser`::
+``cli.py`` wires them in with :func:`add_build_parser` / :func:`add_draw_parser`; the datasets are
+the evaluation package's, so ``cli.py`` hands ``add_build_parser`` the function that maps a
+dataset name to its :class:`~algebraic_nas.assembly.shapes.InputSpec` (the assembler itself
+knows no datasets: imports flow grammar → assembly → evaluation)::
 
     algebraic-nas build GRAMMAR TERM --dataset NAME [--json] [--device cpu|cuda] [--base-channels 16]
     algebraic-nas draw GRAMMAR TERM -o FILE.png|FILE.svg [--level L]
@@ -15,7 +18,14 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+from .shapes import InputSpec
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar, Term
+
+DatasetSpecFn = Callable[[str], InputSpec]  # dataset name → its input spec; raises ValueError if unknown
 
 
 def _read_term(text: str) -> str:
@@ -27,22 +37,23 @@ def _read_term(text: str) -> str:
     return text
 
 
-def _parse(grammar_name: str, term_text: str):
+def _parse(grammar_name: str, term_text: str) -> tuple[Grammar, Term]:
     from algebraic_nas.grammar import load_grammar
 
     grammar = load_grammar(grammar_name)
     return grammar, grammar.parse(_read_term(term_text))
 
 
-def build_command(args: argparse.Namespace) -> int:
-    """Build the network of a term for a dataset, run one forward pass, print its statistics."""
+def build_command(args: argparse.Namespace, spec: InputSpec) -> int:
+    """Build a term's network for input ``spec`` (dataset ``args.dataset``); print its statistics.
+
+    Runs one forward pass of a random batch ``(args.batch, C, R, R)`` on ``args.device``.
+    """
     import torch
 
-    from .datasets import dataset_spec
     from .network import build_network
     from .stats import network_stats
 
-    spec = dataset_spec(args.dataset)
     _, term = _parse(args.grammar, args.term)
     t0 = time.perf_counter()
     net = build_network(term, spec, base_channels=args.base_channels)
@@ -99,7 +110,8 @@ def draw_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_build_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_build_parser(subparsers: Any, dataset_spec: DatasetSpecFn) -> argparse.ArgumentParser:
+    """The ``build`` subparser; ``dataset_spec`` resolves ``--dataset NAME`` when the command runs."""
     p = subparsers.add_parser("build", help="build a term's network for a dataset and print params/FLOPs")
     p.add_argument("grammar", help="shipped grammar name or path to an .ebnf file")
     p.add_argument("term", help="the term (or @FILE, or - for stdin)")
@@ -108,7 +120,7 @@ def add_build_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device for the forward pass (cpu, cuda)")
     p.add_argument("--batch", type=int, default=2, help="batch size of the random forward pass")
     p.add_argument("--base-channels", type=int, default=16, help="channels after the stem")
-    p.set_defaults(func=build_command)
+    p.set_defaults(func=lambda args: build_command(args, dataset_spec(args.dataset)))
     return p
 
 
@@ -121,27 +133,3 @@ def add_draw_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="fold level (collapsed subterms drawn as boxes); default: unfold as far as stays readable")
     p.set_defaults(func=draw_command)
     return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m algebraic_nas.assembly.commands build ...``) until cli.py wires these in."""
-    parser = argparse.ArgumentParser(prog="algebraic-nas")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_build_parser(sub)
-    add_draw_parser(sub)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except Exception as e:  # a clear one-line error for users of the command line
-        from algebraic_nas.grammar.errors import GrammarError
-
-        from .registry import AssemblyError
-
-        if isinstance(e, (AssemblyError, GrammarError, ValueError, OSError)):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,6 +32,8 @@ from typing import Callable, Optional, Union
 import numpy as np
 import torch
 
+from algebraic_nas.assembly.shapes import InputSpec
+
 from . import embedded
 from .files import DatasetError, find_dir, read_image_pickle, read_npy_split, require_file
 
@@ -76,8 +78,9 @@ class ImageDataset:
         return 255.0 if self.train.x.dtype == torch.uint8 else 1.0
 
     @property
-    def spec(self) -> tuple[int, int, int]:
-        return (self.channels, self.resolution, self.classes)
+    def spec(self) -> InputSpec:
+        """``InputSpec(channels, resolution, classes)``: what a network for this dataset accepts and predicts."""
+        return InputSpec(self.channels, self.resolution, self.classes)
 
     def to(self, device: Union[str, torch.device]) -> "ImageDataset":
         return replace(self, train=self.train.to(device), valid=self.valid.to(device), test=self.test.to(device))
@@ -88,6 +91,8 @@ class ImageDataset:
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """One row of the dataset table: the input spec, known without loading, and the loader."""
+
     channels: int
     resolution: int
     classes: int
@@ -95,8 +100,9 @@ class DatasetInfo:
     embedded: bool = False
 
     @property
-    def spec(self) -> tuple[int, int, int]:
-        return (self.channels, self.resolution, self.classes)
+    def spec(self) -> InputSpec:
+        """``InputSpec(channels, resolution, classes)``: what a network for this dataset accepts and predicts."""
+        return InputSpec(self.channels, self.resolution, self.classes)
 
 
 def default_data_root(data_root: Union[str, Path, None] = None) -> Path:
@@ -269,8 +275,11 @@ def canonical_name(name: str) -> str:
     return key
 
 
-def get_dataset_spec(name: str) -> tuple[int, int, int]:
-    """``(channels, resolution, classes)`` of a dataset, without loading any data."""
+def get_dataset_spec(name: str) -> InputSpec:
+    """``InputSpec(channels, resolution, classes)`` of a dataset, without loading any data.
+
+    Raises :class:`ValueError` naming the known datasets for an unknown ``name``.
+    """
     return DATASETS[canonical_name(name)].spec
 
 

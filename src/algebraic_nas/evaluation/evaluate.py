@@ -11,12 +11,15 @@ import copy
 import functools
 import logging
 import time
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
 import torch
 import torch.nn as nn
 
+from algebraic_nas.assembly.shapes import InputSpec
+
 from .data import canonical_name, get_dataset, get_dataset_spec
+from .devices import describe_device, resolve_device
 from .protocols import Protocol, get_protocol
 from .record import FAILED, EvaluationRecord
 from .trainer import OUT_OF_MEMORY, fits_on_device, is_oom, train
@@ -24,16 +27,12 @@ from .trainer import OUT_OF_MEMORY, fits_on_device, is_oom, train
 log = logging.getLogger("algebraic_nas.evaluation")
 
 
-class ModelSpec(NamedTuple):
-    """What a network must accept and produce: input (channels, resolution²), ``classes`` logits."""
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar, Term
 
-    channels: int
-    resolution: int
-    classes: int
-
-
-ModelFactory = Callable[[ModelSpec], nn.Module]
-StatsFn = Callable[[nn.Module, ModelSpec], Mapping[str, Any]]
+# A factory gets the dataset's input spec (channels, resolution, classes) and returns the network.
+ModelFactory = Callable[[InputSpec], nn.Module]
+StatsFn = Callable[[nn.Module, InputSpec], Mapping[str, Any]]
 
 
 def evaluate(
@@ -84,7 +83,7 @@ def evaluate_model(
         dev = resolve_device(device)
         rec.device = describe_device(dev)
         rec.dataset = canonical_name(dataset)
-        spec = ModelSpec(*get_dataset_spec(dataset))
+        spec = get_dataset_spec(dataset)
         # Build once on the CPU for the counts (a separate instance: counting runs a forward pass).
         with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the caller's RNG
             probe = factory(spec)
@@ -119,24 +118,7 @@ def _label(protocol: Any) -> str:
     return repr(protocol)
 
 
-def resolve_device(device: Union[str, torch.device]) -> torch.device:
-    """``"auto"`` → ``cuda`` when available, else ``cpu``; a CUDA device without CUDA is an error."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {str(device)!r} requested but CUDA is not available")
-    return dev
-
-
-def describe_device(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        index = dev.index if dev.index is not None else torch.cuda.current_device()
-        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
-    return str(dev)
-
-
-def count_stats(net: nn.Module, spec: ModelSpec) -> dict[str, int]:
+def count_stats(net: nn.Module, spec: InputSpec) -> dict[str, int]:
     """Trainable parameters and forward FLOPs of one example (multiply-add = 2 FLOPs)."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -153,26 +135,26 @@ def count_stats(net: nn.Module, spec: ModelSpec) -> dict[str, int]:
 
 
 @functools.lru_cache(maxsize=8)
-def _grammar(name: str):
+def _grammar(name: str) -> Grammar:
     from algebraic_nas.grammar import load_grammar
 
     return load_grammar(name)
 
 
 @functools.lru_cache(maxsize=256)
-def _parse(grammar: str, term: str):
+def _parse(grammar: str, term: str) -> Term:
     return _grammar(grammar).parse(term)
 
 
-def build_from_term(term: str, grammar: str, spec: ModelSpec) -> nn.Module:
+def build_from_term(term: str, grammar: str, spec: InputSpec) -> nn.Module:
     """The assembler's network for ``term`` parsed with ``grammar`` (a shipped name or a path)."""
-    from algebraic_nas.assembly import InputSpec, build_network
+    from algebraic_nas.assembly import build_network
 
-    return build_network(_parse(grammar, term), InputSpec(spec.channels, spec.resolution, spec.classes))
+    return build_network(_parse(grammar, term), spec)
 
 
-def term_network_stats(net: nn.Module, spec: ModelSpec) -> Mapping[str, Any]:
+def term_network_stats(net: nn.Module, spec: InputSpec) -> Mapping[str, Any]:
     """``assembly.network_stats`` (the project's convention for params/FLOPs)."""
-    from algebraic_nas.assembly import InputSpec, network_stats
+    from algebraic_nas.assembly import network_stats
 
-    return network_stats(net, InputSpec(spec.channels, spec.resolution, spec.classes))
+    return network_stats(net, spec)
