@@ -7,10 +7,13 @@ Two graph forms:
   (attributes ``op``, ``label``, ``term``, ``path``, ``attrs``, ``order``, and ``occurrence``:
   how many edges with the same ``op`` precede it in the term, e.g. "Block i of Linear3"). Topologies are spliced
   in (argument i onto the template's edge i); ``zero`` edges and every edge on no input→output path
-  are removed. A node sums its incoming edges, or concatenates them in ``order`` when its
-  ``concat`` attribute is true (``concat_orders`` lists the ``order`` of every branch it had
-  before pruning: a pruned branch is a zero tensor, so the channel count stays fixed).
-  Nodes remember the ``path`` of the topology that created them.
+  are removed. A node combines its incoming edges with its ``merge`` attribute (a merge name:
+  ``"sum"``, or e.g. ``"concat"`` in ``order``); a node with another merge than sum has exactly
+  one edge per branch and ``branch_orders``, the ``order`` of every branch it had before pruning
+  (a pruned branch is a zero tensor, so a concatenation keeps its channel count).
+  Nodes remember the ``path`` of the topology that created them. Topologies come from the
+  registry (:mod:`algebraic_nas.grammar.topology`); a generator topology at path p gets the seed
+  ``position_seed(seed, p)`` of the network ``seed``.
 * :func:`flat_graph` / :func:`fold_graphs` — node-labelled op graphs for the WL kernel
   (REFERENCE §5): one node per operation with attribute ``label``, one node ``"input"`` and one
   ``"output"``; edges follow the data flow; ``id`` operations are contracted; topology names are
@@ -29,7 +32,11 @@ import networkx as nx
 
 from algebraic_nas.grammar.term import Term
 
-from .registry import IDENTITY_OPS, ZERO_OPS, AssemblyError, get_template
+from algebraic_nas.grammar.topology import term_template
+from algebraic_nas.grammar.topology_template import SUM
+from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
+
+from .registry import AssemblyError
 
 Path = tuple[int, ...]
 
@@ -77,18 +84,19 @@ def leaf_args(t: Term) -> tuple:
 
 
 class _Flattener:
-    def __init__(self, root: Term, collapsed_as_ops: bool) -> None:
+    def __init__(self, root: Term, collapsed_as_ops: bool, seed: int) -> None:
         self.root = root
         self.collapsed_as_ops = collapsed_as_ops
+        self.seed = seed
         self.g = nx.MultiDiGraph()
         self.order = 0
         self.seen: dict[str, int] = {}
 
-    def node(self, path: Path, concat: bool = False) -> int:
+    def node(self, path: Path, merge: str = SUM) -> int:
         n = self.g.number_of_nodes()
-        self.g.add_node(n, concat=concat, path=path)
-        if concat:
-            self.g.nodes[n]["concat_orders"] = []  # one entry per branch, pruned or not
+        self.g.add_node(n, merge=merge, path=path)
+        if merge != SUM:
+            self.g.nodes[n]["branch_orders"] = []  # one entry per branch, pruned or not
         return n
 
     def edge(self, u: int, v: int, *, op: str, label: str, term: Optional[Term], path: Path,
@@ -97,8 +105,8 @@ class _Flattener:
         self.seen[op] = occurrence + 1
         self.g.add_edge(u, v, op=op, label=label, term=term, path=path, attrs=attrs, order=self.order,
                         occurrence=occurrence)
-        if self.g.nodes[v].get("concat"):
-            self.g.nodes[v]["concat_orders"].append(self.order)
+        if self.g.nodes[v]["merge"] != SUM:
+            self.g.nodes[v]["branch_orders"].append(self.order)
         self.order += 1
 
     def argument(self, t: Term, path: Path, arg: tuple[int, ...]) -> tuple[Term, Path]:
@@ -131,29 +139,30 @@ class _Flattener:
         if not t.children:
             self.edge(u, v, op=t.symbol, label=t.symbol, term=t, path=path, attrs=attrs)
             return
-        tmpl = get_template(t.symbol, len(t.children))
+        try:
+            tmpl = term_template(t, self.seed, path)
+        except ValueError as e:  # a generator topology rejecting its values
+            raise AssemblyError(f"{e}: {describe_position(self.root, path)}") from e
         if tmpl is None:  # a terminal with plain arguments (MBConv(5, 6, 0.25)): one operation
             self.edge(u, v, op=t.symbol, label=str(t), term=t, path=path, attrs=attrs)
             return
         if attrs:
             raise AssemblyError(
                 f"edge attributes {attrs} cannot be applied to the topology {describe_position(self.root, path)}")
-        # Template node k -> graph node; the output of a concatenating template gets its own
-        # node (joined to v by an identity) so that it never mixes with a sum at v.
+        # Template node k -> graph node; an output that does not sum gets its own node (joined
+        # to v by an identity) so that it never mixes with the merge at v.
+        out_merge = tmpl.merge(tmpl.n_nodes)
         nodes: dict[int, int] = {1: u}
         for k in range(2, tmpl.n_nodes):
-            nodes[k] = self.node(path, concat=k in tmpl.concat)
-        if tmpl.n_nodes in tmpl.concat:
-            nodes[tmpl.n_nodes] = self.node(path, concat=True)
-        else:
-            nodes[tmpl.n_nodes] = v
+            nodes[k] = self.node(path, tmpl.merge(k))
+        nodes[tmpl.n_nodes] = v if out_merge == SUM else self.node(path, out_merge)
         for e in tmpl.edges:
             a, b = nodes[e.src], nodes[e.dst]
             if e.arg is not None:
                 sub, sub_path = self.argument(t, path, (e.arg,) if isinstance(e.arg, int) else e.arg)
-                if self.g.nodes[b].get("concat"):
-                    # Exactly one edge per concatenated branch: a composite argument sums into
-                    # its own node first.
+                if self.g.nodes[b]["merge"] != SUM:
+                    # Exactly one edge per branch of a merge: a composite argument sums into its
+                    # own node first.
                     mid = self.node(sub_path)
                     self.splice(sub, a, mid, sub_path, dict(e.attrs))
                     self.edge(mid, b, op="id", label="id", term=None, path=path, attrs={})
@@ -161,22 +170,24 @@ class _Flattener:
                     self.splice(sub, a, b, sub_path, dict(e.attrs))
             else:
                 self.edge(a, b, op=e.op, label=e.op, term=None, path=path, attrs=dict(e.attrs))
-        if tmpl.n_nodes in tmpl.concat:
+        if out_merge != SUM:
             self.edge(nodes[tmpl.n_nodes], v, op="id", label="id", term=None, path=path, attrs={})
 
 
-def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True) -> nx.MultiDiGraph:
+def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True, seed: int = 0) -> nx.MultiDiGraph:
     """The op-edge DAG of ``term`` (see the module docstring), pruned to input→output paths.
+
+    ``seed`` is the network seed; generator topologies derive their seed from it and their path.
 
     Raises :class:`AssemblyError` when nothing connects the input to the output (every path cut
     by ``zero``), or when a folded (collapsed) term is given without ``collapsed_as_ops``.
     """
-    f = _Flattener(term, collapsed_as_ops)
+    f = _Flattener(term, collapsed_as_ops, seed)
     src = f.node(())
     dst = f.node(())
     f.splice(term, src, dst, (), {})
     g = f.g
-    g.graph.update(input=src, output=dst, term=term)
+    g.graph.update(input=src, output=dst, term=term, seed=seed)
     if not prune:
         return g
     if not nx.has_path(g, src, dst):
@@ -223,22 +234,22 @@ def op_graph(g: nx.MultiDiGraph, contract_identity: bool = True) -> nx.DiGraph:
     return out
 
 
-def flat_graph(term: Term) -> nx.DiGraph:
+def flat_graph(term: Term, seed: int = 0) -> nx.DiGraph:
     """Node-labelled op graph of ``term`` for the WL kernel (REFERENCE §5, j = 0).
 
     One node per primitive operation (``label`` = its name, or the whole subterm for a terminal
     with plain arguments such as ``MBConv(5, 6, 0.25)``), ``id`` contracted, ``zero`` removed,
     dead parts pruned; one node labelled ``"input"`` and one ``"output"``.
     """
-    return op_graph(term_graph(term))
+    return op_graph(term_graph(term, seed=seed))
 
 
-def fold_graphs(grammar: Any, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4)) -> list[nx.DiGraph]:
+def fold_graphs(grammar: Any, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> list[nx.DiGraph]:
     """One op graph per fold level: ``grammar.fold(term, level)`` with each collapsed subterm one
     node labelled ``"NONTERMINAL TOPOLOGY"`` (e.g. ``"D1 Residual3"``); same format as :func:`flat_graph`.
 
     A collapsed ``zero`` is removed like a ``zero``; edges of a fold graph are the data flow between
     the collapsed blocks.
     """
-    return [op_graph(term_graph(grammar.fold(term, level), collapsed_as_ops=True)) for level in levels]
+    return [op_graph(term_graph(grammar.fold(term, level), collapsed_as_ops=True, seed=seed)) for level in levels]
 

@@ -25,25 +25,30 @@ from torch import nn
 from algebraic_nas.grammar.term import Term
 
 from .graph import describe_position, leaf_args, term_graph
-from .registry import IDENTITY_OPS, AssemblyError, get_primitive, is_topology
+from algebraic_nas.grammar.topology_template import CONCAT, SUM
+
+from .registry import IDENTITY_OPS, AssemblyError, get_merge, get_primitive, is_topology
 from .shapes import InputSpec, Shape
 
-# One step: (destination slot, concatenate?, ((op index or -1 for identity, source slot), ...),
-# slots whose last use this is, positions of zero branches inserted before concatenating).
-Step = tuple[int, bool, tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, ...]]
+# One step: (destination slot, merge module index or -1 for a sum, ((op index or -1 for identity,
+# source slot), ...), slots whose last use this is, positions of zero branches inserted before merging).
+Step = tuple[int, int, tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, ...]]
 
 
 class GraphNet(nn.Module):
     """Runs an op-edge DAG: ``(N, *in_shape) → (N, *out_shape)``.
 
     ``ops[i]`` are the operations; ``steps`` compute one feature map each, in topological order,
-    by summing (or concatenating along channels) the operations applied to earlier feature maps.
+    by summing (or merging with ``merges[j]``, e.g. a channel concatenation) the operations applied
+    to earlier feature maps.
     """
 
     def __init__(self, ops: list[nn.Module], steps: tuple[Step, ...], n_slots: int, out_slot: int,
-                 in_shape: Shape, out_shape: Shape, labels: tuple[str, ...] = ()) -> None:
+                 in_shape: Shape, out_shape: Shape, labels: tuple[str, ...] = (),
+                 merges: Optional[list[nn.Module]] = None) -> None:
         super().__init__()
         self.ops = nn.ModuleList(ops)
+        self.merges = nn.ModuleList(merges or [])
         self.steps = steps
         self.n_slots = n_slots
         self.out_slot = out_slot
@@ -54,12 +59,12 @@ class GraphNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         vals: list[Optional[torch.Tensor]] = [None] * self.n_slots
         vals[0] = x
-        for dst, cat, ins, free, zeros in self.steps:
-            if cat:
+        for dst, merge, ins, free, zeros in self.steps:
+            if merge >= 0:
                 outs = [vals[s] if o < 0 else self.ops[o](vals[s]) for o, s in ins]
                 for i in zeros:  # a pruned (all-zero) branch keeps its place and channels
                     outs.insert(i, torch.zeros_like(outs[0]))
-                y = torch.cat(outs, dim=1)
+                y = self.merges[merge](outs)
             else:
                 # Accumulate branch by branch, holding no extra reference to a branch result (as
                 # hand-written code would): at most two are alive at a time.
@@ -82,14 +87,17 @@ def _edge_position(root: Term, d: dict) -> str:
     return f"fixed operation '{d['op']}' of {describe_position(root, d['path'])}"
 
 
-def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tuple[GraphNet, Shape]:
+def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]], seed: int = 0) -> tuple[GraphNet, Shape]:
     """The :class:`GraphNet` of ``term`` for per-sample input ``in_shape`` ``(C, H, W)``, and its output shape.
+
+    ``seed`` is the network seed: generator topologies derive their graphs from it and their
+    position (:func:`algebraic_nas.grammar.topology.position_seed`); it does not seed the weights.
 
     Raises :class:`AssemblyError` for a terminal without implementation, a factory that fails,
     or branches of different shapes meeting at a merge (each naming the position in the term).
     """
     in_shape = Shape(*in_shape)
-    g = term_graph(term)
+    g = term_graph(term, seed=seed)
     src, dst = g.graph["input"], g.graph["output"]
     order = list(nx.lexicographical_topological_sort(g))
     if order[0] != src:
@@ -100,6 +108,7 @@ def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tupl
     ops: list[nn.Module] = []
     labels: list[str] = []
     steps: list[Step] = []
+    merges: list[nn.Module] = []
     for n in order[1:]:
         in_edges = sorted(g.in_edges(n, data=True), key=lambda e: e[2]["order"])
         ins: list[tuple[int, int]] = []
@@ -116,20 +125,22 @@ def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]]) -> tupl
                 labels.append(d["label"])
                 outs.append((out, d))
             last_use[slot[a]] = len(steps)
-        cat = bool(g.nodes[n].get("concat"))
+        merge = g.nodes[n]["merge"]
         zeros: tuple[int, ...] = ()
-        if cat:
+        if merge != SUM:
             live = {d["order"] for _, _, d in in_edges}
-            zeros = tuple(i for i, o in enumerate(g.nodes[n]["concat_orders"]) if o not in live)
+            zeros = tuple(i for i, o in enumerate(g.nodes[n]["branch_orders"]) if o not in live)
             outs = outs[:1] * len(zeros) + outs  # zero branches take the first branch's shape
-        shapes[n] = _merge(term, outs, cat)
-        steps.append((slot[n], cat, tuple(ins), (), zeros))
+        shapes[n], module = _merge(term, outs, merge)
+        if module is not None:
+            merges.append(module)
+        steps.append((slot[n], len(merges) - 1 if module is not None else -1, tuple(ins), (), zeros))
     # Free each slot right after the step that reads it last (never the output).
     frees: dict[int, list[int]] = {}
     for s, i in last_use.items():
         frees.setdefault(i, []).append(s)
     steps = [(d, c, ins, tuple(sorted(frees.get(i, ()))), z) for i, (d, c, ins, _, z) in enumerate(steps)]
-    net = GraphNet(ops, tuple(steps), len(order), slot[dst], in_shape, shapes[dst], tuple(labels))
+    net = GraphNet(ops, tuple(steps), len(order), slot[dst], in_shape, shapes[dst], tuple(labels), merges)
     return net, shapes[dst]
 
 
@@ -166,15 +177,19 @@ def _merging_topology(root: Term, outs: list[tuple[Shape, dict]]) -> tuple[int, 
     return prefix
 
 
-def _merge(root: Term, outs: list[tuple[Shape, dict]], cat: bool) -> Shape:
-    first = outs[0][0]
-    if cat:
-        if any(s[1:] != first[1:] for s, _ in outs):
-            raise AssemblyError(_mismatch("concatenates", root, _merging_topology(root, outs), outs))
-        return Shape(sum(s.c for s, _ in outs), first.h, first.w)
-    if any(s != first for s, _ in outs):
-        raise AssemblyError(_mismatch("sums", root, _merging_topology(root, outs), outs))
-    return first
+def _merge(root: Term, outs: list[tuple[Shape, dict]], merge: str) -> tuple[Shape, Optional[nn.Module]]:
+    """Output shape of merge ``merge`` of the branches, and its module (``None``: the executor sums)."""
+    spec = get_merge(merge)
+    if spec is None:
+        raise AssemblyError(f"no merge registered as '{merge}' (used by {describe_position(root, _merging_topology(root, outs))}); "
+                            "register one with register_merge")
+    shapes = [s for s, _ in outs]
+    try:
+        out = Shape(*spec.out_shape(shapes))
+    except ValueError:
+        verb = {SUM: "sums", CONCAT: "concatenates"}.get(merge, f"merges ('{merge}')")
+        raise AssemblyError(_mismatch(verb, root, _merging_topology(root, outs), outs)) from None
+    return out, None if merge == SUM else spec.factory(shapes)
 
 
 def _mismatch(verb: str, root: Term, path: tuple[int, ...], outs: list[tuple[Shape, dict]]) -> str:
@@ -197,11 +212,14 @@ class Network(nn.Module):
         return self.head(self.body(self.stem(x)))
 
 
-def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: int = 16) -> Network:
+def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: int = 16,
+                  seed: int = 0) -> Network:
     """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
 
     Stem ``Conv3×3(channels → base_channels, bias=False) + BN(base_channels)``; the term's
     DAG on ``(base_channels, R, R)``; head ``BN(C_out) → ReLU → GAP → Linear(C_out, classes)``.
+    ``seed`` picks the graphs of generator topologies (same term + seed: same network); the
+    weights are initialised by torch's global generator as usual.
     """
     spec = InputSpec(*spec)
     if min(spec) < 1 or base_channels < 1:
@@ -210,7 +228,7 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
         nn.Conv2d(spec.channels, base_channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(base_channels),
     )
-    body, out = build_body(term, Shape(base_channels, spec.resolution, spec.resolution))
+    body, out = build_body(term, Shape(base_channels, spec.resolution, spec.resolution), seed=seed)
     head = nn.Sequential(
         nn.BatchNorm2d(out.c),
         nn.ReLU(inplace=False),

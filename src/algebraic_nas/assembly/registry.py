@@ -1,4 +1,4 @@
-"""Registries of building blocks: primitives (nullary terminals) and topologies (k-ary terminals).
+"""The assembler's registries: primitive modules (terminals) and merge modules (how a node combines).
 
 timm-style decorators make a user's own block available to every grammar that names it::
 
@@ -22,27 +22,38 @@ topology template puts on the edge (``stride=2`` in a DARTS reduction cell). It 
 factory, default: the input shape) says what comes out. The factory may instead return a pair
 ``(module, out_shape)``.
 
-A *topology* is a graph template: nodes ``1..n`` (1 the input, n the output), argument i on
-edge i, nodes summing their incoming edges. Plain edge lists are shared with the grammar package
-(:func:`algebraic_nas.grammar.topologies.register_topology`), so the ``zero`` constraint knows
-them. A :class:`Template` may also carry fixed operations on extra edges, keyword attributes for
-the operations of an argument edge, and nodes that concatenate channels instead of summing.
+A *merge* is how a template node combines its incoming branches (the template names it:
+``"sum"`` by default, ``"concat"``): ``register_merge(name, factory, out_shape)`` with
+``factory(shapes) -> nn.Module`` taking the list of branch tensors, and ``out_shape(shapes)``.
 
-This module is torch-free: the graph code (used by the surrogate) reads the topology registry.
+Topologies are graph templates in the torch-free grammar layer (:mod:`algebraic_nas.grammar.topology`);
+``register_topology``, ``Template``, ``TemplateEdge``, ``get_template``, ``is_topology`` and the zero
+set (``ZERO_OPS``, ``register_zero``) are re-exported here so that user code keeps working.
+
+This module is torch-free (the modules load on first use).
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
 
 from algebraic_nas.errors import AlgebraicNASError
-from algebraic_nas.grammar import topologies as _grammar_topologies
+from algebraic_nas.grammar import topology_zero as _special
+from algebraic_nas.grammar.topology import get_template, is_topology, list_topologies, register_topology
+from algebraic_nas.grammar.topology_template import CONCAT, SUM, Edges, Template, TemplateEdge
+from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS, register_zero
 
 from .shapes import Shape
 
-Edges = tuple[tuple[int, int], ...]
+__all__ = [
+    "AssemblyError", "PrimitiveSpec", "MergeSpec", "register_primitive", "get_primitive", "primitive_names",
+    "register_merge", "get_merge", "register_identity",
+    # re-exported from the grammar layer (one topology registry, one zero set)
+    "register_topology", "get_template", "is_topology", "list_topologies", "Template", "TemplateEdge", "Edges",
+    "ZERO_OPS", "IDENTITY_OPS", "register_zero", "SUM", "CONCAT",
+]
 
 
 class AssemblyError(AlgebraicNASError, ValueError):
@@ -77,20 +88,10 @@ class PrimitiveSpec:
 
 _PRIMITIVES: dict[str, PrimitiveSpec] = {}
 
-#: Terminals that are removed from the graph (never executed).
-ZERO_OPS: set[str] = {"zero", "none"}
-#: Terminals that pass their input through unchanged (executed as a reference, contracted in WL graphs).
-IDENTITY_OPS: set[str] = {"id", "skip_connect"}
-
-
-def register_zero(name: str) -> None:
-    """Treat nullary terminal ``name`` like ``zero``: removed from the graph, never executed."""
-    ZERO_OPS.add(name)
-
 
 def register_identity(name: str) -> None:
     """Treat nullary terminal ``name`` like ``id``: passed through (and contracted in WL graphs)."""
-    IDENTITY_OPS.add(name)
+    _special.register_identity(name)
     _PRIMITIVES.setdefault(name, PrimitiveSpec(name, lambda shape: _identity_module()))
 
 
@@ -124,7 +125,7 @@ def register_primitive(
     return deco(factory) if factory is not None else deco
 
 
-_BUILTIN_MODULES = ("primitives", "blocks")
+_BUILTIN_MODULES = ("primitives", "blocks", "merges")
 _builtins_loaded = False
 
 
@@ -147,129 +148,31 @@ def primitive_names() -> list[str]:
     return sorted(_PRIMITIVES)
 
 
-# --- topologies ----------------------------------------------------------------------------------
+# --- merges --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class TemplateEdge:
-    """One edge of a topology template: from node ``src`` to node ``dst`` (1-based).
+class MergeSpec:
+    """A registered merge: ``factory(shapes)`` gives an ``nn.Module`` mapping the list of branch
+    tensors ``[(N, *shape_i)]`` to one tensor of shape ``(N, *out_shape(shapes))``.
 
-    Exactly one of ``arg`` (index of the term argument placed on the edge) and ``op`` (name of a
-    fixed primitive, e.g. the DARTS input preprocessing) is set. ``arg`` may be a tuple of indices
-    reaching into the argument (``(2, 1)``: argument 2's argument 1), for operators whose arguments
-    group the edges of one node (the DARTS cell's ``Node5(op, op, op, op)``). ``attrs`` are keyword
-    attributes for the operation's factory (``(("stride", 2),)``).
+    ``out_shape`` raises ``ValueError`` when the branch shapes cannot be merged.
     """
 
-    src: int
-    dst: int
-    arg: Union[int, tuple[int, ...], None] = None
-    op: Optional[str] = None
-    attrs: tuple[tuple[str, Any], ...] = ()
-
-    def __post_init__(self) -> None:
-        if (self.arg is None) == (self.op is None):
-            raise ValueError("a template edge carries either an argument index or a fixed op")
-        if not self.src < self.dst:
-            raise ValueError(f"template edges must point forward, got ({self.src}, {self.dst})")
+    name: str
+    factory: Callable[[list[Shape]], Any]
+    out_shape: Callable[[list[Shape]], Shape]
 
 
-@dataclass(frozen=True)
-class Template:
-    """A topology as a DAG template on nodes ``1..n_nodes`` (1 input, ``n_nodes`` output)."""
-
-    n_nodes: int
-    edges: tuple[TemplateEdge, ...]
-    concat: frozenset[int] = field(default_factory=frozenset)  # nodes concatenating channels
-
-    @staticmethod
-    def from_edges(edges: Edges) -> "Template":
-        n = max(max(e) for e in edges)
-        return Template(n, tuple(TemplateEdge(a, b, arg=i) for i, (a, b) in enumerate(edges)))
-
-    @property
-    def arity(self) -> int:
-        """Number of term arguments the template reads (distinct first indices of the edges' ``arg``)."""
-        return len({e.arg if isinstance(e.arg, int) else e.arg[0] for e in self.edges if e.arg is not None})
+_MERGES: dict[str, MergeSpec] = {}
 
 
-TopologySpec = Union[Edges, Template, Callable[[int], Union[Edges, Template, None]]]
-_TOPOLOGIES: dict[str, TopologySpec] = {}
-_topologies_loaded = False
+def register_merge(name: str, factory: Callable[[list[Shape]], Any], out_shape: Callable[[list[Shape]], Shape]) -> None:
+    """Register merge ``name`` (a name a :class:`Template` may give a node). Re-registering replaces."""
+    _MERGES[name] = MergeSpec(name, factory, out_shape)
 
 
-def register_topology(name: str, spec: Optional[TopologySpec] = None, *, edges: Optional[Edges] = None):
-    """Register topology ``name``: an edge list, a :class:`Template`, or a function of the arity.
-
-    Used as a decorator on a function ``arity -> Edges | Template | None`` (``None``: that arity
-    is not allowed), or called directly with ``spec`` or ``edges=``. Plain edge lists are also
-    registered with the grammar package so that its ``zero`` constraint sees them.
-    """
-
-    def deco(s: TopologySpec) -> TopologySpec:
-        _TOPOLOGIES[name] = s
-        if isinstance(s, Template):
-            plain = _plain_edges(s)
-            if plain is not None:
-                _grammar_topologies.register_topology(name, plain)
-        elif isinstance(s, tuple):
-            _grammar_topologies.register_topology(name, s)
-        elif callable(s):
-
-            def grammar_edges(arity: int, _s=s) -> Optional[Edges]:
-                t = _s(arity)
-                if t is None:
-                    return None
-                if isinstance(t, Template):
-                    return _plain_edges(t)
-                return tuple(t)
-
-            _grammar_topologies.register_topology(name, grammar_edges)
-        return s
-
-    if edges is not None:
-        spec = tuple(tuple(e) for e in edges)  # type: ignore[assignment]
-    return deco(spec) if spec is not None else deco
-
-
-def _plain_edges(t: Template) -> Optional[Edges]:
-    """The template as a plain edge list when it is one (argument i on edge i, nothing else)."""
-    if t.concat or any(e.op is not None or e.attrs for e in t.edges):
-        return None
-    if [e.arg for e in t.edges] != list(range(len(t.edges))):
-        return None
-    return tuple((e.src, e.dst) for e in t.edges)
-
-
-def _load_builtin_topologies() -> None:
-    global _topologies_loaded
-    if not _topologies_loaded:
-        _topologies_loaded = True
-        importlib.import_module(f"{__package__}.topologies")
-
-
-def get_template(name: str, arity: int) -> Optional[Template]:
-    """The template of topology ``name`` with ``arity`` arguments, or ``None`` if it is not one.
-
-    Looks in this registry first, then at the grammar package's edge lists (``LinearK``,
-    ``Residual2``, ``Cell``...).
-    """
-    _load_builtin_topologies()
-    spec = _TOPOLOGIES.get(name)
-    if spec is not None:
-        t = spec(arity) if callable(spec) else spec
-        if t is None:
-            return None
-        if not isinstance(t, Template):
-            t = Template.from_edges(tuple(t))
-        return t if t.arity == arity else None
-    edges = _grammar_topologies.topology_edges(name, arity)
-    return Template.from_edges(edges) if edges else None
-
-
-def is_topology(name: str) -> bool:
-    """Whether ``name`` is registered as a topology for some arity (grammar edge lists included)."""
-    _load_builtin_topologies()
-    if name in _TOPOLOGIES:
-        return True
-    return any(_grammar_topologies.topology_edges(name, k) for k in range(1, 33))
+def get_merge(name: str) -> Optional[MergeSpec]:
+    """The registered merge ``name`` or ``None`` (``"sum"`` and ``"concat"`` are built in)."""
+    _load_builtin_primitives()
+    return _MERGES.get(name)

@@ -14,10 +14,30 @@ from .constraints import register_constraint, registered_constraints
 from .errors import GrammarError, TermError
 from .grammar import Grammar, as_rng, fold_term, load_grammar, resolve_grammar_path, shipped_grammars
 from .term import Term
-from .topologies import has_path, register_topology, topology_edges
+from .topologies import has_path, topology_edges
+from .topology import (
+    get_template,
+    get_topology,
+    is_topology,
+    list_topologies,
+    position_seed,
+    register_topology,
+    register_topology_family,
+)
+from .topology_template import Template, TemplateEdge
+from .topology_zero import register_zero
 
 __all__ = [
     "Grammar",
+    "Template",
+    "TemplateEdge",
+    "get_template",
+    "get_topology",
+    "is_topology",
+    "list_topologies",
+    "position_seed",
+    "register_topology_family",
+    "register_zero",
     "GrammarError",
     "Term",
     "TermError",

@@ -12,9 +12,14 @@ op->op edges, the ops reading the block's input (``entry``), the ops feeding its
 (``exit``) and whether the input reaches the output through identities alone (``through``).
 Ops on no input->output path are pruned inside each block, which equals the assembler's global
 pruning because a block's interior is reachable only through its input and output. Anything
-this module does not model (channel-concatenating templates, fixed-op edges with attributes,
-nested argument indices, numbers in op positions, a term that computes nothing) raises
-:class:`Unsupported`; :class:`FastGraphFn` then falls back to the assembler for that term.
+this module does not model (templates with merges other than sum, fixed-op edges with
+attributes, nested argument indices, numbers in op positions, a term that computes nothing)
+raises :class:`Unsupported`; :class:`FastGraphFn` then falls back to the assembler for that term.
+
+Templates come from the topology registry. Fixed topologies (and functions of the arity) are
+cached by ``(symbol, arity)``; a generator topology's template depends on its value arguments
+and its position seed, so it is cached by ``(symbol, values, seed)``, and a block containing one
+is memoised under its path as well (blocks without generators keep the path-free key).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from algebraic_nas.grammar.term import Term
+from algebraic_nas.grammar.topology import argument_values, get_topology, position_seed
+from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
 from algebraic_nas.surrogate.graphs import assembly_graph_fn
 from algebraic_nas.surrogate.wl import CompactGraph
 
@@ -52,6 +59,7 @@ EMPTY = Block((), _NO_EDGES, (), (), False)
 THROUGH = Block((), _NO_EDGES, (), (), True)
 _IN = -1  # marker for the block input in the "arriving" sets
 FLAT = -1  # fold level meaning "not folded"
+_GENERATOR = object()  # template-cache marker: the symbol is a generator topology
 
 
 def _op(label: str) -> Block:
@@ -64,33 +72,66 @@ class BlockBuilder:
     ``remaining`` follows ``Grammar.fold``: a nonterminal node met with ``remaining == 0``
     becomes one op labelled ``"NONTERMINAL SYMBOL"``; non-transparent nonterminal nodes take one
     level; :data:`FLAT` never folds. Folding here avoids building the folded terms at all.
+    ``seed`` is the network seed of generator topologies (as in ``term_graph``).
     """
 
-    def __init__(self, max_cache: int = 500_000) -> None:
-        from algebraic_nas.assembly.registry import IDENTITY_OPS, ZERO_OPS, get_template
-
-        self._zero, self._ident, self._template = ZERO_OPS, IDENTITY_OPS, get_template
-        self._cache: dict[tuple[Term, int], Block] = {}
-        self._tmpl_cache: dict[tuple[str, int], Any] = {}
+    def __init__(self, max_cache: int = 500_000, seed: int = 0) -> None:
+        self._zero, self._ident = ZERO_OPS, IDENTITY_OPS
+        self.seed = seed
+        self._cache: dict[tuple, Block] = {}
+        self._tmpl_cache: dict[tuple, Any] = {}
+        self._positional: set[tuple[Term, int]] = set()  # (subterm, depth) whose block depends on its path
+        self._generated = 0  # generator templates expanded or positional blocks used so far
         self.max_cache = max_cache
 
-    def block(self, t: Term, remaining: int = FLAT) -> Block:
+    def block(self, t: Term, remaining: int = FLAT, path: tuple[int, ...] = ()) -> Block:
         key = (t, remaining)
         b = self._cache.get(key)
-        if b is None:
-            b = self._make(t, remaining)
-            if len(self._cache) >= self.max_cache:
-                self._cache.clear()
-            self._cache[key] = b
+        if b is not None:
+            return b
+        if key in self._positional:
+            self._generated += 1
+            pkey = (t, remaining, path)
+            b = self._cache.get(pkey)
+            if b is None:
+                b = self._store(pkey, self._make(t, remaining, path))
+            return b
+        before = self._generated
+        b = self._make(t, remaining, path)
+        if self._generated == before:
+            return self._store(key, b)
+        self._positional.add(key)
+        return self._store((t, remaining, path), b)
+
+    def _store(self, key: tuple, b: Block) -> Block:
+        if len(self._cache) >= self.max_cache:
+            self._cache.clear()
+        self._cache[key] = b
         return b
 
-    def _template_of(self, symbol: str, arity: int):
-        key = (symbol, arity)
-        if key not in self._tmpl_cache:
-            self._tmpl_cache[key] = self._template(symbol, arity)
-        return self._tmpl_cache[key]
+    def _template_of(self, t: Term, path: tuple[int, ...]):
+        key = (t.symbol, len(t.children))
+        got = self._tmpl_cache.get(key)
+        if got is None and key not in self._tmpl_cache:
+            spec = get_topology(t.symbol)
+            got = _GENERATOR if spec is not None and spec.is_generator else (
+                spec.template(len(t.children)) if spec is not None else None)
+            self._tmpl_cache[key] = got
+        if got is not _GENERATOR:
+            return got
+        self._generated += 1
+        pos, vals = argument_values(t)
+        seed = position_seed(self.seed, path)
+        gkey = (t.symbol, len(t.children), vals, pos, seed)
+        if gkey not in self._tmpl_cache:
+            try:
+                got = get_topology(t.symbol).template(len(t.children), vals, seed, pos)  # type: ignore[union-attr]
+            except ValueError as e:  # the assembler raises it with the term position
+                raise Unsupported(str(e)) from e
+            self._tmpl_cache[gkey] = got
+        return self._tmpl_cache[gkey]
 
-    def _make(self, t: Term, r: int) -> Block:
+    def _make(self, t: Term, r: int, path: tuple[int, ...]) -> Block:
         if t.collapsed:
             if r == FLAT:
                 raise Unsupported("collapsed term in a flat graph")
@@ -102,20 +143,20 @@ class BlockBuilder:
             if not t.is_transparent:
                 r -= 1
         if t.is_transparent:
-            return self.block(t.children[0], r)
+            return self.block(t.children[0], r, path + (0,))
         if t.value is not None:
             raise Unsupported("a number where an operation is expected")
         if t.symbol in self._zero:
             return EMPTY
         if not t.children:
             return THROUGH if t.symbol in self._ident else _op(t.symbol)
-        tmpl = self._template_of(t.symbol, len(t.children))
+        tmpl = self._template_of(t, path)
         if tmpl is None:
             if r != FLAT and any(c.nonterminal is not None for c in t.children):
                 raise Unsupported("a terminal with plain arguments inside a fold")
             return _op(str(t))  # a terminal with plain arguments is one operation
-        if tmpl.concat:
-            raise Unsupported("concatenating template")
+        if tmpl.merges:
+            raise Unsupported("a template with merges other than sum")
         parts: list[Block] = []
         for e in tmpl.edges:
             if e.attrs or not (e.arg is None or isinstance(e.arg, int)):
@@ -123,7 +164,7 @@ class BlockBuilder:
             if e.arg is None:
                 parts.append(THROUGH if e.op in self._ident else EMPTY if e.op in self._zero else _op(e.op))
             else:
-                parts.append(self.block(t.children[e.arg], r))
+                parts.append(self.block(t.children[e.arg], r, path + (e.arg,)))
         return compose(tmpl.n_nodes, [(e.src, e.dst) for e in tmpl.edges], parts)
 
 
@@ -199,10 +240,11 @@ class FastGraphFn:
     Falls back to ``assembly.graph`` (exact same result, slower) for terms it does not model.
     """
 
-    def __init__(self, grammar: Any, levels: Sequence[int] = (0, 1, 2, 3, 4)) -> None:
+    def __init__(self, grammar: Any, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> None:
         self.grammar = grammar
         self.levels = tuple(levels)
-        self.builder = BlockBuilder()
+        self.seed = seed
+        self.builder = BlockBuilder(seed=seed)
         self.fallbacks = 0
 
     def __call__(self, term: Term) -> list[CompactGraph]:
@@ -212,4 +254,4 @@ class FastGraphFn:
             return out
         except Unsupported:
             self.fallbacks += 1
-            return [CompactGraph.from_networkx(g) for g in assembly_graph_fn(self.grammar, self.levels)(term)]
+            return [CompactGraph.from_networkx(g) for g in assembly_graph_fn(self.grammar, self.levels, self.seed)(term)]

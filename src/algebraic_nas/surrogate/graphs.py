@@ -23,14 +23,18 @@ GraphFn = Callable[[Term], Sequence[Union[nx.DiGraph, CompactGraph]]]
 DEFAULT_LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-def assembly_graph_fn(grammar: Any, levels: Sequence[int] = DEFAULT_LEVELS) -> GraphFn:
-    """term -> [flat_graph(term), *fold_graphs(grammar, term, levels)] via the assembler."""
+def assembly_graph_fn(grammar: Any, levels: Sequence[int] = DEFAULT_LEVELS, seed: int = 0) -> GraphFn:
+    """term -> [flat_graph(term), *fold_graphs(grammar, term, levels)] via the assembler.
+
+    ``seed`` is the network seed of generator topologies (the one the networks are built with).
+    """
     from algebraic_nas.assembly.graph import flat_graph, fold_graphs  # networkx only, no torch
 
     levels = tuple(levels)
 
     def fn(term: Term) -> list[nx.DiGraph]:
-        return [flat_graph(term), *fold_graphs(grammar, term, levels=levels)] if levels else [flat_graph(term)]
+        flat = flat_graph(term, seed=seed)
+        return [flat, *fold_graphs(grammar, term, levels=levels, seed=seed)] if levels else [flat]
 
     return fn
 
@@ -49,6 +53,7 @@ class TermGraphs:
             assembler's flat graph followed by the fold-level graphs of ``levels``, built by
             :class:`~algebraic_nas.surrogate.fastgraph.FastGraphFn` (same graphs, ~10x faster).
         levels: fold levels of the default graph function.
+        seed: network seed of generator topologies for the default graph function.
         max_terms: least-recently-used terms beyond this many are forgotten (the evolutionary
             optimiser makes ~10,000 candidates per proposal).
     """
@@ -59,13 +64,14 @@ class TermGraphs:
         graph_fn: Optional[GraphFn] = None,
         levels: Sequence[int] = DEFAULT_LEVELS,
         max_terms: int = 200_000,
+        seed: int = 0,
     ) -> None:
         if graph_fn is None:
             if grammar is None:
                 raise ValueError("TermGraphs needs a grammar (for the fold graphs) or a graph_fn")
             from algebraic_nas.surrogate.fastgraph import FastGraphFn
 
-            graph_fn = FastGraphFn(grammar, levels)
+            graph_fn = FastGraphFn(grammar, levels, seed)
         self.graph_fn = graph_fn
         self.max_terms = max_terms
         self._cache: "OrderedDict[Term, tuple[CompactGraph, ...]]" = OrderedDict()

@@ -1,0 +1,34 @@
+"""The special nullary terminals of the graph algebra: ``zero`` (no edge) and identity (torch-free).
+
+One set of zero names serves the assembler (a zero edge is removed, never executed), the
+surrogate's graphs (a zero edge is no node) and the grammar. Defaults: ``zero`` and ``none``;
+:func:`register_zero` adds one.
+
+The grammar's ``%zero NAME`` directive names the zero of *its* connectivity constraint (which
+arguments of a topology may be zero without cutting every input→output path); NAME should be one
+of the names here, or the assembler would execute it as a primitive. Identities (``id``,
+``skip_connect``) pass their input through and are contracted in the WL graphs; the assembler's
+``register_identity`` also registers the ``nn.Identity`` module.
+"""
+
+from __future__ import annotations
+
+#: Terminals that are removed from the graph (never executed).
+ZERO_OPS: set[str] = {"zero", "none"}
+#: Terminals that pass their input through unchanged (contracted in WL graphs).
+IDENTITY_OPS: set[str] = {"id", "skip_connect"}
+
+
+def register_zero(name: str) -> None:
+    """Treat nullary terminal ``name`` like ``zero``: removed from every graph, never executed."""
+    ZERO_OPS.add(name)
+
+
+def register_identity(name: str) -> None:
+    """Treat nullary terminal ``name`` like ``id`` in graphs (passed through, contracted for WL)."""
+    IDENTITY_OPS.add(name)
+
+
+def is_zero(name: str) -> bool:
+    """Whether terminal ``name`` is a zero (no edge)."""
+    return name in ZERO_OPS
