@@ -29,7 +29,9 @@ from bisect import bisect_right
 from typing import Any, Callable, Iterable, Optional, Union
 
 from . import topologies
+from .checks import check_productive, check_structure
 from .errors import TermError
+from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, undeclared_zero
 from .loading import (
     DEFAULT_FLOAT_DIGITS,
     SHIPPED_DIR,
@@ -110,12 +112,22 @@ class Grammar:
         self.name = name
         self.path = root.path
         self._read(root)
-        self._check_structure(root)
+        structure = check_structure(self._rules, self._root_rules, self.start, self.shared, self.max_depth)
+        self._refs = structure.refs
+        self.nonterminals: list[str] = structure.nonterminals
+        self._rules = {a: self._rules[a] for a in self.nonterminals}
+        self.shared &= set(self.nonterminals)
         self.rules: dict[str, list[Alternative]] = compile_rules(self.nonterminals, self._rules, self.zero)
         self._counts_expand: dict = {}
         self._check_productive()
-        self._find_shared_groups()
-        self._lint()
+        self._groups, messages = find_shared_groups(self.nonterminals, self.rules, self.shared, self._refs, self._rules)
+        self._canonicalize = bool(self._groups)
+        messages += duplicate_alternatives(self.nonterminals, self.rules)
+        messages += ambiguous_leaves(self.nonterminals, self.rules, self._groups)
+        if self.zero is None and not self._zero_silenced:
+            messages += undeclared_zero(self.rules, self._rules[self.start])
+        for message in messages:
+            warnings.warn(message, stacklevel=2)  # at the caller of load_grammar
         self._samplers: dict = {}
         self._cands: dict = {}
         self._valid_by_symbol: dict = {}
@@ -138,175 +150,6 @@ class Grammar:
         self.constraints: list[str] = d.constraints
         self.size_ignores = list(self.constraints)
         self._constraint_fns = d.constraint_functions()
-
-    def _check_structure(self, root: GrammarFile) -> None:
-        rules = self._rules
-        # undefined nonterminals
-        refs: dict[str, list[tuple[str, bool, Loc]]] = {}  # A -> [(B, is_unit, loc)]
-
-        def collect(e: Expr, out: list, top: bool) -> None:
-            if e.kind == "nt":
-                out.append((e.name, top, e.loc))
-            for a in e.args:
-                collect(a, out, False)
-
-        for a_name, rule in rules.items():
-            out: list = []
-            for alt in rule.alts:
-                collect(alt.expr, out, True)
-            for b, _, loc in out:
-                if b not in rules:
-                    raise loc.error(f"undefined nonterminal {b} (no rule '{b} ::= ...')")
-            refs[a_name] = out
-        self._refs = refs
-        # reachability
-        seen = {self.start}
-        todo = [self.start]
-        while todo:
-            a = todo.pop()
-            for b, _, _ in refs[a]:
-                if b not in seen:
-                    seen.add(b)
-                    todo.append(b)
-        for a_name in rules:
-            if a_name not in seen and a_name in self._root_rules:
-                raise rules[a_name].loc.error(f"nonterminal {a_name} is unreachable from the start symbol {self.start}")
-        self._rules = {a: r for a, r in rules.items() if a in seen}
-        self.nonterminals = [a for a in rules if a in seen]
-        self.shared &= set(self.nonterminals)
-        # unit cycles (always an error: the grammar would be infinitely ambiguous)
-        unit = {a: [b for b, top, _ in refs[a] if top] for a in self.nonterminals}
-        cyc = _find_cycle(self.nonterminals, unit)
-        if cyc:
-            raise rules[cyc[0]].loc.error(
-                "cycle of unit productions " + " -> ".join(cyc) + ": the same term would have infinitely many derivations"
-            )
-        # recursion: fine with a depth bound, an error without one. Shared nonterminals must not contain themselves.
-        full = {a: [b for b, _, _ in refs[a]] for a in self.nonterminals}
-        for x in sorted(self.shared):
-            path = _path_to(x, full)
-            if path:
-                raise rules[x].loc.error(
-                    "shared nonterminal " + x + " contains itself (" + " -> ".join(path) + "): a shared term cannot be infinite"
-                )
-        if self.max_depth is None:
-            cyc = _find_cycle(self.nonterminals, full)
-            if cyc:
-                raise rules[cyc[0]].loc.error(
-                    "recursive grammar without a depth bound: " + " -> ".join(cyc) + " (add a directive such as %max_depth 5)"
-                )
-        self._unit_graph = unit
-
-    def _lint(self) -> None:
-        for a_name in self.nonterminals:
-            seen: dict[tuple, Alternative] = {}
-            for al in self.rules[a_name]:
-                k = al.expr.key()
-                if k in seen:
-                    warnings.warn(
-                        f"{al.loc.file}:{al.loc.line}:{al.loc.column}: duplicate alternative {al.expr} of {a_name} "
-                        f"(same as alternative {seen[k].index + 1}); it is never chosen by parse and is counted as a "
-                        "separate derivation by size (use a weight instead)",
-                        stacklevel=3,
-                    )
-                else:
-                    seen[k] = al
-        # ambiguity visible at the leaves: one nullary terminal derivable by two alternatives
-        leaves: dict[str, set] = {}
-
-        def leaf_set(b: str, stack: tuple = ()) -> set:
-            if b in leaves:
-                return leaves[b]
-            out: set = set()
-            for al in self.rules[b]:
-                if al.kind == "leaf":
-                    out.add(al.expr.name)
-                elif al.kind == "unit" and al.pattern[1] not in stack:
-                    out |= leaf_set(al.pattern[1], stack + (b,))
-            leaves[b] = out
-            return out
-
-        for a_name in self.nonterminals:
-            owner: dict[str, Alternative] = {}
-            for al in self.rules[a_name]:
-                if al.kind == "leaf":
-                    names = {al.expr.name}
-                elif al.kind == "unit":
-                    names = leaf_set(al.pattern[1])
-                else:
-                    continue
-                for nm in sorted(names):
-                    prev = owner.get(nm)
-                    if prev is not None and prev.kind == al.kind == "unit" and any(
-                        prev.pattern[1] in grp and al.pattern[1] in grp for grp in self._groups
-                    ):
-                        continue  # interchangeable shared nonterminals: handled by canonical forms
-                    if prev is not None and prev.expr.key() != al.expr.key():
-                        warnings.warn(
-                            f"{al.loc.file}:{al.loc.line}:{al.loc.column}: ambiguous grammar: {a_name} derives {nm} "
-                            f"through alternative {prev.index + 1} ({prev.expr}) and alternative {al.index + 1} ({al.expr}); "
-                            "parse picks the first, size counts both derivations",
-                            stacklevel=3,
-                        )
-                    owner.setdefault(nm, al)
-        if self.zero is None and not self._zero_silenced:
-            used = any(_uses_terminal(al.expr, "zero") for alts in self.rules.values() for al in alts)
-            if used:
-                loc = self._rules[self.start].loc
-                warnings.warn(
-                    f"{loc.file}: the terminal 'zero' is used but no %zero directive declares it: "
-                    "the connectivity constraint is off (add '%zero zero', or '%zero off' to silence this)",
-                    stacklevel=3,
-                )
-
-    def _find_shared_groups(self) -> None:
-        """Shared nonterminals that are alternatives of one nonterminal with identical rules.
-
-        ``LEVEL2 ::= M1 | M2 | ... | zero`` with ``M1 ::= DAG4(...)``, ``M2 ::= DAG4(...)``: a term
-        string does not say which motif an occurrence is. Such a group is *interchangeable*: terms
-        are kept in a canonical form (the distinct subterms are assigned M1, M2, ... in order of
-        first appearance in the string; this is what ``parse`` produces), and the size counts
-        distinct terms, not labellings.
-        """
-        self._groups: list[list[str]] = []
-        self._canonicalize = False
-        seen: set[str] = set()
-        for a_name in self.nonterminals:
-            units = [al.pattern[1] for al in self.rules[a_name] if al.kind == "unit" and al.pattern[1] in self.shared]
-            if len(units) < 2:
-                continue
-            by_body: dict = {}
-            for x in units:
-                by_body.setdefault(tuple(al.expr.key() for al in self.rules[x]), []).append(x)
-            for members in by_body.values():
-                if len(members) < 2:
-                    continue
-                key = frozenset(members)
-                if key & seen:
-                    continue
-                # interchangeable only if every reference to a member is a unit alternative of a
-                # nonterminal that has all members as unit alternatives
-                ok = True
-                for b_name in self.nonterminals:
-                    refs = self._refs.get(b_name, [])
-                    unit_targets = {al.pattern[1] for al in self.rules[b_name] if al.kind == "unit"}
-                    for tgt, top, _ in refs:
-                        if tgt in key and not (top and key <= unit_targets):
-                            ok = False
-                    if not ok:
-                        break
-                if ok:
-                    self._groups.append(sorted(members, key=self.nonterminals.index))
-                    seen |= key
-                    self._canonicalize = True
-                else:
-                    loc = self._rules[a_name].loc
-                    warnings.warn(
-                        f"{loc.file}:{loc.line}: shared nonterminals {', '.join(members)} are alternatives of {a_name} with "
-                        "identical rules but are not used interchangeably: a term string does not say which one an "
-                        "occurrence is; parse assigns them in order of appearance and size counts derivations",
-                        stacklevel=3,
-                    )
 
     # ------------------------------------------------------------------ counting
 
@@ -406,12 +249,9 @@ class Grammar:
         r0 = self._root_r()
         for x in self.nonterminals:
             self._value_nt(x, r0, None)
-        for a_name in self.nonterminals:
-            v = self._counts_expand.get((a_name, r0)) or {}
-            if not any(v.values()):
-                why = f" within %max_depth {self.max_depth}" if self.max_depth is not None else ""
-                cons = " satisfying the connectivity constraint" if self.zero is not None else ""
-                raise self._rules[a_name].loc.error(f"nonterminal {a_name} is unproductive: it derives no finite term{cons}{why}")
+        check_productive(
+            self.nonterminals, self._rules, lambda a: any((self._counts_expand.get((a, r0)) or {}).values()), self.zero, self.max_depth
+        )
 
     def _nt_counts(self, a_name: str, r) -> tuple:
         """(zero terms, other terms) of ``a_name`` at remaining depth ``r`` (shared references expanded)."""
@@ -968,57 +808,6 @@ def _conv(a: dict, b: dict) -> dict:
             m = ma | mb
             out[m] = _add(out.get(m, 0), _mul(na, nb))
     return {m: n for m, n in out.items() if n}
-
-
-def _uses_terminal(e: Expr, name: str) -> bool:
-    if e.kind == "t" and e.name == name:
-        return True
-    return any(_uses_terminal(a, name) for a in e.args)
-
-
-def _find_cycle(nodes: list[str], graph: dict[str, list[str]]) -> Optional[list[str]]:
-    color = {n: 0 for n in nodes}
-    stack: list[str] = []
-
-    def dfs(n: str) -> Optional[list[str]]:
-        color[n] = 1
-        stack.append(n)
-        for m in graph.get(n, []):
-            if color.get(m, 2) == 1:
-                i = stack.index(m)
-                return stack[i:] + [m]
-            if color.get(m) == 0:
-                c = dfs(m)
-                if c:
-                    return c
-        stack.pop()
-        color[n] = 2
-        return None
-
-    for n in nodes:
-        if color[n] == 0:
-            c = dfs(n)
-            if c:
-                return c
-    return None
-
-
-def _path_to(x: str, graph: dict[str, list[str]]) -> Optional[list[str]]:
-    """A cycle x -> ... -> x in graph, or None."""
-    seen: set[str] = set()
-
-    def dfs(n: str, path: list[str]) -> Optional[list[str]]:
-        for m in graph.get(n, []):
-            if m == x:
-                return path + [x]
-            if m not in seen:
-                seen.add(m)
-                p = dfs(m, path + [m])
-                if p:
-                    return p
-        return None
-
-    return dfs(x, [x])
 
 
 def fold_term(term: Term, level: int) -> Term:
