@@ -8,13 +8,16 @@ as single boxes, so that a 25-cell ``hnb201`` network stays readable; ``level`` 
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import networkx as nx
 
 from algebraic_nas.grammar.term import Term
 
 from .graph import op_graph, term_graph
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
 
 #: Default upper bound on drawn operations when the fold level is chosen automatically.
 MAX_AUTO_NODES = 60
@@ -38,7 +41,9 @@ def _colour(label: str, collapsed: bool) -> str:
     return "#f0f0f0"
 
 
-def choose_graph(term: Term, grammar: Any = None, level: Optional[int] = None) -> tuple[nx.DiGraph, Optional[int]]:
+def choose_graph(
+    term: Term, grammar: Optional[Grammar] = None, level: Optional[int] = None
+) -> tuple[nx.DiGraph, Optional[int]]:
     """The graph to draw (``id`` kept as nodes) and the fold level used (``None`` = fully unfolded).
 
     With ``level`` given, ``grammar.fold(term, level)``; otherwise the full op graph if it has at
@@ -78,8 +83,8 @@ def layout(g: nx.DiGraph) -> dict[Any, tuple[float, float]]:
     return pos
 
 
-def draw_term(term: Term, path: Union[str, os.PathLike], grammar: Any = None, level: Optional[int] = None,
-              title: Optional[str] = None) -> dict[str, Any]:
+def draw_term(term: Term, path: Union[str, os.PathLike], grammar: Optional[Grammar] = None,
+              level: Optional[int] = None, title: Optional[str] = None) -> dict[str, Any]:
     """Write a PNG or SVG picture (by the file suffix) of ``term``; returns what was drawn.
 
     Returns ``{"path", "nodes", "edges", "level"}``.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 import gpytorch
 import numpy as np
@@ -39,6 +39,9 @@ from algebraic_nas.surrogate.kernels import (
     WLKernel,
     WLSource,
 )
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
 
 BASE_KERNELS = ("hwl", "wl", "nasbot", "values")
 
@@ -146,7 +149,7 @@ class GraphGP:
     def __init__(
         self,
         kernel: str = "hwl",
-        grammar: Any = None,
+        grammar: Optional[Grammar] = None,
         graphs: Optional[TermGraphs] = None,
         graph_fn: Optional[GraphFn] = None,
         levels: Sequence[int] = DEFAULT_LEVELS,
