@@ -72,7 +72,8 @@ def banat_pins() -> list:
                       evolution=EvolutionConfig(pool_size=30, min_generations=2, max_generations=3, patience=1))
     out = []
     for _ in range(7):
-        (t,) = s.propose(n=1)
+        (proposal,) = s.propose(n=1)
+        t = proposal.term
         out.append(str(t))
         err = 0.1 + (zlib.crc32(str(t).encode()) % 1000) / 2000
         s.observe(t, {"outcome": "ok", "valid_error": err})

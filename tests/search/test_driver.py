@@ -6,14 +6,14 @@ import time
 
 import pytest
 
-from algebraic_nas.search.driver import Budget, Driver, EvaluationSettings
+from algebraic_nas.search.driver import Budget, Driver
 from algebraic_nas.search.executors import Executor, InProcessExecutor
 from algebraic_nas.search.store import Store
 from algebraic_nas.search.strategies import RandomSearch, RegularizedEvolution
 from algebraic_nas.search.worker import EvaluationTask, run_task
 from search_fakes import ToyGrammar, toy_error
 
-SETTINGS = EvaluationSettings(grammar="toy8", dataset="none", protocol={"name": "quick"},
+SETTINGS = EvaluationTask(grammar="toy8", dataset="none", protocol={"name": "quick"},
                               function="search_fakes:toy_evaluate")
 
 
@@ -43,7 +43,7 @@ def test_a_failing_evaluation_does_not_stop_the_search(tmp_path):
 
     strategy.observe(make("ddaaaaaa"), {"outcome": "ok", "valid_error": 0.01})  # a good parent to mutate
     budget = Budget(evaluations=20)
-    settings = EvaluationSettings(grammar="toy8", function="search_fakes:toy_evaluate")
+    settings = EvaluationTask(grammar="toy8", function="search_fakes:toy_evaluate")
     with Store(tmp_path) as store:
         # the failing terms are proposed as re-queued rows, so they are certain to be evaluated
         for w in ("ddbbbbbb", "ddcccccc"):
@@ -85,7 +85,7 @@ def test_resume_keeps_finished_and_reevaluates_unfinished(tmp_path):
 
 def test_resume_refuses_different_evaluation_settings(tmp_path):
     run(tmp_path, Budget(evaluations=2))
-    other = EvaluationSettings(grammar="toy8", dataset="other", function="search_fakes:toy_evaluate")
+    other = EvaluationTask(grammar="toy8", dataset="other", function="search_fakes:toy_evaluate")
     with pytest.raises(ValueError, match="dataset"):
         run(tmp_path, Budget(evaluations=3), settings=other)
 
@@ -148,7 +148,7 @@ def test_asynchronous_refill_keeps_every_slot_busy(tmp_path):
 
 
 def test_wall_time_budget_stops_and_leaves_abandoned_work_pending(tmp_path):
-    settings = EvaluationSettings(grammar="toy8", function="search_fakes:slow_toy_evaluate")
+    settings = EvaluationTask(grammar="toy8", function="search_fakes:slow_toy_evaluate")
     ex = ThreadedExecutor()
     t0 = time.monotonic()
     run(tmp_path, Budget(wall_time_s=1.0), executor=ex, settings=settings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.proposal import Result
 from algebraic_nas.search.strategies import BANAT, RandomSearch, RegularizedEvolution, make_strategy
 from algebraic_nas.search.acquisition import EvolutionConfig
 from search_fakes import FakeGP, ToyGrammar, make, toy_error, word
@@ -14,12 +16,17 @@ FAILED = {"outcome": "failed", "reason": "boom", "valid_error": None}
 SMALL_EVO = dict(pool_size=40, min_generations=3, max_generations=10, patience=2)
 
 
+def terms_of(proposals):
+    return [p.term for p in proposals]
+
+
 def feed(strategy, n, pending=()):
     """Propose and observe ``n`` terms with the toy objective; returns the terms."""
     out = []
     for _ in range(n):
-        (t,) = strategy.propose(pending=list(pending), n=1)
-        strategy.observe(t, OK(toy_error(str(t))))
+        (p,) = strategy.propose(pending=list(pending), n=1)
+        t = p.term
+        strategy.observe(Result.from_record(p, OK(toy_error(str(t)))))
         out.append(t)
     return out
 
@@ -30,7 +37,7 @@ def test_make_strategy_names():
     assert isinstance(make_strategy("evolution", g), RegularizedEvolution)
     assert make_strategy("banat", g).kernel == "hwl" and make_strategy("banat", g).name == "banat"
     assert make_strategy("banat_wl", g).kernel == "wl" and make_strategy("banat_wl", g).name == "banat_wl"
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(ConfigError, match="unknown strategy 'bogus'.*known: banat, banat_wl, evolution, random"):
         make_strategy("bogus", g)
 
 
@@ -41,7 +48,7 @@ def test_no_duplicates_and_pending_respected(name):
     pending = [g.sample(i) for i in range(5)]
     terms = feed(s, 60, pending)
     assert len(set(terms)) == 60 and not set(terms) & set(pending)
-    batch = s.propose(pending=pending, n=4)
+    batch = [p.term for p in s.propose(pending=pending, n=4)]
     assert len(set(batch)) == 4 and not set(batch) & (set(terms) | set(pending))
 
 
@@ -55,7 +62,7 @@ def test_regularized_evolution_random_phase_then_mutants_of_the_sample_best():
     s = RegularizedEvolution(g, population_size=6, sample_size=6, seed=0)
     first = feed(s, 6)
     best = min(first, key=lambda t: toy_error(str(t)))
-    (child,) = s.propose()
+    (child,) = terms_of(s.propose())
     # sample = whole population: the child is a one-letter mutant of the best member
     assert sum(x != y for x, y in zip(word(child), word(best))) == 1
 
@@ -70,7 +77,7 @@ def test_regularized_evolution_ages_by_evaluation_order():
     # the best one is the oldest and has died: no child is a mutant of it
     assert good not in [o.term for o in s.population]
     for _ in range(5):
-        (c,) = s.propose()
+        (c,) = terms_of(s.propose())
         assert sum(x != y for x, y in zip(word(c), word(good))) > 1
 
 
@@ -80,7 +87,7 @@ def test_regularized_evolution_never_picks_a_failed_parent():
     s.observe(make("aaaaaaaa"), FAILED)
     for w in ("bbbbbbbb", "cccccccc", "dbdbdbdb"):
         s.observe(make(w), OK(0.5))
-    (c,) = s.propose()
+    (c,) = terms_of(s.propose())
     assert word(c).count("a") <= 1
 
 
@@ -112,7 +119,7 @@ def test_banat_kriging_believer_and_pending_exclusion():
     pending = [make("aaaaaaab"), make("aaaaaaba")]
     fits = []
     s.surrogate_factory = lambda k, g, o: fits.append(FakeGP()) or fits[-1]
-    (t,) = s.propose(pending=pending, n=1)
+    (t,) = terms_of(s.propose(pending=pending, n=1))
     assert t not in pending
     # two fits: the real data, then real + pending at their posterior means
     assert len(fits) == 2
@@ -125,7 +132,7 @@ def test_banat_kriging_believer_and_pending_exclusion():
 def test_banat_batch_is_distinct_and_fantasises_earlier_batch_members():
     s = banat(n_initial=2)
     feed(s, 3)
-    batch = s.propose(n=3)
+    batch = terms_of(s.propose(n=3))
     assert len(set(batch)) == 3
     assert s.last.n_fake == 2  # the third proposal saw the first two as fake observations
 
@@ -140,7 +147,7 @@ def test_banat_failed_evaluations_excluded_or_worst():
         assert len(terms) == expect
         if mode == "worst":
             assert y[terms.index(make("dddddddd"))] == 0.7
-        (t,) = s.propose()
+        (t,) = terms_of(s.propose())
         assert t != make("dddddddd")
 
 

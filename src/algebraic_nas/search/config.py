@@ -2,24 +2,26 @@
 
 The YAML files in ``algebraic_nas/conf`` pick values; the dataclasses here fix which keys exist
 and their types, so a misspelt or mistyped override fails at composition time naming the key
-(``strategy.kernl=wl`` → "Key 'kernl' not in 'BanatConf'", ``n_workers=two`` → "Value 'two'
+(``strategy.kernl=wl`` → "Key 'kernl' not in 'BanatStrategyConf'", ``n_workers=two`` → "Value 'two'
 ... could not be converted to Integer ... full_key: n_workers").
 
-Config groups: ``grammar``, ``dataset``, ``protocol``, ``strategy`` (``banat``, ``banat_wl``,
-``evolution``, ``random``) and ``executor`` (``auto``, ``inprocess``, ``local``, ``dask``).
+Config groups: ``grammar``, ``dataset``, ``protocol`` (YAML files over these schemas), and
+``strategy`` and ``executor``, generated from the strategy and executor registries: one option
+per registered name, whose keys are the fields of the registered config dataclass (so a
+strategy's defaults live only in its config dataclass, next to its class).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-from algebraic_nas.search.acquisition import EvolutionConfig
 from algebraic_nas.search.worker import DEFAULT_FUNCTION
 
 
@@ -61,59 +63,6 @@ def _protocol_schema() -> type:
 ProtocolConf = _protocol_schema()
 
 
-# The acquisition optimiser's own settings dataclass is its schema (one source of defaults).
-EvolutionConf = EvolutionConfig
-
-
-@dataclass
-class BanatConf:
-    """BANAT; ``kernel: wl`` is BANAT (WL). See ``search.strategies.banat``."""
-
-    name: str = "banat"
-    kernel: str = "hwl"
-    n_initial: int = 10
-    acquisition: str = "log_ei"
-    xi: float = 0.0
-    failed: str = "exclude"
-    batch_size: int = 1
-    evolution: EvolutionConf = field(default_factory=EvolutionConf)
-    surrogate: Dict[str, Any] = field(default_factory=dict)  # extra GraphGP keyword arguments
-
-
-@dataclass
-class EvolutionStrategyConf:
-    """Regularized evolution."""
-
-    name: str = "evolution"
-    population_size: int = 30
-    sample_size: int = 10
-    batch_size: int = 1
-
-
-@dataclass
-class RandomConf:
-    """Random search."""
-
-    name: str = "random"
-    batch_size: int = 1
-
-
-@dataclass
-class ExecutorConf:
-    """``kind``: ``auto`` (in-process for one worker, a local Dask cluster for more),
-    ``inprocess``, ``local`` (Dask ``LocalCluster``) or ``dask`` (existing scheduler at
-    ``address``). ``threads``: torch threads per evaluation (``null``: 1; use more workers
-    rather than more threads: on a shared CPU, two threads per small network were 20x slower
-    than one). ``gpus``: GPU ids handed out one per local worker (``null``: all visible)."""
-
-    kind: str = "auto"
-    address: Optional[str] = None
-    threads: Optional[int] = None
-    gpus: Optional[List[str]] = None
-    memory_limit: str = "auto"
-    start_timeout_s: float = 120.0
-
-
 @dataclass
 class BudgetConf:
     """Stop after ``evaluations`` finished evaluations and/or ``wall_time_s`` seconds."""
@@ -130,8 +79,8 @@ class SearchConf:
     grammar: GrammarConf = field(default_factory=GrammarConf)
     dataset: DatasetConf = field(default_factory=DatasetConf)
     protocol: Any = MISSING  # a ProtocolConf
-    strategy: Any = MISSING  # a BanatConf, EvolutionStrategyConf or RandomConf
-    executor: ExecutorConf = field(default_factory=ExecutorConf)
+    strategy: Any = MISSING  # a node of the strategy group (generated from the registry)
+    executor: Any = MISSING  # a node of the executor group (generated from the registry)
     budget: BudgetConf = field(default_factory=BudgetConf)
     run_dir: Optional[str] = None
     seed: int = 0
@@ -148,9 +97,45 @@ def _first_set(value: Any, default: Any) -> Any:
     return default if value in (None, "") else value
 
 
+def _node(name: str, config: type, head: list[tuple[str, Any, Any]], defaults: dict[str, Any], suffix: str) -> type:
+    """A structured-config node: ``head`` fields (``name``/``kind``, ...) then every field of
+    the registered ``config`` dataclass, with ``defaults`` replacing its defaults."""
+    hints = typing.get_type_hints(config)
+    fields = list(head)
+    for f in dataclasses.fields(config):
+        if f.name in defaults:
+            value = defaults[f.name]
+            fields.append((f.name, hints[f.name], field(default_factory=lambda v=value: copy.deepcopy(v))))
+        elif f.default is not dataclasses.MISSING:
+            fields.append((f.name, hints[f.name], field(default=f.default)))
+        else:
+            fields.append((f.name, hints[f.name], field(default_factory=f.default_factory)))
+    title = "".join(p.capitalize() for p in name.replace("-", "_").split("_"))
+    return dataclasses.make_dataclass(f"{title}{suffix}Conf", fields)
+
+
+def strategy_node(entry: Any) -> type:
+    """The Hydra node of a registered strategy: ``name``, the driver's ``batch_size`` (at most
+    this many proposals per strategy call) and the fields of its config."""
+    head = [("name", str, field(default=entry.name)), ("batch_size", int, field(default=1))]
+    return _node(entry.name, entry.config, head, dict(entry.defaults), "Strategy")
+
+
+def executor_node(entry: Any) -> type:
+    """The Hydra node of a registered executor: ``kind`` and the fields of its config."""
+    return _node(entry.name, entry.config, [("kind", str, field(default=entry.name))], {}, "Executor")
+
+
 def register_configs() -> None:
-    """Register the schemas with Hydra's ConfigStore (the YAML files extend them) and the
-    ``an.or`` resolver that picks Hydra's output directory."""
+    """Register the schemas with Hydra's ConfigStore, the ``strategy`` and ``executor`` groups
+    generated from their registries (one option per registered name; plugins named in
+    ``ALGEBRAIC_NAS_PLUGINS`` are imported first), and the ``an.or`` resolver that picks
+    Hydra's output directory."""
+    from algebraic_nas.search.executors import executor_entries
+    from algebraic_nas.search.plugins import load_plugins
+    from algebraic_nas.search.strategies import strategy_entries
+
+    load_plugins()
     OmegaConf.register_new_resolver("an.or", _first_set, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="search_schema", node=SearchConf)
@@ -158,7 +143,7 @@ def register_configs() -> None:
     cs.store(group="schema/grammar", name="grammar", node=GrammarConf)
     cs.store(group="schema/dataset", name="dataset", node=DatasetConf)
     cs.store(group="schema/protocol", name="protocol", node=ProtocolConf)
-    cs.store(group="schema/strategy", name="banat", node=BanatConf)
-    cs.store(group="schema/strategy", name="evolution", node=EvolutionStrategyConf)
-    cs.store(group="schema/strategy", name="random", node=RandomConf)
-    cs.store(group="schema/executor", name="executor", node=ExecutorConf)
+    for entry in strategy_entries():
+        cs.store(group="strategy", name=entry.name, node=strategy_node(entry))
+    for entry in executor_entries():
+        cs.store(group="executor", name=entry.name, node=executor_node(entry))

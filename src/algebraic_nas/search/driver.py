@@ -2,9 +2,11 @@
 
     resume (replay finished rows into the strategy, re-queue lost ones)
     loop:
-        fill every free worker slot (re-queued terms first, then the strategy's proposals,
-            with the terms under evaluation passed as ``pending``)
-        wait for the next finished evaluation(s)  -> store (committed) -> strategy.observe
+        fill every free worker slot (re-queued proposals first, then the strategy's proposals,
+            with the proposals under evaluation passed as ``pending``); each task is the run's
+            settings made for one proposal (its fidelity merged into the protocol overrides)
+        wait for the next finished evaluation(s)  -> store (committed)
+            -> strategy.observe(Result with every measured objective)
     until the evaluation budget is reached (all finished) or the wall-time budget is spent
 
 Workers are refilled one by one as soon as each evaluation ends, never in synchronous rounds.
@@ -15,15 +17,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
-from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.executors import Executor
 from algebraic_nas.search.progress import Progress, Status
+from algebraic_nas.search.proposal import Proposal, Result
 from algebraic_nas.search.store import Row, Store
 from algebraic_nas.search.strategies.base import Strategy
-from algebraic_nas.search.worker import DEFAULT_FUNCTION, EvaluationTask
+from algebraic_nas.search.worker import EvaluationTask
 
 log = logging.getLogger(__name__)
 
@@ -43,35 +45,6 @@ class Budget:
 
 
 @dataclass
-class EvaluationSettings:
-    """Everything that defines an evaluation except the term (the same for the whole run)."""
-
-    grammar: str
-    dataset: str = "digits"
-    protocol: Any = "quick"
-    seed: int = 0
-    device: str = "auto"
-    data_root: Optional[str] = None
-    overrides: dict = field(default_factory=dict)
-    function: str = DEFAULT_FUNCTION
-    threads: Optional[int] = None
-
-    def task(self, eval_id: int, term: str) -> EvaluationTask:
-        return EvaluationTask(
-            eval_id=eval_id, term=term, grammar=self.grammar, dataset=self.dataset, protocol=self.protocol,
-            seed=self.seed, device=self.device, data_root=self.data_root, overrides=dict(self.overrides),
-            function=self.function, threads=self.threads,
-        )
-
-    def identity(self) -> dict:
-        """The settings a resumed run must share with the stored one (results are comparable)."""
-        return {
-            "grammar": self.grammar, "dataset": self.dataset, "protocol": self.protocol,
-            "seed": self.seed, "overrides": self.overrides, "function": self.function,
-        }
-
-
-@dataclass
 class SearchResult:
     """What a search ended with."""
 
@@ -87,7 +60,7 @@ class Driver:
     strategy: proposes terms.
     executor: runs evaluations.
     store: the run's store.
-    settings: how every term is evaluated.
+    settings: how every proposal is evaluated: the run-wide ``EvaluationTask`` (no term yet).
     budget: when to stop.
     batch_size: at most this many proposals per strategy call (BANAT's b; with b = 1 every
         free worker triggers its own proposal with the others pending).
@@ -100,7 +73,7 @@ class Driver:
         strategy: Strategy,
         executor: Executor,
         store: Store,
-        settings: EvaluationSettings,
+        settings: EvaluationTask,
         budget: Budget,
         batch_size: int = 1,
         progress: Optional[Progress] = None,
@@ -113,7 +86,7 @@ class Driver:
         self.budget = budget
         self.batch_size = max(1, int(batch_size))
         self.progress = progress or Progress("none")
-        self.pending: dict[int, Term] = {}  # eval id -> term, submitted and not finished
+        self.pending: dict[int, Proposal] = {}  # eval id -> proposal, submitted and not finished
         self._requeue: list[Row] = []
         self._session_done = 0
         self._session_start = 0.0
@@ -142,13 +115,17 @@ class Driver:
         finished = self.store.rows(status=("done", "failed"), order="finished")
         for row in finished:
             record = row.result or {"outcome": "ok" if row.status == "done" else "failed", "valid_error": row.valid_error}
-            self.strategy.observe(self.grammar.parse(row.term), record)
+            self.strategy.observe(Result.from_record(self._proposal(row), record, eval_id=row.id))
         self._requeue = self.store.requeue_unfinished()
         for row in self._requeue:
-            self.strategy.mark_proposed(self.grammar.parse(row.term))
+            self.strategy.mark_proposed(self._proposal(row))
         if finished or self._requeue:
             log.info("resuming: %d finished evaluations kept, %d to evaluate again", len(finished), len(self._requeue))
         return len(finished)
+
+    def _proposal(self, row: Row) -> Proposal:
+        """The proposal a stored row was made for."""
+        return Proposal(self.grammar.parse(row.term), row.fidelity, row.checkpoint)
 
     # --- the loop --------------------------------------------------------------------------------
 
@@ -172,23 +149,24 @@ class Driver:
         while self.executor.in_flight() < self.executor.slots and self._may_submit(finished):
             if self._requeue:
                 row = self._requeue.pop(0)
-                batch = [(row.id, row.term)]
+                batch = [(row.id, self._proposal(row))]
             else:
                 free = self.executor.slots - self.executor.in_flight()
                 n = min(free, self.batch_size)
                 if self.budget.evaluations is not None:
                     n = min(n, self.budget.evaluations - finished - self.executor.in_flight())
                 t0 = time.perf_counter()
-                terms = self.strategy.propose(pending=list(self.pending.values()), n=n)
-                dt = (time.perf_counter() - t0) / max(1, len(terms))
-                batch = [(self.store.add(str(t), self.strategy.name, propose_time_s=dt), str(t)) for t in terms]
-                for (eval_id, _), t in zip(batch, terms):
-                    self.pending[eval_id] = t
-            for eval_id, text in batch:
-                if eval_id not in self.pending:
-                    self.pending[eval_id] = self.grammar.parse(text)
+                proposals = self.strategy.propose(pending=list(self.pending.values()), n=n)
+                dt = (time.perf_counter() - t0) / max(1, len(proposals))
+                batch = [
+                    (self.store.add(str(p.term), self.strategy.name, propose_time_s=dt, fidelity=p.fidelity,
+                                    checkpoint=p.checkpoint), p)
+                    for p in proposals
+                ]
+            for eval_id, proposal in batch:
+                self.pending[eval_id] = proposal
                 self.store.mark_running(eval_id)
-                self.executor.submit(self.settings.task(eval_id, text))
+                self.executor.submit(self.settings.for_proposal(eval_id, proposal))
                 submitted = True
         return submitted
 
@@ -233,8 +211,8 @@ class Driver:
                 results = self.executor.wait(timeout=timeout)
                 for task, record in results:
                     row = self.store.finish(task.eval_id, record, worker=record.get("worker"))
-                    term = self.pending.pop(task.eval_id, None) or self.grammar.parse(task.term)
-                    self.strategy.observe(term, record)
+                    proposal = self.pending.pop(task.eval_id, None) or self._proposal(row)
+                    self.strategy.observe(Result.from_record(proposal, record, eval_id=task.eval_id))
                     self._session_done += 1
                     if row.status == "failed":
                         log.warning("evaluation %d failed: %s", row.id, row.error)

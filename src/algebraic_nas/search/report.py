@@ -2,9 +2,13 @@
 
 Writes into ``RUN_DIR/report/``:
 
-* ``evaluations.csv`` — every evaluation (one row per proposal, all statuses);
+* ``evaluations.csv`` — every evaluation (one row per proposal, all statuses) with its fidelity
+  and every measured objective;
 * ``incumbent.png`` — the best validation error so far over evaluations and over wall time;
-* ``summary.json`` — the best term with its statistics, counts, times;
+* ``summary.json`` — the best term with its statistics (its objectives and fidelity), counts, times;
+
+The best is the lowest validation error at the highest fidelity present (``{}``, full fidelity,
+when any row has it): errors after fewer epochs are not comparable.
 * ``best_architecture.png`` — a picture of the best architecture (when the assembler can draw it);
 
 and prints a short summary. It reads the store read-only, so it also works on a running search.
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from algebraic_nas.search.progress import format_seconds
+from algebraic_nas.search.proposal import OBJECTIVES, fidelity_key
 from algebraic_nas.search.store import Row, Store
 
 log = logging.getLogger(__name__)
@@ -29,28 +34,45 @@ log = logging.getLogger(__name__)
 CSV_COLUMNS = (
     "id", "term", "strategy", "status", "valid_error", "test_error", "params", "flops", "eval_time_s",
     "run_time_s", "propose_time_s", "worker", "error", "attempts", "proposed_at", "started_at", "finished_at",
+    "fidelity", "checkpoint",
 )
 
 
-def incumbent_trace(rows: Sequence[Row]) -> list[tuple[int, float, float]]:
+def objective_columns(rows: Sequence[Row]) -> list[str]:
+    """Objectives the rows measured that have no column of their own (``latency_ms``,
+    ``peak_memory_mb``, ...): the shipped ones first, then any other, sorted."""
+    seen = {k for r in rows for k in r.objectives} | set(OBJECTIVES)
+    return [k for k in OBJECTIVES if k not in CSV_COLUMNS] + sorted(seen - set(OBJECTIVES) - set(CSV_COLUMNS))
+
+
+def incumbent_trace(rows: Sequence[Row], fidelity: str = "{}") -> list[tuple[int, float, float]]:
     """``(evaluation number, search wall time, best validation error so far)`` after each
-    finished evaluation, in evaluation order (failed ones advance the count only)."""
+    finished evaluation, in evaluation order; only rows at ``fidelity`` (JSON text, the run's
+    highest) improve the best (failed and lower-fidelity ones advance the count only)."""
     finished = sorted((r for r in rows if r.finished), key=lambda r: (r.finished_at or 0.0, r.id))
     trace = []
     best = math.inf
     for i, r in enumerate(finished, start=1):
-        if r.status == "done" and r.valid_error is not None:
+        if r.status == "done" and r.valid_error is not None and fidelity_key(r.fidelity) == fidelity:
             best = min(best, r.valid_error)
         trace.append((i, float(r.run_time_s or 0.0), best))
     return trace
 
 
 def write_csv(rows: Sequence[Row], path: Path) -> None:
+    """One line per row: :data:`CSV_COLUMNS` (``fidelity`` as JSON, ``{}`` = full) then every
+    other measured objective."""
+    extra = objective_columns(rows)
+
+    def cell(r: Row, c: str) -> Any:
+        v = fidelity_key(r.fidelity) if c == "fidelity" else getattr(r, c)
+        return "" if v is None else v
+
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(CSV_COLUMNS)
+        w.writerow([*CSV_COLUMNS, *extra])
         for r in rows:
-            w.writerow(["" if getattr(r, c) is None else getattr(r, c) for c in CSV_COLUMNS])
+            w.writerow([cell(r, c) for c in CSV_COLUMNS] + [r.objectives.get(k, "") for k in extra])
 
 
 def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title: str = "") -> None:
@@ -103,10 +125,11 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
     with Store(run_dir, readonly=True) as store:
         rows = store.rows()
         summary = store.summary()
+        top = store.top_fidelity()
         config = store.get_meta("config", {}) or {}
         evaluation = store.get_meta("evaluation", {}) or {}
         elapsed = store.elapsed()
-    trace = incumbent_trace(rows)
+    trace = incumbent_trace(rows, top)
     write_csv(rows, out / "evaluations.csv")
     strategy = (config.get("strategy") or {}).get("name") or (rows[0].strategy if rows else "?")
     grammar_name = evaluation.get("grammar") or (config.get("grammar") or {}).get("name")
@@ -134,6 +157,7 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
             "id": best.id, "term": best.term, "valid_error": best.valid_error, "test_error": best.test_error,
             "params": best.params, "flops": best.flops, "eval_time_s": best.eval_time_s,
             "found_at_evaluation": position, "found_at_s": best.run_time_s, "worker": best.worker,
+            "fidelity": best.fidelity, "objectives": best.objectives,
         }
         if draw:
             pic = draw_best(best.term, grammar_name, out / "best_architecture.png")
@@ -169,6 +193,8 @@ def format_summary(info: dict) -> str:
             f"test error {test}, params {params}, {flops}",
             f"  term: {b['term']}",
         ]
+        if b.get("fidelity"):
+            lines.append(f"  at fidelity {fidelity_key(b['fidelity'])} (the highest in this run)")
     else:
         lines.append("  no successful evaluation yet")
     lines.append("  report: " + ", ".join(str(v) for v in info["files"].values()))

@@ -11,11 +11,14 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from algebraic_nas.search.driver import Budget, Driver, EvaluationSettings, SearchResult
-from algebraic_nas.search.executors import make_executor
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.driver import Budget, Driver, SearchResult
+from algebraic_nas.search.executors import Executor, make_executor
 from algebraic_nas.search.progress import Progress
+from algebraic_nas.search.settings import resolve_config
 from algebraic_nas.search.store import Store
-from algebraic_nas.search.strategies import Strategy, make_strategy
+from algebraic_nas.search.strategies import Strategy, get_strategy, make_strategy
+from algebraic_nas.search.worker import DEFAULT_FUNCTION, EvaluationTask
 
 log = logging.getLogger("algebraic_nas.search")
 
@@ -49,14 +52,34 @@ def protocol_spec(protocol: Mapping[str, Any]) -> dict:
 
 
 def build_strategy(cfg: Mapping[str, Any], grammar: Any, seed: int, **extra: Any) -> Strategy:
-    """The strategy of ``cfg["strategy"]`` (``name`` plus its settings)."""
+    """The strategy of ``cfg["strategy"]``: its registered ``name`` plus fields of its config
+    (``batch_size`` is the driver's, not the strategy's)."""
     s = dict(cfg)
-    name = s.pop("name")
+    name = s.pop("name", None)
+    if not name:
+        raise ConfigError("strategy.name is missing")
     s.pop("batch_size", None)
-    if name in ("banat", "banat_wl"):
-        s["evolution"] = dict(s.get("evolution") or {})
-        s["surrogate_options"] = dict(s.pop("surrogate", None) or {})
     return make_strategy(name, grammar, seed=seed, **s, **extra)
+
+
+def build_executor(cfg: Mapping[str, Any], n_workers: int) -> Executor:
+    """The executor of ``cfg["executor"]``: its registered ``kind`` plus fields of its config."""
+    ex = dict(cfg)
+    return make_executor(ex.pop("kind", "auto"), n_workers=n_workers, **ex)
+
+
+def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> None:
+    """Fail before anything starts (:class:`ConfigError` naming the key and the known names)
+    when the strategy or executor is not registered or has a setting its config lacks."""
+    from algebraic_nas.search.executors import get_executor
+
+    if not strategy_given:
+        s = dict(c.get("strategy") or {})
+        entry = get_strategy(s.pop("name", ""))
+        s.pop("batch_size", None)
+        resolve_config(entry.config, None, s, where="strategy")
+    ex = dict(c.get("executor") or {})
+    resolve_config(get_executor(ex.pop("kind", "auto")).config, None, ex, where="executor")
 
 
 def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy] = None) -> SearchResult:
@@ -70,6 +93,7 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
     from algebraic_nas.grammar import load_grammar
 
     c = _plain(cfg)
+    check_config(c, strategy_given=strategy is not None)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     grammar_name = grammar_reference(c["grammar"]["name"])
@@ -78,7 +102,6 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
     eval_seed = c.get("eval_seed")
     n_workers = int(c.get("n_workers", 1))
     ex = dict(c.get("executor") or {})
-    kind = ex.get("kind", "auto")
     # one torch thread per evaluation unless asked: these networks gain little from intra-op
     # threads, and on a shared CPU two threads made one hnb201 epoch 20x slower (spinning);
     # use more workers to use more cores
@@ -90,20 +113,15 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
         if strategy is None:
             strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows)
         store.set_meta("config", c)
-        options: dict[str, Any] = {}
-        if kind in ("local", "dask") or (kind == "auto" and (n_workers > 1 or ex.get("address"))):
-            options = {"memory_limit": ex.get("memory_limit", "auto"), "start_timeout": float(ex.get("start_timeout_s", 120.0))}
-            if ex.get("gpus") is not None:
-                options["gpus"] = [str(g) for g in ex["gpus"]]
-        executor = make_executor(kind, n_workers=n_workers, address=ex.get("address"), **options)
-        settings = EvaluationSettings(
+        executor = build_executor(ex, n_workers)
+        settings = EvaluationTask(
             grammar=grammar_name,
             dataset=c["dataset"]["name"],
             protocol=protocol_spec(c["protocol"]),
             seed=seed if eval_seed is None else int(eval_seed),
             device=c.get("device", "auto"),
             data_root=c["dataset"].get("data_root"),
-            function=c.get("evaluation_function") or EvaluationSettings.function,
+            function=c.get("evaluation_function") or DEFAULT_FUNCTION,
             threads=threads,
         )
         b = c.get("budget") or {}

@@ -5,6 +5,10 @@ proposes it, marked ``running`` when it is handed to a worker and ``done`` or ``
 its evaluation ends. Each change is committed at once (WAL journal, ``synchronous=FULL``), so a
 ``kill -9`` of the driver never loses a finished evaluation. On resume, ``pending`` and
 ``running`` rows are the evaluations that were lost with the driver: they are evaluated again.
+Each row keeps the proposal's fidelity (``'{}'``: full) and the measured objectives.
+
+A store written by an older version is migrated in place when opened for writing (missing
+columns added, ``meta.schema_version`` set); read-only, it is read as it is.
 
 Only the driver process writes; readers (``algebraic-nas report``) may open the database at
 any time thanks to WAL.
@@ -21,8 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from algebraic_nas.search.proposal import fidelity_key, fidelity_rank, finite_or_none, objectives_of
+
 STORE_FILENAME = "runs.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
+# 1: the first release; 2: fidelity, checkpoint and objectives columns
+SCHEMA_VERSION = 2
+# columns added after version 1, with their definitions (ALTER TABLE ADD COLUMN on older stores)
+_ADDED_COLUMNS = {
+    "fidelity": "TEXT NOT NULL DEFAULT '{}'",
+    "checkpoint": "TEXT",
+    "objectives": "TEXT",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -43,7 +57,10 @@ CREATE TABLE IF NOT EXISTS evaluations (
     proposed_at   REAL    NOT NULL,
     started_at    REAL,
     finished_at   REAL,
-    run_time_s    REAL             -- search wall time (all sessions) when the evaluation ended
+    run_time_s    REAL,            -- search wall time (all sessions) when the evaluation ended
+    fidelity      TEXT    NOT NULL DEFAULT '{}',  -- JSON: protocol overrides of the proposal ('{}': full)
+    checkpoint    TEXT,            -- the checkpoint the proposal continues from
+    objectives    TEXT             -- JSON: the measured objectives (valid_error, params, flops, ...)
 );
 CREATE INDEX IF NOT EXISTS evaluations_status ON evaluations (status);
 CREATE TABLE IF NOT EXISTS meta (
@@ -81,6 +98,9 @@ class Row:
     started_at: Optional[float] = None
     finished_at: Optional[float] = None
     run_time_s: Optional[float] = None
+    fidelity: dict = field(default_factory=dict)  # {}: full fidelity
+    checkpoint: Optional[str] = None
+    objectives: dict = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -89,7 +109,8 @@ class Row:
 
 @dataclass
 class StoreSummary:
-    """Counts by status plus the incumbent (lowest validation error among ``done`` rows)."""
+    """Counts by status plus the incumbent: the lowest validation error among ``done`` rows at
+    the highest fidelity present (rows at lower fidelities are not comparable)."""
 
     counts: dict[str, int] = field(default_factory=dict)
     best: Optional[Row] = None
@@ -97,16 +118,6 @@ class StoreSummary:
     @property
     def finished(self) -> int:
         return self.counts.get("done", 0) + self.counts.get("failed", 0)
-
-
-def _finite_or_none(x: Any) -> Optional[float]:
-    if x is None:
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _json_default(obj: Any) -> Any:
@@ -158,7 +169,9 @@ class Store:
             # FULL: a commit is on disk when execute() returns, so nothing finished is lost
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         self._db.row_factory = sqlite3.Row
+        self._columns = {r[1] for r in self._db.execute("PRAGMA table_info(evaluations)")}
         self._session: Optional[int] = None
         self._lock: Any = None
 
@@ -184,6 +197,19 @@ class Store:
             raise PermissionError("store opened read-only")
         with self._db:  # one transaction, committed on exit
             return self._db.execute(sql, args)
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older version up to :data:`SCHEMA_VERSION` in place:
+        add the missing columns (old rows get their defaults: full fidelity) and record the
+        version in ``meta``."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(evaluations)")}
+        with self._db:
+            for name, definition in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE evaluations ADD COLUMN {name} {definition}")
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (json.dumps(SCHEMA_VERSION),)
+            )
 
     # --- metadata and sessions ---------------------------------------------------------------
 
@@ -242,11 +268,20 @@ class Store:
 
     # --- evaluations -------------------------------------------------------------------------
 
-    def add(self, term: str, strategy: str, propose_time_s: Optional[float] = None) -> int:
-        """A new proposal, status ``pending``; returns its id."""
+    def add(
+        self,
+        term: str,
+        strategy: str,
+        propose_time_s: Optional[float] = None,
+        fidelity: Optional[Mapping[str, Any]] = None,
+        checkpoint: Optional[str] = None,
+    ) -> int:
+        """A new proposal (``fidelity``: its protocol overrides, ``None``/``{}`` = full),
+        status ``pending``; returns its id."""
         cur = self._write(
-            "INSERT INTO evaluations (term, strategy, status, propose_time_s, proposed_at) VALUES (?, ?, 'pending', ?, ?)",
-            (term, strategy, propose_time_s, time.time()),
+            "INSERT INTO evaluations (term, strategy, status, propose_time_s, proposed_at, fidelity, checkpoint)"
+            " VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+            (term, strategy, propose_time_s, time.time(), fidelity_key(fidelity), checkpoint),
         )
         return int(cur.lastrowid)
 
@@ -262,7 +297,7 @@ class Store:
         ``record`` is an evaluation record as a dict (``EvaluationRecord.to_dict()``); its
         ``outcome`` decides ``done`` ("ok" with a finite validation error) or ``failed``.
         """
-        valid = _finite_or_none(record.get("valid_error"))
+        valid = finite_or_none(record.get("valid_error"))
         ok = record.get("outcome") == "ok" and valid is not None
         status = "done" if ok else "failed"
         error = None
@@ -272,21 +307,22 @@ class Store:
         self._write(
             """UPDATE evaluations SET status = ?, valid_error = ?, test_error = ?, params = ?, flops = ?,
                    eval_time_s = ?, result = ?, worker = COALESCE(?, worker), error = ?, finished_at = ?,
-                   run_time_s = ?, started_at = COALESCE(started_at, ?)
+                   run_time_s = ?, started_at = COALESCE(started_at, ?), objectives = ?
                WHERE id = ?""",
             (
                 status,
                 valid if ok else None,
-                _finite_or_none(record.get("test_error")) if ok else None,
+                finite_or_none(record.get("test_error")) if ok else None,
                 record.get("params"),
                 record.get("flops"),
-                _finite_or_none(record.get("wall_time_s")),
+                finite_or_none(record.get("wall_time_s")),
                 _dumps(dict(record)),
                 worker,
                 error,
                 now,
                 self.elapsed(),
                 now,
+                _dumps(objectives_of(record)),
                 eval_id,
             ),
         )
@@ -329,13 +365,25 @@ class Store:
         counts = {s: 0 for s in STATUSES}
         for r in self._db.execute("SELECT status, COUNT(*) AS n FROM evaluations GROUP BY status"):
             counts[r["status"]] = int(r["n"])
+        top = self.top_fidelity()
+        where, args = ("AND fidelity = ?", (top,)) if "fidelity" in self._columns else ("", ())
         best = self._db.execute(
-            "SELECT * FROM evaluations WHERE status = 'done' ORDER BY valid_error, finished_at LIMIT 1"
+            f"SELECT * FROM evaluations WHERE status = 'done' {where} ORDER BY valid_error, finished_at LIMIT 1", args
         ).fetchone()
         return StoreSummary(counts=counts, best=self._row(best) if best is not None else None)
+
+    def top_fidelity(self) -> str:
+        """The highest fidelity (its JSON text) among ``done`` rows: ``'{}'`` (full) when any
+        row is at full fidelity or none is done."""
+        if "fidelity" not in self._columns:  # a version-1 store opened read-only: all full
+            return "{}"
+        texts = [r[0] for r in self._db.execute("SELECT DISTINCT fidelity FROM evaluations WHERE status = 'done'")]
+        return max(texts, key=lambda t: fidelity_rank(json.loads(t)), default="{}")
 
     @staticmethod
     def _row(r: sqlite3.Row) -> Row:
         d = dict(r)
         d["result"] = json.loads(d["result"]) if d.get("result") else None
+        d["fidelity"] = json.loads(d["fidelity"]) if d.get("fidelity") else {}
+        d["objectives"] = json.loads(d["objectives"]) if d.get("objectives") else {}
         return Row(**d)

@@ -1,4 +1,5 @@
-"""What a worker runs: one evaluation, described by a picklable :class:`EvaluationTask`.
+"""What a worker runs: one evaluation, described by a picklable :class:`EvaluationTask`
+(the run's settings made into one evaluation by ``for_proposal``).
 
 The task names the evaluation function by import path (default
 ``algebraic_nas.evaluation:evaluate``), so Dask ships only plain data to the workers and a user
@@ -14,18 +15,25 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
+
+from algebraic_nas.evaluation.devices import resolve_device
 
 DEFAULT_FUNCTION = "algebraic_nas.evaluation:evaluate"
 
 
 @dataclass(frozen=True)
 class EvaluationTask:
-    """One evaluation to run: the arguments of ``evaluate`` plus bookkeeping."""
+    """How an evaluation runs: the run-wide settings (the arguments of the evaluation function
+    except the term) and, once made for a proposal (:meth:`for_proposal`), which evaluation it
+    is. The one task type: the driver holds the run's settings as an ``EvaluationTask`` without
+    a term and sends ``settings.for_proposal(eval_id, proposal)`` to a worker.
 
-    eval_id: int
-    term: str
+    ``overrides`` are protocol overrides (the run's, with the proposal's fidelity merged over
+    them); ``checkpoint`` is passed to the evaluation function only when set.
+    """
+
     grammar: str
     dataset: str = "digits"
     protocol: Union[str, dict] = "quick"
@@ -35,6 +43,24 @@ class EvaluationTask:
     overrides: dict = field(default_factory=dict)
     function: str = DEFAULT_FUNCTION
     threads: Optional[int] = None  # torch.set_num_threads in the worker (None: leave it)
+    eval_id: int = -1  # the store's row id (-1: settings, not yet an evaluation)
+    term: str = ""
+    checkpoint: Optional[str] = None
+
+    def for_proposal(self, eval_id: int, proposal: Any) -> "EvaluationTask":
+        """The task of ``proposal`` (a ``Proposal``): its term, its fidelity merged over the
+        run's overrides, its checkpoint."""
+        return replace(
+            self, eval_id=int(eval_id), term=str(proposal.term),
+            overrides={**self.overrides, **dict(proposal.fidelity)}, checkpoint=proposal.checkpoint,
+        )
+
+    def identity(self) -> dict:
+        """The settings a resumed run must share with the stored one (results are comparable)."""
+        return {
+            "grammar": self.grammar, "dataset": self.dataset, "protocol": self.protocol,
+            "seed": self.seed, "overrides": self.overrides, "function": self.function,
+        }
 
 
 def import_object(path: str) -> Callable[..., Any]:
@@ -49,18 +75,6 @@ def import_object(path: str) -> Callable[..., Any]:
     for part in name.split("."):
         obj = getattr(obj, part)
     return obj
-
-
-def resolve_device(device: str) -> str:
-    """``"auto"`` → ``"cuda"`` when a GPU is visible to this process, else ``"cpu"``."""
-    if device != "auto":
-        return device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # a custom objective without torch
-        return "cpu"
 
 
 def worker_name() -> str:
@@ -100,7 +114,7 @@ def run_task(task: EvaluationTask) -> dict:
                 dataset=task.dataset,
                 protocol=task.protocol,
                 seed=task.seed,
-                device=resolve_device(task.device),
+                device=str(resolve_device(task.device)),
                 data_root=task.data_root,
                 overrides=dict(task.overrides),
             )

@@ -1,32 +1,35 @@
-"""Search strategies behind one interface (:class:`Strategy`): ``propose(pending, n)`` and
-``observe(term, record)``."""
+"""Search strategies behind one interface (:class:`Strategy`): ``propose(pending, n)`` returns
+:class:`~algebraic_nas.search.proposal.Proposal` objects and ``observe(result)`` takes a
+:class:`~algebraic_nas.search.proposal.Result`. Strategies are found by name in the registry
+(``strategies/registry.py``); importing this package registers the shipped ones."""
 
 from __future__ import annotations
 
-from typing import Any
+from algebraic_nas.search.strategies.base import Observation, Strategy, StrategyConfig, record_error
+from algebraic_nas.search.strategies.registry import (
+    StrategyEntry,
+    get_strategy,
+    list_strategies,
+    make_strategy,
+    register_strategy,
+    strategy_entries,
+)
 
-from algebraic_nas.search.strategies.banat import BANAT
-from algebraic_nas.search.strategies.base import Observation, Strategy, record_error
-from algebraic_nas.search.strategies.evolution import RegularizedEvolution
-from algebraic_nas.search.strategies.random_search import RandomSearch
-
-STRATEGIES = ("banat", "banat_wl", "evolution", "random")
-
-
-def make_strategy(name: str, grammar: Any, seed: int = 0, **options: Any) -> Strategy:
-    """Build a strategy by name: ``banat`` (hWL kernel), ``banat_wl`` (flat WL kernel),
-    ``evolution`` (regularized evolution) or ``random``; ``options`` are its keyword arguments."""
-    if name == "banat":
-        options.setdefault("kernel", "hwl")
-        return BANAT(grammar, seed=seed, **options)
-    if name == "banat_wl":
-        options.setdefault("kernel", "wl")
-        return BANAT(grammar, seed=seed, **options)
-    if name in ("evolution", "regularized_evolution", "re"):
-        return RegularizedEvolution(grammar, seed=seed, **options)
-    if name in ("random", "random_search", "rs"):
-        return RandomSearch(grammar, seed=seed, **options)
-    raise ValueError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+# the shipped strategies register themselves on import
+from algebraic_nas.search.strategies.random_search import RandomSearch  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.evolution import EvolutionStrategyConfig, RegularizedEvolution  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.banat import BANAT, BanatConfig  # noqa: E402  isort: skip
 
 
-__all__ = ["BANAT", "Observation", "RandomSearch", "RegularizedEvolution", "Strategy", "STRATEGIES", "make_strategy", "record_error"]
+def __getattr__(name: str):
+    # STRATEGIES: the registered names now (a strategy registered later is included)
+    if name == "STRATEGIES":
+        return tuple(list_strategies())
+    raise AttributeError(name)
+
+
+__all__ = [
+    "BANAT", "BanatConfig", "EvolutionStrategyConfig", "Observation", "RandomSearch", "RegularizedEvolution",
+    "STRATEGIES", "Strategy", "StrategyConfig", "StrategyEntry", "get_strategy", "list_strategies",
+    "make_strategy", "record_error", "register_strategy", "strategy_entries",
+]

@@ -26,13 +26,16 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
+from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.acquisition import ACQUISITIONS, EvolutionaryOptimiser, EvolutionConfig, OptimiserResult
-from algebraic_nas.search.strategies.base import Strategy
+from algebraic_nas.search.proposal import Proposal, as_proposal
+from algebraic_nas.search.strategies.base import PendingItem, Strategy
+from algebraic_nas.search.strategies.registry import register_strategy
 
 log = logging.getLogger(__name__)
 
@@ -77,54 +80,72 @@ def _pinned_graph_cache(grammar: Any, kernel: str, max_candidates: int) -> Any:
     return PinnedTermGraphs()
 
 
-class BANAT(Strategy):
-    """Args:
-    grammar: the search space.
+@dataclass
+class BanatConfig:
+    """BANAT's settings (``kernel: wl`` is BANAT (WL)).
+
     kernel: ``"hwl"`` (BANAT) or ``"wl"`` (BANAT (WL)); any kernel ``GraphGP`` accepts.
-    n_initial: size of the random initial design (10).
-    acquisition: ``"log_ei"`` (default) or ``"ei"``; both rank candidates the same way where
-        EI does not underflow.
-    xi: exploration margin of EI, in log-error units (0).
+    n_initial: size of the random initial design.
+    acquisition: ``"log_ei"`` or ``"ei"``; both rank candidates the same way where EI does not
+        underflow.
+    xi: exploration margin of EI, in log-error units.
     failed: ``"exclude"`` or ``"worst"`` (see the module docstring).
     evolution: settings of the acquisition optimiser (pool 200, tournament 40, ...).
-    surrogate_options: extra keyword arguments of ``GraphGP``; ``max_cached_candidates``
-        (2000) bounds the graph cache of acquisition candidates.
-    surrogate_factory: ``(kernel, grammar, options) -> model`` with ``fit(terms, errors)`` and
-        ``predict(terms) -> (mean, var)`` of log error; the default builds a ``GraphGP``.
-    seed: random seed.
+    surrogate: extra keyword arguments of ``GraphGP``; ``max_cached_candidates`` (2000) bounds
+        the graph cache of acquisition candidates.
+    """
+
+    kernel: str = "hwl"
+    n_initial: int = 10
+    acquisition: str = "log_ei"
+    xi: float = 0.0
+    failed: str = "exclude"
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    surrogate: Dict[str, Any] = field(default_factory=dict)
+
+
+@register_strategy("banat", config=BanatConfig)
+@register_strategy("banat_wl", config=BanatConfig, defaults={"kernel": "wl"},
+                   doc="BANAT (WL): BANAT with a single WL kernel on the flat graph.")
+class BANAT(Strategy):
+    """BANAT: a graph GP on log validation error, log-EI, evolutionary acquisition, Kriging believer.
+
+    Args:
+        grammar: the search space.
+        config: a :class:`BanatConfig` (or a mapping of its fields; ``None``: the defaults).
+        seed: random seed.
+        surrogate_factory: ``(kernel, grammar, options) -> model`` with ``fit(terms, errors)``
+            and ``predict(terms) -> (mean, var)`` of log error; the default builds a ``GraphGP``.
+        **settings: fields of the config to replace (``n_initial=4``).
     """
 
     name = "banat"
+    config_class = BanatConfig
 
     def __init__(
         self,
         grammar: Any,
-        kernel: str = "hwl",
-        n_initial: int = 10,
-        acquisition: str = "log_ei",
-        xi: float = 0.0,
-        failed: str = "exclude",
-        evolution: Optional[EvolutionConfig | dict] = None,
-        surrogate_options: Optional[dict] = None,
-        surrogate_factory: Optional[Callable[[str, Any, dict], Any]] = None,
+        config: Any = None,
         seed: int = 0,
+        surrogate_factory: Optional[Callable[[str, Any, dict], Any]] = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(grammar, seed)
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition must be one of {sorted(ACQUISITIONS)}, not {acquisition!r}")
-        if failed not in ("exclude", "worst"):
-            raise ValueError(f"failed must be 'exclude' or 'worst', not {failed!r}")
-        if isinstance(evolution, dict):
-            evolution = EvolutionConfig(**evolution)
-        self.kernel = kernel
-        self.name = "banat" if kernel == "hwl" else f"banat_{kernel}"
-        self.n_initial = n_initial
-        self.acquisition = ACQUISITIONS[acquisition]
-        self.acquisition_name = acquisition
-        self.xi = xi
-        self.failed = failed
+        super().__init__(grammar, config, seed, **settings)
+        c = self.config
+        if c.acquisition not in ACQUISITIONS:
+            raise ConfigError(f"strategy.acquisition must be one of {sorted(ACQUISITIONS)}, not {c.acquisition!r}")
+        if c.failed not in ("exclude", "worst"):
+            raise ConfigError(f"strategy.failed must be 'exclude' or 'worst', not {c.failed!r}")
+        evolution = EvolutionConfig(**c.evolution) if isinstance(c.evolution, Mapping) else c.evolution
+        self.kernel = c.kernel
+        self.name = "banat" if c.kernel == "hwl" else f"banat_{c.kernel}"
+        self.n_initial = c.n_initial
+        self.acquisition = ACQUISITIONS[c.acquisition]
+        self.acquisition_name = c.acquisition
+        self.xi = c.xi
+        self.failed = c.failed
         self.optimiser = EvolutionaryOptimiser(grammar, evolution)
-        self.surrogate_options = dict(surrogate_options or {})
+        self.surrogate_options = dict(c.surrogate or {})
         self.max_cached_candidates = int(self.surrogate_options.pop("max_cached_candidates", 2000))
         self.surrogate_factory = surrogate_factory
         self._graphs: Any = None
@@ -165,9 +186,10 @@ class BANAT(Strategy):
 
     # --- proposals -----------------------------------------------------------------------------
 
-    def propose(self, pending: Sequence[Term] = (), n: int = 1) -> list[Term]:
-        pending = list(pending)
-        exclude = self.seen | set(pending)
+    def propose(self, pending: Sequence[PendingItem] = (), n: int = 1) -> list[Proposal]:
+        pending_proposals = [as_proposal(p) for p in pending]
+        exclude = self._excluded(pending_proposals)
+        pending_terms = [p.term for p in pending_proposals]
         out: list[Term] = []
         self.last = ProposalInfo()
         for _ in range(n):
@@ -177,15 +199,14 @@ class BANAT(Strategy):
                 self.last.random = True
             else:
                 try:
-                    t = self._propose_bo(*self.training_data(), pending + out, exclude)
+                    t = self._propose_bo(*self.training_data(), pending_terms + out, exclude)
                 except Exception as exc:  # a numerical failure of the GP must not stop the search
                     log.warning("BANAT proposal failed (%s: %s); proposing a random term", type(exc).__name__, exc)
                     t = self._new_random(exclude)
                     self.last.random = True
             exclude.add(t)
-            self.seen.add(t)
             out.append(t)
-        return out
+        return [self._made(t) for t in out]
 
     def _propose_bo(self, terms: list[Term], errors: list[float], pending: list[Term], exclude: set[Term]) -> Term:
         t0 = time.perf_counter()

@@ -11,65 +11,62 @@ succeeded.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.search.strategies.base import Strategy
+from algebraic_nas.search.proposal import Proposal
+from algebraic_nas.search.strategies.base import Observation, PendingItem, Strategy
+from algebraic_nas.search.strategies.registry import register_strategy
 
 
-class RegularizedEvolution(Strategy):
-    """Args:
-    grammar: the search space.
-    population_size: population (P = 30 by default, as in the paper's experiments).
+@dataclass
+class EvolutionStrategyConfig:
+    """Regularized evolution.
+
+    population_size: population (P = 30, as in the paper's experiments).
     sample_size: tournament sample (S = 10).
-    seed: random seed.
     max_mutation_tries: mutations tried before falling back to a random term when every
         mutant was already proposed.
     """
 
+    population_size: int = 30
+    sample_size: int = 10
+    max_mutation_tries: int = 50
+
+
+@register_strategy("evolution", config=EvolutionStrategyConfig, aliases=("regularized_evolution", "re"))
+class RegularizedEvolution(Strategy):
+    """Regularized evolution: mutants of the best of a sample of the most recent evaluations.
+
+    Args: ``grammar``, ``config`` (an :class:`EvolutionStrategyConfig`), ``seed`` and fields of
+    the config as keywords (``population_size=6``).
+    """
+
     name = "evolution"
+    config_class = EvolutionStrategyConfig
 
-    def __init__(
-        self,
-        grammar: Any,
-        population_size: int = 30,
-        sample_size: int = 10,
-        seed: int = 0,
-        max_mutation_tries: int = 50,
-    ) -> None:
-        super().__init__(grammar, seed)
-        if not 1 <= sample_size <= population_size:
-            raise ValueError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
-        self.population_size = population_size
-        self.sample_size = sample_size
-        self.max_mutation_tries = max_mutation_tries
-        self._n_proposed = 0
-
-    def mark_proposed(self, term: Term) -> None:
-        super().mark_proposed(term)
-        self._n_proposed += 1
-
-    def observe(self, term: Term, record: Any) -> None:
-        if term not in self.seen:
-            self._n_proposed += 1  # observed on resume without having been proposed here
-        super().observe(term, record)
+    def __init__(self, grammar: Any, config: Any = None, seed: int = 0, **settings: Any) -> None:
+        super().__init__(grammar, config, seed, **settings)
+        c = self.config
+        if not 1 <= c.sample_size <= c.population_size:
+            raise ConfigError(f"need 1 <= sample_size ({c.sample_size}) <= population_size ({c.population_size})")
+        self.population_size = c.population_size
+        self.sample_size = c.sample_size
+        self.max_mutation_tries = c.max_mutation_tries
 
     @property
-    def population(self):
+    def population(self) -> list[Observation]:
         """The ``population_size`` most recently finished evaluations (oldest first)."""
         return self.observations[-self.population_size:]
 
-    def propose(self, pending: Sequence[Term] = (), n: int = 1) -> list[Term]:
-        return self._propose_each(pending, n, self._propose_one)
-
-    def _propose_one(self, exclude: set[Term]) -> Term:
-        t = self._choose(exclude)
-        self._n_proposed += 1
-        return t
+    def propose(self, pending: Sequence[PendingItem] = (), n: int = 1) -> list[Proposal]:
+        return self._propose_each(pending, n, self._choose)
 
     def _choose(self, exclude: set[Term]) -> Term:
         population = self.population
-        if self._n_proposed < self.population_size or not population:
+        if self.n_proposed < self.population_size or not population:
             return self._new_random(exclude)
         k = min(self.sample_size, len(population))
         sample = self.rng.sample(population, k)

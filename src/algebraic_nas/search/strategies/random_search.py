@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from algebraic_nas.grammar.term import Term
-from algebraic_nas.search.strategies.base import Strategy
+from algebraic_nas.search.proposal import Proposal
+from algebraic_nas.search.strategies.base import PendingItem, Strategy, StrategyConfig
+from algebraic_nas.search.strategies.registry import register_strategy
 
 
+@register_strategy("random", config=StrategyConfig, aliases=("random_search", "rs"))
 class RandomSearch(Strategy):
-    """Samples new terms from the grammar, never repeating one already proposed."""
+    """Random search: samples new terms from the grammar, never repeating one already proposed."""
 
     name = "random"
 
-    def propose(self, pending: Sequence[Term] = (), n: int = 1) -> list[Term]:
+    def propose(self, pending: Sequence[PendingItem] = (), n: int = 1) -> list[Proposal]:
         return self._propose_each(pending, n, self._new_random)

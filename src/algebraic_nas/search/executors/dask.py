@@ -1,14 +1,12 @@
-"""Executors: where evaluations run. The driver submits tasks and collects finished ones.
+"""The Dask executor: evaluations on Dask workers.
 
-* :class:`InProcessExecutor` runs one evaluation at a time in the driver's process (the default
-  with one worker: no extra processes, easy to debug).
-* :class:`DaskExecutor` runs them on Dask workers: a ``distributed.LocalCluster`` of N worker
-  processes with one thread each (one GPU each where GPUs exist, through
-  ``CUDA_VISIBLE_DEVICES``), or an existing scheduler given by its address (start its workers
-  with ``--nthreads 1`` so that each runs one evaluation at a time). Finished futures arrive
-  through ``distributed.as_completed``, so the driver refills a worker as soon as it is free.
-
-The driver never has more tasks in flight than ``executor.slots``.
+Where the workers come from: a ``distributed.LocalCluster`` of N worker processes with one
+thread each (one GPU each where GPUs exist, through ``CUDA_VISIBLE_DEVICES``) made here; an
+existing scheduler given by its address; or an existing ``distributed.Client`` or cluster object
+passed in (``LocalCluster``, ``dask_jobqueue.SLURMCluster``, ...: anything ``Client(cluster)``
+accepts). Start external workers with one thread each (``--nthreads 1``) so that each runs one
+evaluation at a time. Finished futures arrive through ``distributed.as_completed``, so the
+driver refills a worker as soon as it is free. The executor closes only what it created.
 """
 
 from __future__ import annotations
@@ -16,82 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from abc import ABC, abstractmethod
-from collections import deque
 from typing import Any, Optional
 
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.executors.base import Executor, Finished
 from algebraic_nas.search.worker import EvaluationTask, run_task
 
 log = logging.getLogger(__name__)
-
-Finished = tuple[EvaluationTask, dict]
-
-
-class Executor(ABC):
-    """Runs :class:`EvaluationTask`s; ``slots`` of them at a time."""
-
-    slots: int = 1
-
-    @abstractmethod
-    def submit(self, task: EvaluationTask) -> None:
-        """Start (or queue) ``task``; the driver submits at most ``slots`` unfinished tasks."""
-
-    @abstractmethod
-    def wait(self, timeout: Optional[float] = None) -> list[Finished]:
-        """Block until at least one task finished (or ``timeout`` seconds passed: maybe ``[]``);
-        return every finished task with its record dict."""
-
-    @abstractmethod
-    def in_flight(self) -> int:
-        """Number of submitted tasks not yet returned by :meth:`wait`."""
-
-    def cancel_all(self) -> list[EvaluationTask]:
-        """Abandon unfinished tasks (at the end of a wall-time budget); returns them."""
-        return []
-
-    def close(self) -> None:
-        """Release workers and connections."""
-
-    def describe(self) -> str:
-        return type(self).__name__
-
-    def __enter__(self) -> "Executor":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-class InProcessExecutor(Executor):
-    """Evaluates in the calling process, one task at a time, when :meth:`wait` is called.
-
-    A wall-time budget can only be checked between evaluations here: a running evaluation is
-    not interrupted.
-    """
-
-    def __init__(self) -> None:
-        self.slots = 1
-        self._queue: deque[EvaluationTask] = deque()
-
-    def submit(self, task: EvaluationTask) -> None:
-        self._queue.append(task)
-
-    def wait(self, timeout: Optional[float] = None) -> list[Finished]:
-        if not self._queue:
-            return []
-        task = self._queue.popleft()
-        return [(task, run_task(task))]
-
-    def in_flight(self) -> int:
-        return len(self._queue)
-
-    def cancel_all(self) -> list[EvaluationTask]:
-        tasks = list(self._queue)
-        self._queue.clear()
-        return tasks
-
-    def describe(self) -> str:
-        return "in-process (1 worker)"
 
 
 def visible_gpus() -> list[str]:
@@ -151,12 +80,16 @@ class DaskExecutor(Executor):
     """Evaluates on Dask workers.
 
     Args:
-        n_workers: workers of the local cluster; with ``address``, the number of tasks kept in
-            flight (``0``: the number of workers the scheduler has when we connect).
-        address: an existing scheduler (``"tcp://host:8786"``); ``None`` starts a local cluster.
+        n_workers: workers of the local cluster; with ``address`` or ``client``, the number of
+            tasks kept in flight (``0``: the number of workers the scheduler has when we connect).
+        address: an existing scheduler (``"tcp://host:8786"``).
         gpus: GPU ids for the local workers (``None``: all visible GPUs, ``[]``: none).
         memory_limit: per-worker memory limit of the local cluster (Dask syntax, ``"auto"``).
         start_timeout: seconds to wait for the workers to come up.
+        client: an existing ``distributed.Client``, or a cluster object (``LocalCluster``,
+            ``dask_jobqueue.SLURMCluster``, ...) to connect a client to; neither is closed here.
+
+    With neither ``address`` nor ``client``, a local cluster is started (and closed by :meth:`close`).
     """
 
     def __init__(
@@ -166,19 +99,25 @@ class DaskExecutor(Executor):
         gpus: Optional[list[str]] = None,
         memory_limit: Any = "auto",
         start_timeout: float = 120.0,
+        client: Any = None,
     ) -> None:
         from distributed import Client, as_completed
 
-        self.cluster = None
-        if address:
-            self.client = Client(address, timeout=start_timeout)
-            n_known = len(self.client.scheduler_info().get("workers", {}))
-            self.slots = n_workers if n_workers > 0 else max(1, n_known)
+        self.cluster = None  # a cluster this executor started (closed with it)
+        self._owns_client = True
+        if client is not None or address:
+            if isinstance(client, Client):
+                self.client, self._owns_client = client, False
+            else:  # a cluster object (its own life cycle) or an address
+                self.client = Client(client if client is not None else address, timeout=start_timeout)
+            info = self.client.scheduler_info()
+            self.slots = n_workers if n_workers > 0 else max(1, len(info.get("workers", {})))
             if n_workers > 0:
                 self.client.wait_for_workers(1, timeout=start_timeout)
+            address = address or info.get("address")
         else:
             if n_workers < 1:
-                raise ValueError("a local Dask cluster needs n_workers >= 1")
+                raise ConfigError("a local Dask cluster needs n_workers >= 1")
             self.gpus = visible_gpus() if gpus is None else list(gpus)
             # the scheduler lives in this process: keep its INFO chatter out of the search log
             # (Hydra sets the root logger to INFO)
@@ -233,27 +172,12 @@ class DaskExecutor(Executor):
         return tasks
 
     def close(self) -> None:
+        # cancel what is still ours on a client we do not own; close only what we created
         try:
-            self.client.close()
+            if self._owns_client:
+                self.client.close()
+            elif self._tasks:
+                self.cancel_all()
         finally:
             if self.cluster is not None:
                 self.cluster.close()
-
-
-def make_executor(kind: str, n_workers: int = 1, address: Optional[str] = None, **options: Any) -> Executor:
-    """``kind``: ``"auto"`` (in-process with one worker, a local Dask cluster otherwise),
-    ``"inprocess"``, ``"local"`` (Dask ``LocalCluster``) or ``"dask"`` (existing scheduler at
-    ``address``)."""
-    if kind == "auto":
-        kind = "inprocess" if n_workers <= 1 and not address else ("dask" if address else "local")
-    if kind == "inprocess":
-        if n_workers > 1:
-            raise ValueError("the in-process executor runs one evaluation at a time: use executor=local for n_workers > 1")
-        return InProcessExecutor()
-    if kind == "local":
-        return DaskExecutor(n_workers=n_workers, **options)
-    if kind == "dask":
-        if not address:
-            raise ValueError("executor=dask needs executor.address (the scheduler, e.g. tcp://host:8786)")
-        return DaskExecutor(n_workers=n_workers, address=address, **options)
-    raise ValueError(f"unknown executor {kind!r}; known: auto, inprocess, local, dask")

@@ -1,0 +1,136 @@
+"""The executor registry: a name → (factory, config dataclass), the same way as strategies.
+
+A factory takes ``(config, n_workers)`` and returns an :class:`Executor`. Shipped:
+``inprocess``, ``local`` (a Dask ``LocalCluster`` made here), ``dask`` (an existing scheduler
+at ``address``) and ``auto``, which picks one of them, decided here only. The Hydra config group
+``executor`` is generated from this registry (``search/config.py``)::
+
+    @register_executor("mine", config=MyExecutorConfig)
+    def _mine(config, n_workers): return MyExecutor(...)
+
+Registering a name twice warns and the later registration wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional
+
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.executors.base import Executor
+from algebraic_nas.search.registry import Registry
+from algebraic_nas.search.settings import resolve_config
+
+Factory = Callable[[Any, int], Executor]
+
+
+@dataclass
+class InProcessConfig:
+    """In-process: ``threads`` = torch threads per evaluation (``null``: 1)."""
+
+    threads: Optional[int] = None
+
+
+@dataclass
+class DaskConfig:
+    """Dask: ``address`` of an existing scheduler (``dask``; with ``auto`` it selects ``dask``);
+    ``threads``: torch threads per evaluation (``null``: 1; use more workers rather than more
+    threads: on a shared CPU, two threads per small network were 20x slower than one);
+    ``gpus``: GPU ids handed out one per local worker (``null``: all visible);
+    ``memory_limit`` per local worker; ``start_timeout_s`` to wait for workers."""
+
+    address: Optional[str] = None
+    threads: Optional[int] = None
+    gpus: Optional[List[str]] = None
+    memory_limit: str = "auto"
+    start_timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class ExecutorEntry:
+    name: str
+    factory: Factory
+    config: type
+    doc: str = ""
+
+
+EXECUTOR_REGISTRY: Registry[ExecutorEntry] = Registry("executor", key="executor.kind")
+
+
+def register_executor(name: str, factory: Optional[Factory] = None, config: type = InProcessConfig, doc: str = "") -> Any:
+    """Register ``factory(config, n_workers) -> Executor`` under ``name`` with its config
+    dataclass (also usable as a decorator: ``factory`` omitted)."""
+
+    def add(f: Factory) -> Factory:
+        if not dataclasses.is_dataclass(config):
+            raise ConfigError(f"executor {name!r}: config must be a dataclass, not {config!r}")
+        line = doc or ((f.__doc__ or "").strip().splitlines() or [""])[0]
+        EXECUTOR_REGISTRY.add(name, ExecutorEntry(name, f, config, line))
+        return f
+
+    return add if factory is None else add(factory)
+
+
+# the registered names (sorted), their entries, and one entry by name or alias (ConfigError if unknown)
+list_executors = EXECUTOR_REGISTRY.names
+executor_entries = EXECUTOR_REGISTRY.entries
+get_executor = EXECUTOR_REGISTRY.get
+
+
+def make_executor(kind: str, n_workers: int = 1, config: Any = None, **settings: Any) -> Executor:
+    """The executor ``kind`` for ``n_workers`` workers; ``settings`` are fields of its config
+    (``address="tcp://host:8786"``) replacing those of ``config``."""
+    entry = get_executor(kind)
+    return entry.factory(resolve_config(entry.config, config, settings, where="executor"), int(n_workers))
+
+
+# --- the shipped executors -------------------------------------------------------------------
+
+
+@register_executor("inprocess", config=InProcessConfig)
+def _inprocess(config: Any, n_workers: int) -> Executor:
+    """One evaluation at a time in the driver's process."""
+    from algebraic_nas.search.executors.inprocess import InProcessExecutor
+
+    if n_workers > 1:
+        raise ConfigError("the in-process executor runs one evaluation at a time: use executor=local for n_workers > 1")
+    return InProcessExecutor()
+
+
+def _dask_options(config: Any) -> dict:
+    options: dict[str, Any] = {"start_timeout": float(config.start_timeout_s)}
+    if config.gpus is not None:
+        options["gpus"] = [str(g) for g in config.gpus]
+    return options
+
+
+@register_executor("local", config=DaskConfig)
+def _local(config: Any, n_workers: int) -> Executor:
+    """A Dask LocalCluster: n_workers processes, 1 thread each, one GPU each where GPUs exist."""
+    from algebraic_nas.search.executors.dask import DaskExecutor
+
+    return DaskExecutor(n_workers=n_workers, memory_limit=config.memory_limit, **_dask_options(config))
+
+
+@register_executor("dask", config=DaskConfig)
+def _dask(config: Any, n_workers: int) -> Executor:
+    """An existing Dask scheduler at executor.address (n_workers=0: as many slots as it has workers)."""
+    from algebraic_nas.search.executors.dask import DaskExecutor
+
+    if not config.address:
+        raise ConfigError("executor=dask needs executor.address (the scheduler, e.g. tcp://host:8786)")
+    return DaskExecutor(n_workers=n_workers, address=config.address, **_dask_options(config))
+
+
+def auto_kind(n_workers: int, address: Optional[str]) -> str:
+    """What ``auto`` means: ``dask`` with an address, ``inprocess`` for one worker, ``local`` otherwise."""
+    if address:
+        return "dask"
+    return "inprocess" if n_workers <= 1 else "local"
+
+
+@register_executor("auto", config=DaskConfig)
+def _auto(config: Any, n_workers: int) -> Executor:
+    """In-process with n_workers=1, a local Dask cluster of n_workers processes otherwise (dask with an address)."""
+    return get_executor(auto_kind(n_workers, config.address)).factory(config, n_workers)
