@@ -42,3 +42,36 @@ def test_fast_graphs_are_the_assemblers(name, n):
         for j, (a, b) in enumerate(zip(ours, ref)):
             assert same(to_nx(a), b), (j, str(t))
     assert fast.fallbacks == 0
+
+
+def _seeded_chain(values, seed):
+    """n edges in a row carrying child 1, plus a skip edge 1 → n + 1 when the seed is odd."""
+    n = int(values[0])
+    pairs = [(i, i + 1) for i in range(1, n + 1)] + ([(1, n + 1)] if seed % 2 else [])
+    return grammar_mod.Template(n + 1, tuple(grammar_mod.TemplateEdge(a, b, arg=1) for a, b in pairs))
+
+
+GENERATOR_GRAMMAR = """
+NET ::= Linear2(NET, NET) | SeededChain(N, OP) | Residual2(OP, NET, OP)
+N   ::= int(1, 3)
+OP  ::= conv3x3 | id | Linear2(conv1x1, OP)
+%max_depth 4
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_fast_graphs_of_generator_topologies_are_the_assemblers(seed):
+    if not grammar_mod.is_topology("SeededChain"):
+        grammar_mod.register_topology("SeededChain", _seeded_chain, generator=True)
+    g = grammar_mod.load_grammar("gen.ebnf", text=GENERATOR_GRAMMAR)
+    fast = FastGraphFn(g, seed=seed)
+    rng = random.Random(seed)
+    terms = [g.sample(rng) for _ in range(30)]
+    terms = [t for t in terms if "SeededChain" in str(t)]
+    assert len(terms) > 5
+    for t in terms + terms[:5]:  # the repeats come from the block cache
+        ours = fast(t)
+        ref = [graph_mod.flat_graph(t, seed=seed), *graph_mod.fold_graphs(g, t, seed=seed)]
+        for j, (a, b) in enumerate(zip(ours, ref)):
+            assert same(to_nx(a), b), (j, str(t))
+    assert fast.fallbacks == 0

@@ -11,11 +11,12 @@
     flat_graph(term)            # node-labelled op graph ("input", ops..., "output") for WL kernels
     fold_graphs(g, term)        # one such graph per fold level, collapsed subterms labelled "D1 Residual3"
 
-Modules: :mod:`.registry` (``@register_primitive``, ``@register_topology``), :mod:`.graph`
+Modules: :mod:`.registry` (``@register_primitive``, ``register_merge``; re-exports the grammar
+layer's topology registry: ``register_topology``, ``Template``...), :mod:`.graph`
 (term → pruned op-edge DAG, WL graphs), :mod:`.network` (shape propagation, step-list executor,
 stem/head), :mod:`.primitives` (REFERENCE §3 and NB201 ops), :mod:`.blocks` (DARTS, Liu et al.,
-MobileNet, Auto-DeepLab), :mod:`.topologies` (DARTS cell, Up/Same/Down templates),
-:mod:`.stats`, :mod:`.draw`, :mod:`.datasets`, :mod:`.commands` (``algebraic-nas build/draw``).
+MobileNet, Auto-DeepLab), :mod:`.merges` (sum and concat merge modules),
+:mod:`.stats`, :mod:`.draw`, :mod:`.commands` (``algebraic-nas build/draw``).
 
 The torch-free parts (registries, :mod:`.graph`) import without torch; the torch parts
 (``build_network``, ``network_stats``, the built-in modules) load on first use.
@@ -26,12 +27,18 @@ from __future__ import annotations
 from typing import Any
 
 from .registry import (
+    IDENTITY_OPS,
+    ZERO_OPS,
     AssemblyError,
     Template,
     TemplateEdge,
+    get_merge,
     get_primitive,
     get_template,
+    is_topology,
+    list_topologies,
     register_identity,
+    register_merge,
     register_primitive,
     register_topology,
     register_zero,
@@ -44,12 +51,16 @@ _LAZY = {
     "Network": "network",
     "GraphNet": "network",
     "network_stats": "stats",
-    "dataset_spec": "datasets",
-    "DATASETS": "datasets",
 }
 
 __all__ = [
     "AssemblyError",
+    "IDENTITY_OPS",
+    "ZERO_OPS",
+    "get_merge",
+    "is_topology",
+    "list_topologies",
+    "register_merge",
     "InputSpec",
     "Shape",
     "Template",

@@ -84,8 +84,9 @@ def leaf_args(t: Term) -> tuple:
 
 
 class _Flattener:
-    def __init__(self, root: Term, collapsed_as_ops: bool, seed: int) -> None:
+    def __init__(self, root: Term, collapsed_as_ops: bool, seed: int, values_root: Optional[Term]) -> None:
         self.root = root
+        self.values_root = values_root  # the unfolded term of a fold graph (generator values)
         self.collapsed_as_ops = collapsed_as_ops
         self.seed = seed
         self.g = nx.MultiDiGraph()
@@ -140,7 +141,8 @@ class _Flattener:
             self.edge(u, v, op=t.symbol, label=t.symbol, term=t, path=path, attrs=attrs)
             return
         try:
-            tmpl = term_template(t, self.seed, path)
+            values_from = self.values_root.at(path) if self.values_root is not None else None
+            tmpl = term_template(t, self.seed, path, values_from)
         except ValueError as e:  # a generator topology rejecting its values
             raise AssemblyError(f"{e}: {describe_position(self.root, path)}") from e
         if tmpl is None:  # a terminal with plain arguments (MBConv(5, 6, 0.25)): one operation
@@ -174,15 +176,18 @@ class _Flattener:
             self.edge(nodes[tmpl.n_nodes], v, op="id", label="id", term=None, path=path, attrs={})
 
 
-def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True, seed: int = 0) -> nx.MultiDiGraph:
+def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True, seed: int = 0,
+               unfolded: Optional[Term] = None) -> nx.MultiDiGraph:
     """The op-edge DAG of ``term`` (see the module docstring), pruned to input→output paths.
 
     ``seed`` is the network seed; generator topologies derive their seed from it and their path.
+    ``unfolded``: for a folded ``term``, the term it was folded from (generator topologies read
+    their numeric arguments there, as a fold may collapse them).
 
     Raises :class:`AssemblyError` when nothing connects the input to the output (every path cut
     by ``zero``), or when a folded (collapsed) term is given without ``collapsed_as_ops``.
     """
-    f = _Flattener(term, collapsed_as_ops, seed)
+    f = _Flattener(term, collapsed_as_ops, seed, unfolded)
     src = f.node(())
     dst = f.node(())
     f.splice(term, src, dst, (), {})
@@ -251,5 +256,6 @@ def fold_graphs(grammar: Any, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4
     A collapsed ``zero`` is removed like a ``zero``; edges of a fold graph are the data flow between
     the collapsed blocks.
     """
-    return [op_graph(term_graph(grammar.fold(term, level), collapsed_as_ops=True, seed=seed)) for level in levels]
+    return [op_graph(term_graph(grammar.fold(term, level), collapsed_as_ops=True, seed=seed, unfolded=term))
+            for level in levels]
 

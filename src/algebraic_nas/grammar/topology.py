@@ -196,14 +196,18 @@ def argument_values(t: Term) -> tuple[tuple[int, ...], tuple[Number, ...]]:
     return tuple(pos), tuple(vals)
 
 
-def term_template(t: Term, seed: int = 0, path: Sequence[int] = ()) -> Optional[Template]:
+def term_template(t: Term, seed: int = 0, path: Sequence[int] = (), values_from: Optional[Term] = None) -> Optional[Template]:
     """The template of topology node ``t`` (not transparent) at ``path`` of a network built with
-    ``seed``, or ``None`` when ``t.symbol`` is no topology for these arguments."""
+    ``seed``, or ``None`` when ``t.symbol`` is no topology for these arguments.
+
+    ``values_from``: the node to read a generator's numeric arguments from, when ``t`` is part of
+    a folded term whose value children may be collapsed (the same node of the unfolded term).
+    """
     spec = get_topology(t.symbol)
     if spec is None:
         return None
     if spec.is_generator:
-        pos, vals = argument_values(t)
+        pos, vals = argument_values(values_from if values_from is not None else t)
         return spec.template(len(t.children), vals, position_seed(seed, path), pos)
     return spec.template(len(t.children))
 
