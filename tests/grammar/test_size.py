@@ -65,7 +65,7 @@ def test_size_equals_brute_force_enumeration(name):
     for t in terms[:500]:
         p = g.parse(str(t))
         assert str(p) == str(t)
-        if not g._canonicalize:
+        if not g.canonicalizes:
             assert p == t
     # samples are among the valid terms, and (apart from rare strings) all of them show up
     rng = random.Random(0)

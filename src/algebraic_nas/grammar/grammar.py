@@ -1,11 +1,11 @@
-"""`Grammar`: a search space read from an `.ebnf` file.
+"""`Grammar`: a search space read from an `.ebnf` file — a facade over the grammar modules.
 
-Loading checks the file (see :class:`GrammarError`), then compiles every alternative into a
-small pattern and computes, once, the exact number of terms of every nonterminal (split into
-terms that are the designated ``zero`` and terms that are not, per remaining depth when the
-grammar has a depth bound). Those counts give the exact size, decide which alternatives are
-feasible while sampling under the connectivity constraint and the depth bound, and keep the
-samplers from ever running into a dead end.
+Loading a grammar runs, in order: :mod:`.loading` (files, ``%import``, merged rules,
+directives), :mod:`.checks` (undefined, unreachable, cycles), :mod:`.patterns` (every
+alternative compiled into a small pattern), :mod:`.counting` (the exact number of terms of every
+nonterminal per remaining depth, split into zero and other terms; unproductive nonterminals are
+errors) and :mod:`.lint` (warnings). Sampling is :mod:`.sampling`, term parsing and validation
+:mod:`.termparse` / :mod:`.validation`, evolution :mod:`.operators`, folding :mod:`.fold`.
 
 Vocabulary used in the code:
 
@@ -17,6 +17,10 @@ Vocabulary used in the code:
 * *remaining depth* ``r`` of a nonterminal node: ``max_depth - level`` (``None`` without a bound).
 * *zero term*: a term that resolves (through transparent nodes) to the designated ``%zero``
   terminal.
+
+The operators and the term parser use only the public interface below (``counts``,
+``sampler_for``, ``mutable_nonterminals``, ``heads``, ``zero_masks``, ``canonicalizes``,
+``violated_constraint``), never the facade's private state.
 """
 
 from __future__ import annotations
@@ -25,29 +29,20 @@ import math
 import os
 import random as _random
 import warnings
-from bisect import bisect_right
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Optional, Union
 
-from . import topologies
 from .checks import check_productive, check_structure
+from .counting import INF, Count, Counts
 from .errors import TermError
+from .fold import fold_term
 from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, undeclared_zero
-from .loading import (
-    DEFAULT_FLOAT_DIGITS,
-    SHIPPED_DIR,
-    load_files,
-    merge_rules,
-    read_directives,
-    resolve_grammar_path,
-    shipped_grammars,
-)
-from .meta import Expr, GrammarFile, Loc, read_grammar_file
-from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, Alternative, compile_rules, is_zero, valid_zero_masks
+from .loading import load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
+from .meta import GrammarFile, parse_grammar_text, read_grammar_file
+from .patterns import P_OP, P_T, Alternative, HeadIndex, compile_rules, zero_masks_for
+from .sampling import SampleContext, Rejected, Sampler, Samplers
 from .term import Term
 
-INF = math.inf
-
-_INTERN_LIMIT = 4096  # sampled terms of languages at most this large are interned (shared objects)
+__all__ = ["Grammar", "RngLike", "as_rng", "fold_term", "load_grammar", "resolve_grammar_path", "shipped_grammars"]
 
 RngLike = Union[_random.Random, int, None]
 
@@ -59,20 +54,6 @@ def as_rng(rng: RngLike) -> _random.Random:
     return _random.Random(rng)
 
 
-def _mul(a, b):
-    if not a or not b:
-        return 0
-    if a == INF or b == INF:
-        return INF
-    return a * b
-
-
-def _add(a, b):
-    if a == INF or b == INF:
-        return INF
-    return a + b
-
-
 def load_grammar(name_or_path: str, *, text: Optional[str] = None) -> "Grammar":
     """Load a grammar: a shipped name (``"hnb201"``), a path to an `.ebnf` file, or ``text``.
 
@@ -80,8 +61,6 @@ def load_grammar(name_or_path: str, *, text: Optional[str] = None) -> "Grammar":
     base for relative imports.
     """
     if text is not None:
-        from .meta import parse_grammar_text
-
         root = parse_grammar_text(text, name_or_path)
         path = name_or_path
     else:
@@ -105,162 +84,101 @@ class Grammar:
     Use :func:`load_grammar`. Attributes: ``name``, ``path``, ``start``, ``nonterminals`` (in order
     of definition), ``shared`` (shared nonterminals), ``zero`` (the designated zero terminal or
     ``None``), ``max_depth`` (``None`` without a bound), ``float_digits``, ``constraints``
-    (names of Python constraints), ``size_ignores`` (the same: the exact size cannot count them).
+    (names of Python constraints), ``size_ignores`` (the same: the exact size cannot count them),
+    ``rules`` (the compiled :class:`~.patterns.Alternative` s of each nonterminal).
     """
 
     def __init__(self, root: GrammarFile, name: str = "grammar"):
         self.name = name
         self.path = root.path
-        self._read(root)
-        structure = check_structure(self._rules, self._root_rules, self.start, self.shared, self.max_depth)
-        self._refs = structure.refs
-        self.nonterminals: list[str] = structure.nonterminals
-        self._rules = {a: self._rules[a] for a in self.nonterminals}
-        self.shared &= set(self.nonterminals)
-        self.rules: dict[str, list[Alternative]] = compile_rules(self.nonterminals, self._rules, self.zero)
-        self._counts_expand: dict = {}
-        self._check_productive()
-        self._groups, messages = find_shared_groups(self.nonterminals, self.rules, self.shared, self._refs, self._rules)
-        self._canonicalize = bool(self._groups)
-        messages += duplicate_alternatives(self.nonterminals, self.rules)
-        messages += ambiguous_leaves(self.nonterminals, self.rules, self._groups)
-        if self.zero is None and not self._zero_silenced:
-            messages += undeclared_zero(self.rules, self._rules[self.start])
-        for message in messages:
-            warnings.warn(message, stacklevel=2)  # at the caller of load_grammar
-        self._samplers: dict = {}
-        self._cands: dict = {}
-        self._valid_by_symbol: dict = {}
-        self._size_cache: Optional[Any] = None
-
-    # ------------------------------------------------------------------ loading and checking
-
-    def _read(self, root: GrammarFile) -> None:
-        """Follow the imports, merge the rules and read the directives (see :mod:`.loading`)."""
         files = load_files(root)
-        self._rules = merge_rules(files, root)
-        self._root_rules = {r.name for r in root.rules}
-        d = read_directives(files, root, self._rules)
+        source_rules = merge_rules(files, root)
+        d = read_directives(files, root, source_rules)
         self.start: str = d.start
-        self.shared: set[str] = d.shared
         self.zero: Optional[str] = d.zero
-        self._zero_silenced = d.zero_silenced
         self.max_depth: Optional[int] = d.max_depth
         self.float_digits: int = d.float_digits
         self.constraints: list[str] = d.constraints
         self.size_ignores = list(self.constraints)
         self._constraint_fns = d.constraint_functions()
 
-    # ------------------------------------------------------------------ counting
+        structure = check_structure(source_rules, {r.name for r in root.rules}, self.start, d.shared, self.max_depth)
+        self.nonterminals: list[str] = structure.nonterminals
+        self.shared: set[str] = d.shared & set(self.nonterminals)
+        rules = {a: source_rules[a] for a in self.nonterminals}
+        self.rules: dict[str, list[Alternative]] = compile_rules(self.nonterminals, rules, self.zero)
 
-    def _depths(self) -> list:
-        return [None] if self.max_depth is None else list(range(self.max_depth, 0, -1))
+        self._counts = Counts(self.rules, self.shared, self.zero, self.max_depth)
+        for x in self.nonterminals:
+            self._counts.value_nt(x, self.root_depth)
+        check_productive(self.nonterminals, rules, self._counts.has_terms, self.zero, self.max_depth)
 
-    def _root_r(self):
+        self._groups, messages = find_shared_groups(self.nonterminals, self.rules, self.shared, structure.refs, rules)
+        messages += duplicate_alternatives(self.nonterminals, self.rules)
+        messages += ambiguous_leaves(self.nonterminals, self.rules, self._groups)
+        if self.zero is None and not d.zero_silenced:
+            messages += undeclared_zero(self.rules, rules[self.start])
+        for message in messages:
+            warnings.warn(message, stacklevel=2)  # at the caller of load_grammar
+
+        self._samplers = Samplers(self.rules, self._counts, self.shared, self.zero, self.float_digits)
+        self._heads = HeadIndex(self.rules)
+        self._zero_masks: dict[tuple[str, int], Optional[bytes]] = {}
+        self._mutable = frozenset(a for a in self.nonterminals if _more_than_one(*self.counts(a, self.root_depth)))
+        self._size_cache: Optional[Count] = None
+
+    # ------------------------------------------------------------------ interface of the operators and the parser
+
+    @property
+    def root_depth(self) -> Optional[int]:
+        """The remaining depth at the root of a term or of a shared subterm (``max_depth``)."""
         return self.max_depth
 
-    def _value_nt(self, a_name: str, r, mode) -> dict:
-        """Counts of the terms of ``a_name`` at remaining depth ``r``: ``{(used_shared_mask, status): n}``.
+    def counts(self, nonterminal: str, remaining_depth: Optional[int]) -> tuple[Count, Count]:
+        """``(zero terms, other terms)`` of ``nonterminal`` at ``remaining_depth`` (ints, or
+        ``math.inf``); shared references inside are expanded."""
+        return self._counts.counts(nonterminal, remaining_depth)
 
-        status 0 = zero term, 1 = other. ``mode`` is None (shared references expanded, masks always 0)
-        or a tuple ``(sigma, bits)``: a shared reference X counts as one term of status sigma[X] and sets bit bits[X].
-        """
-        if r is not None and r <= 0:
-            return {}
-        cache = self._counts_expand if mode is None else mode[2]
-        key = (a_name, r)
-        v = cache.get(key)
-        if v is not None:
-            return v
-        total: dict = {}
-        per_alt = []
-        for al in self.rules[a_name]:
-            av = self._value_alt(al, r, mode)
-            per_alt.append(av)
-            for k, n in av.items():
-                total[k] = _add(total.get(k, 0), n)
-        cache[key] = total
-        if mode is None:
-            self._alt_counts[key] = per_alt
-        return total
+    def sampler_for(self, nonterminal: str, remaining_depth: Optional[int], need_nonzero: bool = False, *, fresh: bool = False) -> Sampler:
+        """A cached sampler of the terms of ``nonterminal``: call it with a
+        :class:`~.sampling.SampleContext`; it may raise :class:`~.sampling.Rejected`. With
+        ``fresh`` (shared nonterminals), a new value of the shared subterm itself at its root
+        depth, ignoring the value already in the context (``remaining_depth`` is not used)."""
+        if fresh:
+            return self._samplers.fresh(nonterminal, need_nonzero)
+        return self._samplers.for_nonterminal(nonterminal, remaining_depth, need_nonzero)
 
-    def _value_ref(self, b: str, r, mode) -> dict:
-        if b in self.shared:
-            if mode is None:
-                return self._value_nt(b, self._root_r(), None)
-            sigma, bits = mode[0], mode[1]
-            return {(bits[b], sigma[b]): 1}
-        return self._value_nt(b, r, mode)
+    @property
+    def mutable_nonterminals(self) -> frozenset[str]:
+        """The nonterminals with more than one term (the sites mutation and crossover may change)."""
+        return self._mutable
 
-    def _value_alt(self, al: Alternative, r, mode) -> dict:
-        if al.kind == "unit":
-            return self._value_ref(al.pattern[1], r, mode)
-        return self._value_pat(al.pattern, None if r is None else r - 1, mode)
+    @property
+    def heads(self) -> HeadIndex:
+        """Which alternatives can derive a node with a given head (the term parser's index)."""
+        return self._heads
 
-    def _value_pat(self, p: tuple, rc, mode) -> dict:
-        kind = p[0]
-        if kind == P_NT:
-            return self._value_ref(p[1], rc, mode)
-        if kind == P_T:
-            return {(0, 0 if p[1] == self.zero else 1): 1}
-        if kind == P_INT:
-            return {(0, 1): p[2] - p[1] + 1}
-        if kind == P_FLOAT:
-            return {(0, 1): 1 if p[1] == p[2] else INF}
-        subs = p[2]
-        vals = [self._value_pat(s, rc, mode) for s in subs]
-        valid = p[3]
-        if valid is None or not any(k[1] == 0 for v in vals for k in v):
-            acc: dict = {0: 1}
-            for v in vals:
-                acc = _conv(acc, _by_mask(v, None))
-                if not acc:
-                    return {}
-            return {(m, 1): n for m, n in acc.items()}
-        # connectivity constraint: sum over the sets of zero arguments that keep a path
-        zeroable = [i for i, v in enumerate(vals) if any(k[1] == 0 for k in v)]
-        parts_z = [_by_mask(v, 0) for v in vals]
-        parts_nz = [_by_mask(v, 1) for v in vals]
-        out: dict = {}
-        memo: dict = {}
-        for sub in range(1 << len(zeroable)):
-            mask = 0
-            for j, i in enumerate(zeroable):
-                if sub >> j & 1:
-                    mask |= 1 << i
-            if not valid[mask]:
-                continue
-            key = tuple((id(vals[i]), mask >> i & 1) for i in range(len(vals)))
-            key = tuple(sorted(key))
-            prod = memo.get(key)
-            if prod is None:
-                prod = {0: 1}
-                for i in range(len(vals)):
-                    prod = _conv(prod, parts_z[i] if mask >> i & 1 else parts_nz[i])
-                    if not prod:
-                        break
-                memo[key] = prod
-            for m, n in prod.items():
-                out[(m, 1)] = _add(out.get((m, 1), 0), n)
-        return out
+    def zero_masks(self, symbol: str, arity: int) -> Optional[bytes]:
+        """``table[mask]``: whether topology ``symbol`` with the arguments in ``mask`` zero keeps a
+        path; ``None`` when no connectivity constraint applies (no ``%zero``, or not a topology)."""
+        key = (symbol, arity)
+        if key not in self._zero_masks:
+            self._zero_masks[key] = zero_masks_for(symbol, arity, self.zero)
+        return self._zero_masks[key]
 
-    def _check_productive(self) -> None:
-        self._alt_counts: dict = {}
-        r0 = self._root_r()
-        for x in self.nonterminals:
-            self._value_nt(x, r0, None)
-        check_productive(
-            self.nonterminals, self._rules, lambda a: any((self._counts_expand.get((a, r0)) or {}).values()), self.zero, self.max_depth
-        )
+    @property
+    def canonicalizes(self) -> bool:
+        """Whether terms are kept in a canonical form (interchangeable shared nonterminals, see :mod:`.lint`)."""
+        return bool(self._groups)
 
-    def _nt_counts(self, a_name: str, r) -> tuple:
-        """(zero terms, other terms) of ``a_name`` at remaining depth ``r`` (shared references expanded)."""
-        return _zero_other(self._value_nt(a_name, r, None))
+    def violated_constraint(self, term: Term) -> Optional[str]:
+        """The name of the first Python ``%constraint`` that ``term`` violates, or ``None``."""
+        for name, fn in zip(self.constraints, self._constraint_fns):
+            if not fn(term):
+                return name
+        return None
 
-    def _alt_feasible(self, a_name: str, r) -> list[tuple[Any, Any]]:
-        """Per alternative of ``a_name`` at remaining depth r: (zero terms, other terms)."""
-        self._value_nt(a_name, r, None)
-        return [_zero_other(av) for av in self._alt_counts.get((a_name, r), [])]
+    # ------------------------------------------------------------------ size
 
     def size(self, nonterminal: Optional[str] = None) -> Optional[int]:
         """The exact number of distinct valid terms (``None`` when infinite).
@@ -270,11 +188,11 @@ class Grammar:
         With ``nonterminal``, the number of terms of that nonterminal as a start symbol.
         """
         if nonterminal is not None and nonterminal != self.start:
-            sub = _SubGrammarView(self, nonterminal)
-            return sub.size()
-        if self._size_cache is None:
-            self._size_cache = self._exact_size(self.start)
-        n = self._size_cache
+            n = self._counts.exact_size(nonterminal, self._groups)
+        else:
+            if self._size_cache is None:
+                self._size_cache = self._counts.exact_size(self.start, self._groups)
+            n = self._size_cache
         return None if n == INF else int(n)
 
     def log10_size(self) -> float:
@@ -284,294 +202,7 @@ class Grammar:
             return INF
         return math.log10(n) if n > 0 else -INF
 
-    def _exact_size(self, start: str):
-        shared = sorted(self.shared - {start}) if start in self.shared else sorted(self.shared)
-        bits = {x: 1 << i for i, x in enumerate(shared)}
-        # statuses each shared nonterminal can take (own language, shared refs expanded)
-        statuses = {}
-        for x in shared:
-            z, nz = self._nt_counts(x, self._root_r())
-            statuses[x] = [s for s, n in ((0, z), (1, nz)) if n]
-        branching = [x for x in shared if len(statuses[x]) > 1]
-        total = 0
-        for combo in range(1 << len(branching)):
-            sigma = {x: statuses[x][0] for x in shared}
-            for j, x in enumerate(branching):
-                sigma[x] = statuses[x][combo >> j & 1]
-            mode = (sigma, bits, {})
-            start_v = self._value_nt(start, self._root_r(), mode)
-            own = {}
-            for x in shared:
-                v = self._value_nt(x, self._root_r(), mode)
-                own[x] = {m: n for (m, s), n in v.items() if s == sigma[x]}
-            must = 0
-            for x in branching:
-                if sigma[x] != statuses[x][0]:
-                    must |= bits[x]  # a term not using x is counted under x's first status only
-            memo: dict = {}
-
-            def g(pending: int, done: int):
-                if not pending:
-                    return 1 if (done & must) == must else 0
-                key = (pending, done)
-                if key in memo:
-                    return memo[key]
-                low = pending & -pending
-                x = shared[low.bit_length() - 1]
-                done2 = done | low
-                acc = 0
-                for m, n in own[x].items():
-                    acc = _add(acc, _mul(n, g((pending | m) & ~done2, done2)))
-                memo[key] = acc
-                return acc
-
-            if not self._groups:
-                for (m, s), n in start_v.items():
-                    total = _add(total, _mul(n, g(m, 0)))
-                continue
-            # interchangeable groups: a term using j members of a group of k with own counts m is
-            # one of m(m-1)..(m-j+1) / (k(k-1)..(k-j+1)) distinct terms per labelled derivation
-            from fractions import Fraction
-
-            acc = Fraction(0)
-            group_of = {x: gi for gi, grp in enumerate(self._groups) for x in grp}
-            for (m, s), n in start_v.items():
-                if n == INF:
-                    total = INF
-                    break
-                used = [x for x in shared if m & bits[x]]
-                factor = Fraction(1)
-                rest_mask = m
-                for gi, grp in enumerate(self._groups):
-                    members = [x for x in used if group_of.get(x) == gi]
-                    j = len(members)
-                    if not j:
-                        continue
-                    k = len(grp)
-                    mm = sum(own[grp[0]].values())
-                    if mm == INF:
-                        factor = INF
-                        break
-                    num = den = 1
-                    for i in range(j):
-                        num *= mm - i
-                        den *= k - i
-                    factor *= Fraction(num, den)
-                    for x in members:
-                        rest_mask &= ~bits[x]
-                if factor == INF:
-                    total = INF
-                    break
-                acc += n * factor * g(rest_mask, m & ~rest_mask)
-            if total != INF:
-                total = _add(total, int(acc))
-        return total
-
     # ------------------------------------------------------------------ sampling
-
-    def _weights_for(self, a_name: str, r, need_nz: bool):
-        feas = self._alt_feasible(a_name, r)
-        alts = []
-        weights = []
-        for al, (z, nz) in zip(self.rules[a_name], feas):
-            ok = nz if need_nz else _add(z, nz)
-            if ok:
-                alts.append(al)
-                weights.append(al.weight)
-        return alts, weights
-
-    def _nt_sampler(self, a_name: str, r, need_nz: bool) -> Callable[[Any], Term]:
-        key = (a_name, r, need_nz)
-        s = self._samplers.get(key)
-        if s is not None:
-            return s
-        if a_name in self.shared:
-            s = self._shared_sampler(a_name, need_nz)
-        else:
-            s = self._build_nt_sampler(a_name, r, need_nz)
-        self._samplers[key] = s
-        return s
-
-    def _build_nt_sampler(self, a_name, r, need_nz):
-        alts, weights = self._weights_for(a_name, r, need_nz)
-        if not alts:
-            def impossible(ctx, _a=a_name):
-                raise _Reject(f"no term of {_a} fits here")
-            return impossible
-        subs = [self._alt_sampler(al, r, need_nz) for al in alts]
-        if len(subs) == 1:
-            return subs[0]
-        total = sum(weights)
-        if total <= 0:
-            weights = [1.0] * len(alts)
-            total = float(len(alts))
-        n = len(subs)
-        if max(weights) - min(weights) < 1e-15:
-            def pick_uniform(ctx, subs=subs, n=n):
-                return subs[int(ctx.random() * n)](ctx)
-            return pick_uniform
-        cum = []
-        acc = 0.0
-        for w in weights:
-            acc += w / total
-            cum.append(acc)
-        cum[-1] = 2.0  # guard against rounding
-        cum = cum[:-1]
-
-        def pick(ctx, subs=subs, cum=cum):
-            return subs[bisect_right(cum, ctx.random())](ctx)
-
-        return pick
-
-    def _shared_sampler(self, x: str, need_nz: bool):
-        inner = self._build_nt_sampler(x, self._root_r(), need_nz)
-        zero = self.zero
-
-        def shared(ctx):
-            cache = ctx.shared
-            t = cache.get(x)
-            if t is None:
-                t = inner(ctx)
-                cache[x] = t
-            elif need_nz and zero is not None and is_zero(t, zero):
-                raise _Reject(f"shared {x} is zero where zero is forbidden")
-            return t
-
-        return shared
-
-    def _alt_sampler(self, al: Alternative, r, need_nz: bool):
-        a_name, idx = al.nt, al.index
-        if al.kind == "leaf":
-            leaf = al.leaf
-
-            def s_leaf(ctx):
-                return leaf
-            return s_leaf
-        if al.kind == "unit":
-            child = self._nt_sampler(al.pattern[1], r, need_nz)
-            if self._small(self._value_alt(al, r, None)):
-                memo: dict = {}
-
-                def s_unit_interned(ctx):
-                    c = child(ctx)
-                    t = memo.get(id(c))
-                    if t is None:
-                        t = memo[id(c)] = Term(a_name, idx, "", (c,))
-                    return t
-                return s_unit_interned
-
-            def s_unit(ctx):
-                return Term(a_name, idx, "", (child(ctx),))
-            return s_unit
-        return self._pat_sampler(al.pattern, None if r is None else r - 1, a_name, idx)
-
-    def _small(self, value: dict) -> bool:
-        """Whether a (sub)language is small enough for its sampled terms to be interned."""
-        total = 0
-        for n in value.values():
-            total = _add(total, n)
-        return total <= _INTERN_LIMIT
-
-    def _pat_sampler(self, p: tuple, rc, owner: Optional[str], idx: int, need_nz: bool = False):
-        kind = p[0]
-        if kind == P_NT:
-            return self._nt_sampler(p[1], rc, need_nz)
-        if kind == P_T:
-            leaf = p[2]
-            return lambda ctx: leaf
-        digits = self.float_digits
-        if kind == P_INT:
-            lo, hi = p[1], p[2]
-            if hi - lo < _INTERN_LIMIT:
-                ints = [Term(owner, idx, "int", (), v) for v in range(lo, hi + 1)]
-                return lambda ctx: ints[ctx.randint(0, hi - lo)]
-            return lambda ctx: Term(owner, idx, "int", (), ctx.randint(lo, hi))
-        if kind == P_FLOAT:
-            lo, hi = p[1], p[2]
-
-            def s_float(ctx):
-                v = round(ctx.uniform(lo, hi), digits)
-                return Term(owner, idx, "float", (), min(max(v, lo), hi))
-            return s_float
-        free = [self._pat_sampler(sp, rc, None, -1) for sp in p[2]]
-        memo = {} if self._small(self._value_pat(p, rc, None)) else None
-        return self._pat_sampler_plain(p, rc, owner, idx, free, memo)
-
-    def _pat_sampler_plain(self, p: tuple, rc, owner, idx, free, memo):
-        """``memo`` (a dict, for small languages): intern the terms, keyed by the ids of their
-        children (which are interned too, so the ids are stable)."""
-        symbol, subs, valid = p[1], p[2], p[3]
-        zero = self.zero
-        if memo is None:
-            def make(children):
-                return Term(owner, idx, symbol, children)
-        else:
-            def make(children):
-                key = tuple([id(c) for c in children])
-                t = memo.get(key)
-                if t is None:
-                    t = memo[key] = Term(owner, idx, symbol, children)
-                return t
-        if valid is None or not any(self._pat_can_zero(sp, rc) for sp in subs):
-            k = len(free)
-            if memo is not None:
-                return lambda ctx: make(tuple([f(ctx) for f in free]))
-            if k == 1:
-                f0 = free[0]
-                return lambda ctx: Term(owner, idx, symbol, (f0(ctx),))
-            if k == 2:
-                f0, f1 = free
-                return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx)))
-            if k == 3:
-                f0, f1, f2 = free
-                return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx), f2(ctx)))
-            return lambda ctx: Term(owner, idx, symbol, tuple([f(ctx) for f in free]))
-        # with the connectivity constraint: arguments left to right, zero only where a path remains
-        nonzero = [self._pat_sampler(sp, rc, None, -1, need_nz=True) for sp in subs]
-        can_zero = [self._pat_can_zero(sp, rc) for sp in subs]
-        forced = 0  # arguments that can only be zero
-        for i, sp in enumerate(subs):
-            if not self._pat_can_nonzero(sp, rc):
-                forced |= 1 << i
-        k = len(subs)
-        steps = []
-        for i in range(k):
-            later_forced = forced & ~((1 << (i + 1)) - 1)
-            steps.append((free[i], nonzero[i], can_zero[i], 1 << i, later_forced))
-
-        def s_op(ctx):
-            mask = 0
-            children = []
-            for f, fnz, cz, bit, later in steps:
-                if cz:
-                    if valid[mask | bit | later]:
-                        c = f(ctx)
-                        if is_zero(c, zero):
-                            mask |= bit
-                    else:
-                        c = fnz(ctx)
-                else:
-                    c = f(ctx)
-                children.append(c)
-            return make(tuple(children))
-
-        return s_op
-
-    def _pat_can_zero(self, p: tuple, rc) -> bool:
-        if p[0] == P_NT:
-            z, _ = self._nt_counts(p[1], self._root_r() if p[1] in self.shared else rc)
-            return bool(z)
-        if p[0] == P_T:
-            return p[1] == self.zero
-        return False
-
-    def _pat_can_nonzero(self, p: tuple, rc) -> bool:
-        if p[0] == P_NT:
-            _, nz = self._nt_counts(p[1], self._root_r() if p[1] in self.shared else rc)
-            return bool(nz)
-        if p[0] == P_T:
-            return p[1] != self.zero
-        return True
 
     def sample(self, rng: RngLike = None, nonterminal: Optional[str] = None) -> Term:
         """A random term (of the start symbol, or of ``nonterminal``) satisfying all constraints.
@@ -580,20 +211,20 @@ class Grammar:
         connectivity constraint and the depth bound (renormalised). ``rng``: a `random.Random`,
         an int seed or ``None``.
         """
-        ctx = _Ctx(as_rng(rng))
+        ctx = SampleContext(as_rng(rng))
         a_name = nonterminal or self.start
         if a_name not in self.rules:
             raise KeyError(f"{a_name} is not a nonterminal of {self.name}")
-        sampler = self._nt_sampler(a_name, self._root_r(), False)
+        sampler = self.sampler_for(a_name, self.root_depth, False)
         for _ in range(10000):
             ctx.shared = {}
             try:
                 t = sampler(ctx)
-            except _Reject:
+            except Rejected:
                 continue
-            if self._canonicalize:
+            if self._groups:
                 t = self.canonical(t)
-            if self._constraint_fns and not self._user_ok(t):
+            if self._constraint_fns and self.violated_constraint(t) is not None:
                 continue
             return t
         raise RuntimeError(
@@ -603,20 +234,14 @@ class Grammar:
 
     def canonical(self, term: Term) -> Term:
         """The canonical form of a term (identity unless the grammar has interchangeable shared
-        nonterminals, see ``_find_shared_groups``): ``parse(str(term))``."""
-        if not self._canonicalize:
+        nonterminals, see :attr:`canonicalizes`): ``parse(str(term))``."""
+        if not self._groups:
             return term
         return self.parse(str(term))
 
     def sample_many(self, n: int, rng: RngLike = None) -> list[Term]:
         r = as_rng(rng)
         return [self.sample(r) for _ in range(n)]
-
-    def _user_ok(self, t: Term) -> bool:
-        for fn in self._constraint_fns:
-            if not fn(t):
-                return False
-        return True
 
     # ------------------------------------------------------------------ parsing and checking
 
@@ -637,7 +262,7 @@ class Grammar:
         the connectivity constraint, the depth bound, shared nonterminals and the Python constraints.
         Positions are character offsets in ``str(term)``.
         """
-        from .termparse import validate
+        from .validation import validate
 
         validate(self, term, nonterminal or self.start, None, None)
         return term
@@ -649,22 +274,16 @@ class Grammar:
         except TermError:
             return False
 
-    # ------------------------------------------------------------------ fold
+    # ------------------------------------------------------------------ fold and evolution
 
     def fold(self, term: Term, level: int) -> Term:
-        """The fold operator F: the term cut at hierarchy level ``level``.
+        """The fold operator F: the term cut at hierarchy level ``level`` (see :mod:`.fold`).
 
-        Every nonterminal node at level ``level`` (the root has level 0; transparent unit nodes and
-        terminals inside a production do not add a level) becomes a collapsed leaf that keeps its
-        nonterminal, production and the symbol of the subterm it replaced (for a transparent unit
-        node: the symbol of the node it resolves to), so ``label`` reads e.g. ``"D1 Residual3"``.
         ``fold(t, 0)`` is the root alone; a level below the deepest node returns ``term`` itself.
         """
         if level < 0:
             raise ValueError("fold level must be >= 0")
         return fold_term(term, level)
-
-    # ------------------------------------------------------------------ evolution
 
     def mutate(self, term: Term, rng: RngLike = None) -> Term:
         """A valid term differing from ``term``: a random subterm (of a nonterminal with more than one
@@ -724,7 +343,7 @@ class Grammar:
         """Terminal symbols used without arguments (primitive computations)."""
         return sorted(s for s, ar in self.terminals().items() if 0 in ar)
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         """A JSON-serialisable summary (what ``algebraic-nas info --json`` prints)."""
         n = self.size()
         return {
@@ -754,79 +373,5 @@ class Grammar:
         return (_unpickle_grammar, (path, text))
 
 
-class _SubGrammarView:
-    """Size of the language of another start symbol."""
-
-    def __init__(self, g: Grammar, start: str):
-        self.g, self.start = g, start
-
-    def size(self):
-        n = self.g._exact_size(self.start)
-        return None if n == INF else int(n)
-
-
-class _Reject(Exception):
-    pass
-
-
-class _Ctx:
-    """What samplers receive: the bound methods of the caller's Random and the per-term cache of shared subterms."""
-
-    __slots__ = ("random", "randint", "uniform", "shared", "rng")
-
-    def __init__(self, rng: _random.Random):
-        self.rng = rng
-        self.random = rng.random
-        self.randint = rng.randint
-        self.uniform = rng.uniform
-        self.shared: dict = {}
-
-
-def _zero_other(v: dict) -> tuple:
-    """``(zero terms, other terms)`` of a counts dict ``{(used_shared_mask, status): n}``."""
-    z = nz = 0
-    for (m, s), n in v.items():
-        if s == 0:
-            z = _add(z, n)
-        else:
-            nz = _add(nz, n)
-    return z, nz
-
-
-def _by_mask(v: dict, status: Optional[int]) -> dict:
-    out: dict = {}
-    for (m, s), n in v.items():
-        if status is None or s == status:
-            out[m] = _add(out.get(m, 0), n)
-    return {m: n for m, n in out.items() if n}
-
-
-def _conv(a: dict, b: dict) -> dict:
-    out: dict = {}
-    for ma, na in a.items():
-        for mb, nb in b.items():
-            m = ma | mb
-            out[m] = _add(out.get(m, 0), _mul(na, nb))
-    return {m: n for m, n in out.items() if n}
-
-
-def fold_term(term: Term, level: int) -> Term:
-    """See :meth:`Grammar.fold` (independent of the grammar)."""
-
-    def rec(t: Term, lvl: int) -> Term:
-        if t.collapsed or t.value is not None and t.nonterminal is None:
-            return t
-        if t.nonterminal is not None:
-            if lvl == level:
-                sym = t.symbol or t.resolve().symbol
-                return Term(t.nonterminal, t.production, sym, (), None, True)
-            if not t.is_transparent:
-                lvl += 1
-        if not t.children:
-            return t
-        new = tuple(rec(c, lvl) for c in t.children)
-        if all(a is b for a, b in zip(new, t.children)):
-            return t
-        return Term(t.nonterminal, t.production, t.symbol, new, t.value, t.collapsed)
-
-    return rec(term, 0)
+def _more_than_one(zero: Count, other: Count) -> bool:
+    return (zero + other if zero != INF and other != INF else INF) > 1

@@ -20,8 +20,8 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING, Optional
 
 from .patterns import is_zero
+from .sampling import Rejected, SampleContext
 from .term import Term
-from .termparse import _valid_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grammar import Grammar
@@ -101,7 +101,7 @@ def _topology_above(g: "Grammar", nodes: list[Term]) -> Optional[tuple[int, byte
     if j < 0:
         return None
     p = nodes[j]
-    valid = _valid_for(g, p.symbol, len(p.children)) if p.children and p.symbol else None
+    valid = g.zero_masks(p.symbol, len(p.children)) if p.children and p.symbol else None
     return None if valid is None else (j, valid)
 
 
@@ -215,25 +215,12 @@ def _finish(g: "Grammar", child: Term) -> Optional[Term]:
     if g.shared:
         if not g.is_valid(child):
             return None
-        if g._canonicalize:
+        if g.canonicalizes:
             child = g.canonical(child)
         return child
-    if g._constraint_fns and not g._user_ok(child):
+    if g.constraints and g.violated_constraint(child) is not None:
         return None
     return child
-
-
-def _mutable(g: "Grammar") -> set:
-    m = getattr(g, "_mutable_cache", None)
-    if m is None:
-        m = set()
-        for a_name in g.nonterminals:
-            z, nz = g._nt_counts(a_name, g._root_r())
-            tot = z + nz if z != float("inf") and nz != float("inf") else float("inf")
-            if tot > 1:
-                m.add(a_name)
-        g._mutable_cache = m
-    return m
 
 
 def _pick_site(rng: random.Random, term: Term, allowed) -> Optional[tuple[list[int], list[Term]]]:
@@ -258,19 +245,13 @@ def _pick_site(rng: random.Random, term: Term, allowed) -> Optional[tuple[list[i
 def _resampler(g: "Grammar", site: _Site):
     need_nz = not site.allow_zero
     if site.nt in g.shared and site.shared_at == len(site.nodes) - 1:
-        key = ("fresh", site.nt, need_nz)  # a new value for the shared subterm itself
-        s = g._samplers.get(key)
-        if s is None:
-            s = g._samplers[key] = g._build_nt_sampler(site.nt, g._root_r(), need_nz)
-        return s
-    return g._nt_sampler(site.nt, site.r, need_nz)
+        return g.sampler_for(site.nt, None, need_nz, fresh=True)  # a new value for the shared subterm itself
+    return g.sampler_for(site.nt, site.r, need_nz)
 
 
 def mutate(g: "Grammar", term: Term, rng: random.Random) -> Term:
-    from .grammar import _Ctx, _Reject
-
-    allowed = _mutable(g)
-    ctx = _Ctx(rng)
+    allowed = g.mutable_nonterminals
+    ctx = SampleContext(rng)
     base_shared = _shared_values(g, term) if g.shared else None
     for attempt in range(_TRIES * 4):
         picked = _pick_site(rng, term, allowed)
@@ -288,7 +269,7 @@ def mutate(g: "Grammar", term: Term, rng: random.Random) -> Term:
                         ctx.shared.pop(site.nodes[j].nonterminal, None)
             try:
                 new = sampler(ctx)
-            except _Reject:
+            except Rejected:
                 continue
             if new != old:
                 break
@@ -328,7 +309,7 @@ def _exhaustive(rng: random.Random, names: list, site_pairs, attempt):
 
 def crossover(g: "Grammar", a: Term, b: Term, rng: random.Random) -> Optional[tuple[Term, Term]]:
     ca, cb = site_counts(a), site_counts(b)
-    mutable = _mutable(g)
+    mutable = g.mutable_nonterminals
     allowed = {x for x in ca if x is not None and x in cb and x in mutable}
     if not allowed:
         return None
@@ -365,7 +346,7 @@ def crossover(g: "Grammar", a: Term, b: Term, rng: random.Random) -> Optional[tu
 
 def self_crossover(g: "Grammar", term: Term, rng: random.Random) -> Optional[Term]:
     counts = site_counts(term)
-    mutable = _mutable(g)
+    mutable = g.mutable_nonterminals
     allowed = {x for x, n in counts.items() if x is not None and n >= 2 and x in mutable}
     if not allowed:
         return None

@@ -1,0 +1,259 @@
+"""Samplers: closures that draw a random term of a nonterminal, with its weights and constraints.
+
+A sampler is built once per ``(nonterminal, remaining depth, need_nonzero)`` and called with a
+:class:`SampleContext` (the caller's `random.Random` and the shared subterms of the term being
+drawn). Alternatives are drawn with their weights among those that can still satisfy the depth
+bound and the connectivity constraint (renormalised), using the exact counts of :mod:`.counting`,
+so a sampler never runs into a dead end except through shared nonterminals (a shared subterm
+drawn earlier may be zero where zero is forbidden): then it raises :class:`Rejected` and the
+caller draws again. Small sublanguages are *interned*: their terms are shared objects.
+
+The random draws (their number and order) are part of the behaviour: seeded samples, mutations
+and searches depend on them.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from typing import Any, Callable, Optional
+
+from .counting import INTERN_LIMIT, Counts, _add, is_small
+from .patterns import P_INT, P_FLOAT, P_NT, P_T, Alternative, is_zero
+from .term import Term
+
+Depth = Optional[int]
+
+
+class Rejected(Exception):
+    """A sampler could not complete the term (a shared subterm conflicts); draw again."""
+
+
+class SampleContext:
+    """What samplers receive: the bound methods of the caller's Random and the per-term cache of shared subterms."""
+
+    __slots__ = ("random", "randint", "uniform", "shared", "rng")
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.random = rng.random
+        self.randint = rng.randint
+        self.uniform = rng.uniform
+        self.shared: dict = {}
+
+
+Sampler = Callable[[SampleContext], Term]
+
+
+class Samplers:
+    """The samplers of one grammar, built on demand and cached."""
+
+    def __init__(
+        self, rules: dict[str, list[Alternative]], counts: Counts, shared: set[str], zero: Optional[str], float_digits: int
+    ):
+        self._rules = rules
+        self._counts = counts
+        self._shared = shared
+        self._zero = zero
+        self._digits = float_digits
+        self._cache: dict = {}
+        self._fresh: dict = {}
+
+    def for_nonterminal(self, a_name: str, r: Depth, need_nonzero: bool) -> Sampler:
+        """A sampler of the terms of ``a_name`` at remaining depth ``r`` (not zero when
+        ``need_nonzero``). A shared nonterminal's sampler returns the value already drawn for the
+        term (``ctx.shared``) when there is one."""
+        key = (a_name, r, need_nonzero)
+        s = self._cache.get(key)
+        if s is not None:
+            return s
+        if a_name in self._shared:
+            s = self._shared_sampler(a_name, need_nonzero)
+        else:
+            s = self._build(a_name, r, need_nonzero)
+        self._cache[key] = s
+        return s
+
+    def fresh(self, x: str, need_nonzero: bool) -> Sampler:
+        """A sampler of a new value of the shared nonterminal ``x`` itself (its own root depth),
+        ignoring the value already drawn for it."""
+        key = (x, need_nonzero)
+        s = self._fresh.get(key)
+        if s is None:
+            s = self._fresh[key] = self._build(x, self._counts.root_depth, need_nonzero)
+        return s
+
+    def _feasible(self, a_name: str, r: Depth, need_nz: bool) -> tuple[list[Alternative], list[float]]:
+        alts = []
+        weights = []
+        for al, (z, nz) in zip(self._rules[a_name], self._counts.alternative_counts(a_name, r)):
+            ok = nz if need_nz else _add(z, nz)
+            if ok:
+                alts.append(al)
+                weights.append(al.weight)
+        return alts, weights
+
+    def _build(self, a_name: str, r: Depth, need_nz: bool) -> Sampler:
+        alts, weights = self._feasible(a_name, r, need_nz)
+        if not alts:
+            def impossible(ctx, _a=a_name):
+                raise Rejected(f"no term of {_a} fits here")
+            return impossible
+        subs = [self._alt_sampler(al, r, need_nz) for al in alts]
+        if len(subs) == 1:
+            return subs[0]
+        total = sum(weights)
+        if total <= 0:
+            weights = [1.0] * len(alts)
+            total = float(len(alts))
+        n = len(subs)
+        if max(weights) - min(weights) < 1e-15:
+            def pick_uniform(ctx, subs=subs, n=n):
+                return subs[int(ctx.random() * n)](ctx)
+            return pick_uniform
+        cum = []
+        acc = 0.0
+        for w in weights:
+            acc += w / total
+            cum.append(acc)
+        cum[-1] = 2.0  # guard against rounding
+        cum = cum[:-1]
+
+        def pick(ctx, subs=subs, cum=cum):
+            return subs[bisect_right(cum, ctx.random())](ctx)
+
+        return pick
+
+    def _shared_sampler(self, x: str, need_nz: bool) -> Sampler:
+        inner = self._build(x, self._counts.root_depth, need_nz)
+        zero = self._zero
+
+        def shared(ctx):
+            cache = ctx.shared
+            t = cache.get(x)
+            if t is None:
+                t = inner(ctx)
+                cache[x] = t
+            elif need_nz and zero is not None and is_zero(t, zero):
+                raise Rejected(f"shared {x} is zero where zero is forbidden")
+            return t
+
+        return shared
+
+    def _alt_sampler(self, al: Alternative, r: Depth, need_nz: bool) -> Sampler:
+        a_name, idx = al.nt, al.index
+        if al.kind == "leaf":
+            leaf = al.leaf
+
+            def s_leaf(ctx):
+                return leaf
+            return s_leaf
+        if al.kind == "unit":
+            child = self.for_nonterminal(al.pattern[1], r, need_nz)
+            if is_small(self._counts.value_alt(al, r)):
+                memo: dict = {}
+
+                def s_unit_interned(ctx):
+                    c = child(ctx)
+                    t = memo.get(id(c))
+                    if t is None:
+                        t = memo[id(c)] = Term(a_name, idx, "", (c,))
+                    return t
+                return s_unit_interned
+
+            def s_unit(ctx):
+                return Term(a_name, idx, "", (child(ctx),))
+            return s_unit
+        return self._pat_sampler(al.pattern, None if r is None else r - 1, a_name, idx)
+
+    def _pat_sampler(self, p: tuple, rc: Depth, owner: Optional[str], idx: int, need_nz: bool = False) -> Sampler:
+        kind = p[0]
+        if kind == P_NT:
+            return self.for_nonterminal(p[1], rc, need_nz)
+        if kind == P_T:
+            leaf = p[2]
+            return lambda ctx: leaf
+        digits = self._digits
+        if kind == P_INT:
+            lo, hi = p[1], p[2]
+            if hi - lo < INTERN_LIMIT:
+                ints = [Term(owner, idx, "int", (), v) for v in range(lo, hi + 1)]
+                return lambda ctx: ints[ctx.randint(0, hi - lo)]
+            return lambda ctx: Term(owner, idx, "int", (), ctx.randint(lo, hi))
+        if kind == P_FLOAT:
+            lo, hi = p[1], p[2]
+
+            def s_float(ctx):
+                v = round(ctx.uniform(lo, hi), digits)
+                return Term(owner, idx, "float", (), min(max(v, lo), hi))
+            return s_float
+        free = [self._pat_sampler(sp, rc, None, -1) for sp in p[2]]
+        memo = {} if is_small(self._counts.value_pat(p, rc)) else None
+        return self._op_sampler(p, rc, owner, idx, free, memo)
+
+    def _op_sampler(self, p: tuple, rc: Depth, owner: Optional[str], idx: int, free: list, memo: Optional[dict]) -> Sampler:
+        """``memo`` (a dict, for small languages): intern the terms, keyed by the ids of their
+        children (which are interned too, so the ids are stable)."""
+        symbol, subs, valid = p[1], p[2], p[3]
+        zero = self._zero
+        counts = self._counts
+        if memo is None:
+            def make(children):
+                return Term(owner, idx, symbol, children)
+        else:
+            def make(children):
+                key = tuple([id(c) for c in children])
+                t = memo.get(key)
+                if t is None:
+                    t = memo[key] = Term(owner, idx, symbol, children)
+                return t
+        if valid is None or not any(counts.pattern_can_be_zero(sp, rc) for sp in subs):
+            return _plain_op(owner, idx, symbol, free, make if memo is not None else None)
+        # with the connectivity constraint: arguments left to right, zero only where a path remains
+        nonzero = [self._pat_sampler(sp, rc, None, -1, need_nz=True) for sp in subs]
+        can_zero = [counts.pattern_can_be_zero(sp, rc) for sp in subs]
+        forced = 0  # arguments that can only be zero
+        for i, sp in enumerate(subs):
+            if not counts.pattern_can_be_nonzero(sp, rc):
+                forced |= 1 << i
+        k = len(subs)
+        steps = []
+        for i in range(k):
+            later_forced = forced & ~((1 << (i + 1)) - 1)
+            steps.append((free[i], nonzero[i], can_zero[i], 1 << i, later_forced))
+
+        def s_op(ctx):
+            mask = 0
+            children = []
+            for f, fnz, cz, bit, later in steps:
+                if cz:
+                    if valid[mask | bit | later]:
+                        c = f(ctx)
+                        if is_zero(c, zero):
+                            mask |= bit
+                    else:
+                        c = fnz(ctx)
+                else:
+                    c = f(ctx)
+                children.append(c)
+            return make(tuple(children))
+
+        return s_op
+
+
+def _plain_op(owner: Optional[str], idx: int, symbol: str, free: list, make: Any) -> Sampler:
+    """A topology/operator node whose arguments are drawn independently (no zero can cut it);
+    unrolled for small arities (the hot path of sampling)."""
+    if make is not None:
+        return lambda ctx: make(tuple([f(ctx) for f in free]))
+    k = len(free)
+    if k == 1:
+        f0 = free[0]
+        return lambda ctx: Term(owner, idx, symbol, (f0(ctx),))
+    if k == 2:
+        f0, f1 = free
+        return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx)))
+    if k == 3:
+        f0, f1, f2 = free
+        return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx), f2(ctx)))
+    return lambda ctx: Term(owner, idx, symbol, tuple([f(ctx) for f in free]))
