@@ -1,0 +1,211 @@
+"""Sites of a term: the nodes that mutation and crossover may change, with their context.
+
+A *site* is a node of a nonterminal (``Term.nonterminal`` set, not collapsed). Every term caches,
+per subtree, how many sites of each nonterminal it holds (in ``Term._aux``; subterms shared
+between parent and child terms share the cache), so the k-th site of a nonterminal is found by
+one descent from the root (:func:`descend`) instead of a walk over the whole term. A
+:class:`Site` knows its remaining depth, whether zero may stand there (the connectivity
+constraint of the topology it is an argument of) and its innermost shared ancestor;
+:func:`place` puts a new subterm there (in every occurrence of that shared subterm).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from .patterns import is_zero
+from .term import Term
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .grammar import Grammar
+
+_EMPTY: dict = {}
+
+
+def site_counts(t: Term) -> dict:
+    """``{nonterminal: number of sites in the subtree}`` (cached on the term)."""
+    c = t._aux
+    if c is None:
+        nt = t.nonterminal if not t.collapsed else None
+        if not t.children:
+            c = {nt: 1} if nt is not None else _EMPTY
+        else:
+            c = {}
+            for ch in t.children:
+                cc = ch._aux
+                if cc is None:
+                    cc = site_counts(ch)
+                for k, v in cc.items():
+                    if k is not None:
+                        c[k] = c.get(k, 0) + v
+            if nt is not None:
+                c[nt] = c.get(nt, 0) + 1
+        object.__setattr__(t, "_aux", c)
+    return c
+
+
+def height(t: Term) -> int:
+    """Levels of nonterminal nodes in the subtree (transparent nodes do not count)."""
+    c = site_counts(t)
+    if c is _EMPTY:
+        return 0
+    h = c.get(None)
+    if h is None:
+        h = max((height(ch) for ch in t.children), default=0)
+        if t.nonterminal is not None and not t.collapsed and not t.is_transparent:
+            h += 1
+        c[None] = h
+    return h
+
+
+def descend(t: Term, a_name: str, k: int) -> tuple[list[int], list[Term]]:
+    """Path (child indices) and the nodes along it (root first) of the k-th site of ``a_name`` in pre-order."""
+    path: list[int] = []
+    nodes = [t]
+    node = t
+    while True:
+        if node.nonterminal == a_name and not node.collapsed:
+            if k == 0:
+                return path, nodes
+            k -= 1
+        for i, ch in enumerate(node.children):
+            c = ch._aux
+            if c is None:
+                c = site_counts(ch)
+            n = c.get(a_name, 0)
+            if k < n:
+                path.append(i)
+                nodes.append(ch)
+                node = ch
+                break
+            k -= n
+        else:  # pragma: no cover - counts are consistent by construction
+            raise RuntimeError("site counts out of sync")
+
+
+def _topology_above(g: "Grammar", nodes: list[Term]) -> Optional[tuple[int, bytes]]:
+    """``(j, valid zero masks)`` for ``nodes[j]``, the nearest non-transparent ancestor of
+    ``nodes[-1]`` (reached through transparent nodes only), when it is a topology with a
+    connectivity constraint; ``None`` otherwise."""
+    j = len(nodes) - 2
+    while j >= 0 and nodes[j].is_transparent:
+        j -= 1
+    if j < 0:
+        return None
+    p = nodes[j]
+    valid = g.zero_masks(p.symbol, len(p.children)) if p.children and p.symbol else None
+    return None if valid is None else (j, valid)
+
+
+def _zero_mask(g: "Grammar", p: Term, skip: int = -1) -> int:
+    """Bit ``q`` set for each argument ``q`` (other than ``skip``) of ``p`` that is zero."""
+    mask = 0
+    for q, c in enumerate(p.children):
+        if q != skip and is_zero(c, g.zero):
+            mask |= 1 << q
+    return mask
+
+
+class Site:
+    """A site with its context: depth left, the topology it is an argument of, its shared owner."""
+
+    __slots__ = ("path", "nodes", "node", "nt", "r", "allow_zero", "shared_at", "level")
+
+    def __init__(self, g: "Grammar", path: list[int], nodes: list[Term]):
+        self.path = path
+        self.nodes = nodes
+        node = self.node = nodes[-1]
+        self.nt = node.nonterminal
+        shared = g.shared
+        # innermost shared ancestor-or-self, and the level below it (or below the root)
+        level = 0
+        self.shared_at = -1
+        for j in range(len(nodes) - 1):
+            n = nodes[j]
+            if n.nonterminal is not None and n.nonterminal in shared:
+                self.shared_at = j
+                level = 0
+            if n.nonterminal is not None and not n.is_transparent:
+                level += 1
+        if self.nt in shared:
+            self.shared_at = len(nodes) - 1
+            level = 0
+        self.level = level
+        self.r = None if g.max_depth is None else g.max_depth - level
+        # zero context: nearest non-transparent ancestor, reached through transparent nodes only
+        self.allow_zero = True
+        if g.zero is not None:
+            top = _topology_above(g, nodes)
+            if top is not None:
+                j, valid = top
+                i = path[j]
+                self.allow_zero = bool(valid[_zero_mask(g, nodes[j], skip=i) | 1 << i])
+
+    def fits(self, g: "Grammar", sub: Term) -> bool:
+        """Whether ``sub`` (a term of the same nonterminal) may replace the subterm here."""
+        if not self.allow_zero and is_zero(sub, g.zero):
+            return False
+        if self.r is not None and height(sub) > self.r:
+            return False
+        return True
+
+
+def place(g: "Grammar", term: Term, site: Site, new: Term) -> Term:
+    """``term`` with the subterm at ``site`` replaced by ``new``; inside a shared subterm, every
+    occurrence of that shared subterm changes."""
+    if site.shared_at < 0:
+        return term.replace(tuple(site.path), new)
+    j = site.shared_at
+    old_s = site.nodes[j]
+    new_s = old_s.replace(tuple(site.path[j:]), new)
+    return replace_all(term, old_s, new_s)
+
+
+def replace_all(term: Term, old: Term, new: Term) -> Term:
+    """``term`` with every subterm equal to ``old`` replaced by ``new``."""
+    memo: dict = {}
+    h = hash(old)
+
+    def rec(t: Term) -> Term:
+        k = id(t)
+        r = memo.get(k)
+        if r is not None:
+            return r
+        if hash(t) == h and t == old:
+            r = new
+        elif not t.children:
+            r = t
+        else:
+            ch = tuple(rec(c) for c in t.children)
+            r = t if all(a is b for a, b in zip(ch, t.children)) else Term(
+                t.nonterminal, t.production, t.symbol, ch, t.value, t.collapsed
+            )
+        memo[k] = r
+        return r
+
+    return rec(term)
+
+
+def sites_of(g: "Grammar", term: Term, a_name: str) -> list[Site]:
+    """Every site of ``a_name`` in ``term``, in pre-order."""
+    n = site_counts(term).get(a_name, 0)
+    return [Site(g, *descend(term, a_name, k)) for k in range(n)]
+
+
+def nodes_along(t: Term, path: list[int]) -> list[Term]:
+    """The nodes from ``t`` down along ``path`` (child indices), ``t`` first."""
+    nodes = [t]
+    for i in path:
+        t = t.children[i]
+        nodes.append(t)
+    return nodes
+
+
+def zero_ok(g: "Grammar", t: Term, path: list[int]) -> bool:
+    """The connectivity constraint of the topology the subterm at ``path`` is an argument of."""
+    nodes = nodes_along(t, path)
+    top = _topology_above(g, nodes)
+    if top is None:
+        return True
+    j, valid = top
+    return bool(valid[_zero_mask(g, nodes[j])])
