@@ -1,11 +1,21 @@
-"""Executor details that need no evaluation: GPU assignment, the factory, in-process order."""
+"""Executors: GPU assignment, the registry factory, in-process order, Dask on a cluster or client passed in."""
 
 from __future__ import annotations
 
 import pytest
 
-from algebraic_nas.search.executors import InProcessExecutor, _local_cluster, make_executor, visible_gpus
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.executors import (
+    DaskExecutor,
+    InProcessExecutor,
+    _local_cluster,
+    auto_kind,
+    make_executor,
+    visible_gpus,
+)
+from algebraic_nas.search.proposal import Proposal
 from algebraic_nas.search.worker import EvaluationTask
+from search_fakes import make
 
 
 def test_each_local_worker_gets_its_own_gpu():
@@ -54,3 +64,51 @@ def test_in_process_executor_runs_in_submission_order():
     first = ex.wait()
     assert [t.eval_id for t, _ in first] == [0] and first[0][1]["outcome"] == "ok"
     assert [t.eval_id for t, _ in ex.wait()] == [1] and ex.in_flight() == 0 and ex.wait() == []
+
+
+def _toy_tasks(n):
+    settings = EvaluationTask(grammar="toy8", function="search_fakes:toy_evaluate")
+    return [settings.for_proposal(i, Proposal(make("aaaaaaa" + "abcd"[i % 4]))) for i in range(n)]
+
+
+def _run_all(ex, tasks):
+    for t in tasks:
+        ex.submit(t)
+    done = []
+    while ex.in_flight():
+        done += ex.wait(timeout=30)
+    return done
+
+
+def test_dask_executor_runs_on_a_cluster_object_passed_in_and_leaves_it_open():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        ex = DaskExecutor(n_workers=2, client=cluster)
+        done = _run_all(ex, _toy_tasks(3))
+        ex.close()
+        assert sorted(t.eval_id for t, _ in done) == [0, 1, 2]
+        assert all(r["outcome"] == "ok" and not r["worker"].startswith("local@") for _, r in done)
+        assert ex.address == cluster.scheduler_address and "Dask (2 workers" in ex.describe()
+        # the cluster is still usable: the executor did not close what it did not create
+        with Client(cluster) as client:
+            assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+
+
+def test_dask_executor_uses_a_client_passed_in_without_closing_it():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            ex = DaskExecutor(n_workers=0, client=client)  # 0: as many slots as the cluster has workers
+            assert ex.slots == 1
+            done = _run_all(ex, _toy_tasks(2))
+            ex.close()
+            assert [r["outcome"] for _, r in done] == ["ok", "ok"]
+            assert client.status == "running"
+
+
+def test_auto_is_decided_in_one_place():
+    assert auto_kind(1, None) == "inprocess" and auto_kind(3, None) == "local" and auto_kind(1, "tcp://h:1") == "dask"
+    with pytest.raises(ConfigError, match="unknown setting executor.address"):
+        make_executor("inprocess", address="tcp://h:1")

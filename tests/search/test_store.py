@@ -102,3 +102,113 @@ def test_one_driver_per_run_directory(tmp_path):
     first.close()  # the lock goes with the driver
     second.start_session()
     second.close()
+
+
+# The schema of runs.sqlite before fidelities and objectives (store.py of commit 8c613bc), kept
+# verbatim: run directories written by that version must still open and resume.
+OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS evaluations (
+    id            INTEGER PRIMARY KEY,
+    term          TEXT    NOT NULL,
+    strategy      TEXT    NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    valid_error   REAL,
+    test_error    REAL,
+    params        INTEGER,
+    flops         INTEGER,
+    eval_time_s   REAL,
+    result        TEXT,            -- JSON: the full evaluation record
+    worker        TEXT,
+    error         TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    propose_time_s REAL,           -- strategy time spent proposing this term
+    proposed_at   REAL    NOT NULL,
+    started_at    REAL,
+    finished_at   REAL,
+    run_time_s    REAL             -- search wall time (all sessions) when the evaluation ended
+);
+CREATE INDEX IF NOT EXISTS evaluations_status ON evaluations (status);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL            -- JSON
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          INTEGER PRIMARY KEY,
+    started_at  REAL NOT NULL,
+    last_seen   REAL NOT NULL,
+    pid         INTEGER
+);
+"""
+
+OLD_ROWS = [  # term, status, valid_error, finished_at
+    ("S(a, a, a, b, b, b, b, b)", "done", 0.30, 10.0),
+    ("S(b, b, b, b, b, b, b, b)", "done", 0.70, 11.0),
+    ("S(d, d, a, a, a, a, a, a)", "failed", None, 12.0),
+    ("S(c, c, c, c, c, c, c, c)", "running", None, None),
+]
+
+
+def write_old_run(run_dir):
+    """A run directory as the old version left it (a driver killed with one evaluation running)."""
+    run_dir.mkdir()
+    db = sqlite3.connect(run_dir / "runs.sqlite")
+    db.executescript(OLD_SCHEMA)
+    for term, status, err, finished in OLD_ROWS:
+        record = {"outcome": "ok" if status == "done" else "failed", "valid_error": err, "params": 1000, "flops": 2000}
+        db.execute(
+            "INSERT INTO evaluations (term, strategy, status, valid_error, params, flops, result, attempts, proposed_at,"
+            " started_at, finished_at, run_time_s) VALUES (?, 'random', ?, ?, 1000, 2000, ?, 1, 1.0, 2.0, ?, ?)",
+            (term, status, err, json.dumps(record) if finished else None, finished, finished),
+        )
+    identity = {"grammar": "toy8", "dataset": "none", "protocol": {"name": "quick"}, "seed": 0, "overrides": {},
+                "function": "search_fakes:toy_evaluate"}
+    db.execute("INSERT INTO meta (key, value) VALUES ('evaluation', ?)", (json.dumps(identity),))
+    db.execute("INSERT INTO sessions (started_at, last_seen, pid) VALUES (0.0, 20.0, 1)")
+    db.commit()
+    db.close()
+
+
+def test_a_run_directory_of_the_old_schema_is_reported_and_resumed(tmp_path):
+    from algebraic_nas.search.driver import Budget, Driver
+    from algebraic_nas.search.executors import InProcessExecutor
+    from algebraic_nas.search.report import make_report
+    from algebraic_nas.search.strategies import RandomSearch
+    from algebraic_nas.search.worker import EvaluationTask
+    from search_fakes import ToyGrammar
+
+    run_dir = tmp_path / "old"
+    write_old_run(run_dir)
+    # read-only (the report): read as it is, nothing migrated
+    info = make_report(run_dir, tmp_path / "report", draw=False)
+    assert info["best"]["term"] == OLD_ROWS[0][0] and info["best"]["fidelity"] == {}
+    # resumed: migrated in place, old rows kept and observed, the lost one evaluated again
+    g = ToyGrammar()
+    strategy = RandomSearch(g, seed=1)
+    settings = EvaluationTask(grammar="toy8", dataset="none", protocol={"name": "quick"},
+                              function="search_fakes:toy_evaluate")
+    with Store(run_dir) as store:
+        assert store.get_meta("schema_version") == 2
+        Driver(g, strategy, InProcessExecutor(), store, settings, Budget(evaluations=6)).run()
+        rows = store.rows()
+    assert [r.term for r in rows[:4]] == [t for t, *_ in OLD_ROWS]
+    assert [(r.status, r.valid_error) for r in rows[:3]] == [(s, e) for _, s, e, _ in OLD_ROWS[:3]]
+    assert rows[3].status == "done" and rows[3].attempts == 2  # the one running when the old driver died
+    assert len(rows) == 6 and all(r.fidelity == {} for r in rows)
+    assert rows[0].objectives == {} and rows[4].objectives["params"] == 1000  # measured from now on
+    assert [str(o.term) for o in strategy.observations[:3]] == [t for t, *_ in OLD_ROWS[:3]]
+    db = sqlite3.connect(run_dir / "runs.sqlite")
+    assert {"fidelity", "objectives", "checkpoint"} <= {r[1] for r in db.execute("PRAGMA table_info(evaluations)")}
+    db.close()
+
+
+def test_best_is_taken_at_the_highest_fidelity_present(tmp_path):
+    with Store(tmp_path) as s:
+        low = s.add("S(a)", "hb", fidelity={"epochs": 2})
+        mid = s.add("S(b)", "hb", fidelity={"epochs": 8})
+        s.finish(low, {"outcome": "ok", "valid_error": 0.05})
+        s.finish(mid, {"outcome": "ok", "valid_error": 0.30, "latency_ms": 2.5})
+        assert s.summary().best.id == mid and s.get(mid).fidelity == {"epochs": 8}
+        assert s.get(mid).objectives == {"valid_error": 0.30, "latency_ms": 2.5}
+        full = s.add("S(c)", "hb")
+        s.finish(full, {"outcome": "ok", "valid_error": 0.40})
+        assert s.summary().best.id == full and s.top_fidelity() == "{}"

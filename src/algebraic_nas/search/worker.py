@@ -107,18 +107,19 @@ def run_task(task: EvaluationTask) -> dict:
 
             torch.set_num_threads(int(task.threads))
         fn = import_object(task.function)
-        record = _to_dict(
-            fn(
-                term=task.term,
-                grammar=task.grammar,
-                dataset=task.dataset,
-                protocol=task.protocol,
-                seed=task.seed,
-                device=str(resolve_device(task.device)),
-                data_root=task.data_root,
-                overrides=dict(task.overrides),
-            )
+        kwargs: dict[str, Any] = dict(
+            term=task.term,
+            grammar=task.grammar,
+            dataset=task.dataset,
+            protocol=task.protocol,
+            seed=task.seed,
+            device=str(resolve_device(task.device)),
+            data_root=task.data_root,
+            overrides=dict(task.overrides),
         )
+        if task.checkpoint is not None:  # only then: objectives without the argument keep working
+            kwargs["checkpoint"] = task.checkpoint
+        record = _to_dict(fn(**kwargs))
     except Exception as exc:  # noqa: BLE001 - any failure is a failed evaluation, never a crash
         tb = traceback.format_exc(limit=5)
         record = {
