@@ -32,6 +32,7 @@ def run(quick: bool) -> Iterable[dict]:
     import torch
 
     from algebraic_nas.grammar import load_grammar
+    from algebraic_nas.search.proposal import Proposal, Result
     from algebraic_nas.search.strategies import BANAT
 
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
@@ -51,9 +52,9 @@ def run(quick: bool) -> Iterable[dict]:
         for r in range(repeats):
             s = BANAT(g, kernel="hwl", seed=r)
             for t, e in zip(terms, errors):
-                s.observe(t, {"outcome": "ok", "valid_error": e})
+                s.observe(Result(Proposal(t), {"valid_error": e}))
             t0 = time.perf_counter()
-            (proposal,) = s.propose(n=1)
+            s.propose(n=1)
             times.append(time.perf_counter() - t0)
             if s.last.random:
                 raise RuntimeError("BANAT fell back to a random proposal: the GP fit failed (see log)")
