@@ -4,6 +4,7 @@
     algebraic-nas sample GRAMMAR [-n N] [--seed S]
     algebraic-nas check GRAMMAR TERM          # TERM, @FILE, or - for standard input
     algebraic-nas build | draw | report ...   # see their --help
+    algebraic-nas strategies                  # registered strategies and executors
 
 GRAMMAR is a shipped grammar name (``hnb201``) or a path to an ``.ebnf`` file.
 
@@ -192,6 +193,13 @@ def _report(p: argparse.ArgumentParser) -> Handler:
 
     report.add_arguments(p)
     return report.run_from_args
+
+
+@command("strategies", "list the registered search strategies and executors (python -m algebraic_nas.search)")
+def _strategies(p: argparse.ArgumentParser) -> Handler:
+    from algebraic_nas.search.plugins import describe_components
+
+    return lambda args: print(describe_components()) or 0
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -51,6 +51,9 @@ def test_a_strategy_registered_in_a_test_module_runs_by_name_from_the_command_li
     bad = subprocess.run(cmd[:-1] + ["strategy.kk=4", f"run_dir={tmp_path / 'bad'}"], capture_output=True,
                          text=True, timeout=60, env=env)
     assert bad.returncode != 0 and "kk" in bad.stderr
+    listed = subprocess.run([sys.executable, "-m", "algebraic_nas.cli", "strategies"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert listed.returncode == 0 and "shortest_of_k  The shortest of k random terms" in listed.stdout
 
 
 def test_a_strategy_registered_in_a_test_module_is_a_hydra_option_for_the_runner(tmp_path):

@@ -6,7 +6,11 @@
     python -m algebraic_nas.search run_dir=runs/a                    # again: resumes runs/a
     python -m algebraic_nas.search --cfg job                         # print the composed config
 
-Config groups (``algebraic_nas/conf``): grammar, dataset, protocol, strategy, executor.
+Config groups (``algebraic_nas/conf``): grammar, dataset, protocol; strategy and executor are
+generated from their registries (``--help`` lists them). A strategy or executor registered in
+your own module is selectable once the module is named in ``ALGEBRAIC_NAS_PLUGINS``::
+
+    ALGEBRAIC_NAS_PLUGINS=my_strategies python -m algebraic_nas.search strategy=my_search
 """
 
 from __future__ import annotations
