@@ -1,9 +1,10 @@
 """Reading `.ebnf` grammar files: the Lark meta-grammar and the syntax tree of a grammar file.
 
 The language is documented in ``docs/grammar.md`` ("Writing a search space"). This module only
-turns text into :class:`GrammarFile` objects (rules, directives, imports, each with its file, line
-and column) and resolves imports; checking and compiling them is :mod:`.grammar`'s job. Nothing
-read from a grammar file is ever evaluated as Python code.
+turns the text of one file into a :class:`GrammarFile` (rules, directives, imports, each with its
+file, line and column); following the imports and reading the directives is :mod:`.loading`'s job,
+checking and compiling them :mod:`.checks`' and :mod:`.patterns`'. Nothing read from a grammar
+file is ever evaluated as Python code.
 """
 
 from __future__ import annotations
