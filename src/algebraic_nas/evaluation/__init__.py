@@ -9,9 +9,16 @@
   ``cifartile`` from local files under ``data_root`` / ``$ALGEBRAIC_NAS_DATA`` / ``./data``
   (never downloaded); embedded ``digits`` and the harder ``clutterdigits`` (:mod:`.embedded`).
   ``get_dataset_spec(name)`` gives the ``InputSpec(channels, resolution, classes)`` without
-  loading data; ``DATASETS`` is the one table of datasets (the assembler has none).
-* Protocols (:mod:`.protocols`): ``nb201``, ``cvprnas`` (REFERENCE §6) and ``quick``;
+  loading data; the dataset registry is the one table of datasets (the assembler has none).
+* Protocols (:mod:`.protocols`): ``nb201``, ``cvprnas`` (REFERENCE §6), ``quick`` and ``tiny``;
   ``get_protocol(name, **overrides)``.
+* Objectives (:mod:`.objectives`): ``valid_error``, ``params``, ``flops``, ``latency_ms``,
+  ``peak_memory_mb``; every evaluation fills ``record.objectives`` with those it measured.
+* Extension is registration: ``register_dataset(name, loader, spec=...)``,
+  ``register_protocol(name, base=..., **fields)``, ``register_objective(name, measure, unit=...)``
+  (each warns when a name is registered again and lists its names: ``dataset_names()``,
+  ``protocol_names()``, ``objective_names()``); the search's ``dataset`` and ``protocol``
+  config groups are generated from the registries.
 * Trainer (:mod:`.trainer`): data and augmentation on the device, bf16 / channels_last /
   ``torch.compile`` options on CUDA, seeded; divergence, out-of-memory (retried with gradient
   accumulation) and exceptions become ``outcome="failed"`` records (:mod:`.record`).
@@ -21,26 +28,44 @@
 
 from algebraic_nas.assembly.shapes import InputSpec
 
+from .builtin_datasets import register_builtin_datasets
 from .data import (
     DATASETS,
+    DatasetInfo,
     ImageDataset,
     Split,
     clear_cache,
     dataset_names,
     default_data_root,
     get_dataset,
+    get_dataset_info,
     get_dataset_spec,
+    register_dataset,
 )
 from .devices import resolve_device
 from .evaluate import count_stats, evaluate, evaluate_model
 from .files import DatasetError, DatasetFileNotFoundError
-from .protocols import PROTOCOLS, Protocol, get_protocol, protocol_names
+from .objectives import (
+    MeasureContext,
+    Objective,
+    get_objective,
+    measure_objectives,
+    objective_names,
+    register_builtin_objectives,
+    register_objective,
+)
+from .protocols import PROTOCOLS, Protocol, get_protocol, protocol_names, register_protocol
 from .record import EvaluationRecord
 from .trainer import TrainResult, train
 
+register_builtin_datasets()
+register_builtin_objectives()
+
 __all__ = [
-    "DATASETS", "DatasetError", "DatasetFileNotFoundError", "EvaluationRecord", "ImageDataset", "InputSpec",
-    "PROTOCOLS", "Protocol", "Split", "TrainResult", "clear_cache", "count_stats", "dataset_names",
-    "default_data_root", "evaluate", "evaluate_model", "get_dataset", "get_dataset_spec", "get_protocol",
-    "protocol_names", "resolve_device", "train",
+    "DATASETS", "DatasetError", "DatasetFileNotFoundError", "DatasetInfo", "EvaluationRecord", "ImageDataset",
+    "InputSpec", "MeasureContext", "Objective", "PROTOCOLS", "Protocol", "Split", "TrainResult", "clear_cache",
+    "count_stats", "dataset_names", "default_data_root", "evaluate", "evaluate_model", "get_dataset",
+    "get_dataset_info", "get_dataset_spec", "get_objective", "get_protocol", "measure_objectives",
+    "objective_names", "protocol_names", "register_dataset", "register_objective", "register_protocol",
+    "resolve_device", "train",
 ]

@@ -1,4 +1,9 @@
-"""Datasets as tensors with fixed search / validation / test splits (REFERENCE §6).
+"""Datasets as tensors with fixed search / validation / test splits (REFERENCE §6), and the
+dataset registry.
+
+A dataset is registered once (:func:`register_dataset`: a loader plus its input spec) and then
+named everywhere: ``evaluate(..., dataset=NAME)``, ``dataset=NAME`` on the search command line.
+The built-ins (loaders in :mod:`.builtin_datasets`):
 
 | name | input | classes | train / valid / test |
 | --- | --- | --- | --- |
@@ -27,15 +32,16 @@ import functools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Iterable, Mapping, Optional, Union
 
 import numpy as np
 import torch
 
 from algebraic_nas.assembly.shapes import InputSpec
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.registry import Registry
 
-from . import embedded
-from .files import DatasetError, find_dir, read_image_pickle, read_npy_split, require_file
+from .files import DatasetError
 
 SPLIT_SEED = 0
 DATA_ROOT_ENV = "ALGEBRAIC_NAS_DATA"
@@ -88,16 +94,34 @@ class ImageDataset:
     def nbytes(self) -> int:
         return sum(s.x.element_size() * s.x.nelement() + 8 * len(s) for s in (self.train, self.valid, self.test))
 
+    @classmethod
+    def from_arrays(cls, name: str, classes: int, train: tuple[np.ndarray, np.ndarray],
+                    valid: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> "ImageDataset":
+        """A dataset from ``(x, y)`` arrays per split: ``x`` (N, C, R, R) float32 or uint8,
+        ``y`` (N,) class indices in ``0..classes-1``; normalised with the training split's own
+        per-channel statistics (of ``x / 255`` for uint8)."""
+        splits = {"train": train, "valid": valid, "test": test}
+        for s, (x, y) in splits.items():
+            if x.ndim != 4 or x.shape[2] != x.shape[3] or len(x) != len(y):
+                raise DatasetError(f"dataset {name!r}: {s} x must be (N, C, R, R) with N labels, got {x.shape}, {len(y)}")
+            check_labels(np.asarray(y), classes, name, s)
+        x0 = train[0]
+        mean, std = _mean_std(x0 / 255.0 if x0.dtype == np.uint8 else x0)
+        return cls(name, x0.shape[1], x0.shape[2], classes, *(make_split(*splits[s]) for s in ("train", "valid", "test")),
+                   mean, std)
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """One row of the dataset table: the input spec, known without loading, and the loader."""
+    """A registered dataset: the input spec, known without loading, and the loader
+    (``loader(data_root)``; ``embedded`` ones need no files and get ``None``); ``doc``: one line."""
 
     channels: int
     resolution: int
     classes: int
     loader: Callable[[Optional[Path]], ImageDataset]
     embedded: bool = False
+    doc: str = ""
 
     @property
     def spec(self) -> InputSpec:
@@ -137,7 +161,8 @@ def stratified_split(y: np.ndarray, fractions: tuple[float, ...], seed: int = SP
     return [np.sort(order[cuts[i]:cuts[i + 1]]) for i in range(len(fractions))]
 
 
-def _split(x: np.ndarray, y: np.ndarray, idx: Optional[np.ndarray] = None) -> Split:
+def make_split(x: np.ndarray, y: np.ndarray, idx: Optional[np.ndarray] = None) -> Split:
+    """The :class:`Split` of arrays ``x`` (N, C, R, R) and ``y`` (N,), or of their rows ``idx``."""
     if idx is not None:
         x, y = x[idx], y[idx]
     return Split(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)))
@@ -152,127 +177,67 @@ def _mean_std(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 
-def _check_labels(y: np.ndarray, classes: int, dataset: str, where: str) -> None:
+def check_labels(y: np.ndarray, classes: int, dataset: str, where: str) -> None:
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise DatasetError(f"dataset {dataset!r}: labels in {where} span [{y.min()}, {y.max()}], expected 0..{classes - 1}")
 
 
-# --------------------------------------------------------------------------------------- loaders
+# -------------------------------------------------------------------------------------- registry
 
-# NAS-Bench-201's normalisation constants (pixel statistics of the training sets, /255).
-_CIFAR10_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
-_CIFAR10_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
-_CIFAR100_MEAN = (129.3 / 255, 124.1 / 255, 112.4 / 255)
-_CIFAR100_STD = (68.2 / 255, 65.4 / 255, 70.4 / 255)
-_IMAGENET16_MEAN = (122.68 / 255, 116.66 / 255, 104.01 / 255)
-_IMAGENET16_STD = (63.22 / 255, 61.26 / 255, 65.09 / 255)
+DATASET_REGISTRY: Registry[DatasetInfo] = Registry("dataset", key="dataset.name")
+DATASETS: Mapping[str, DatasetInfo] = DATASET_REGISTRY.view()  # read-only, live: name -> DatasetInfo
 
 
-def _load_cifar10(root: Optional[Path]) -> ImageDataset:
-    name = "cifar10"
-    d = find_dir(default_data_root(root), ["cifar-10-batches-py", "cifar10", "cifar-10", ""], "data_batch_1", name)
-    parts = [read_image_pickle(d / f"data_batch_{i}", name, "labels", 32) for i in range(1, 6)]
-    x = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    xt, yt = read_image_pickle(d / "test_batch", name, "labels", 32)
-    _check_labels(y, 10, name, str(d))
-    _check_labels(yt, 10, name, str(d / "test_batch"))
-    train_idx, valid_idx = stratified_split(y, (0.5, 0.5))
-    return ImageDataset(name, 3, 32, 10, _split(x, y, train_idx), _split(x, y, valid_idx), _split(xt, yt),
-                        _CIFAR10_MEAN, _CIFAR10_STD)
+def register_dataset(
+    name: str,
+    info_or_loader: Union[DatasetInfo, Callable[[Optional[Path]], ImageDataset]],
+    *,
+    spec: Optional[InputSpec] = None,
+    aliases: Iterable[str] = (),
+    doc: str = "",
+) -> DatasetInfo:
+    """Register a dataset under ``name`` (a config group option: ``dataset=NAME``).
 
-
-def _load_cifar100(root: Optional[Path]) -> ImageDataset:
-    name = "cifar100"
-    d = find_dir(default_data_root(root), ["cifar-100-python", "cifar100", "cifar-100", ""], "train", name)
-    x, y = read_image_pickle(d / "train", name, "fine_labels", 32)
-    xt, yt = read_image_pickle(d / "test", name, "fine_labels", 32)
-    _check_labels(y, 100, name, str(d / "train"))
-    _check_labels(yt, 100, name, str(d / "test"))
-    valid_idx, test_idx = stratified_split(yt, (0.5, 0.5))
-    return ImageDataset(name, 3, 32, 100, _split(x, y), _split(xt, yt, valid_idx), _split(xt, yt, test_idx),
-                        _CIFAR100_MEAN, _CIFAR100_STD)
-
-
-def _load_imagenet16_120(root: Optional[Path]) -> ImageDataset:
-    name = "imagenet16-120"
-    d = find_dir(default_data_root(root), ["ImageNet16", "ImageNet16-120", "imagenet16-120", "imagenet16", ""],
-                 "train_data_batch_1", name)
-    for i in range(1, 11):  # report every missing batch by name before reading any
-        require_file(d / f"train_data_batch_{i}", name)
-    require_file(d / "val_data", name)
-    xs, ys = [], []
-    for i in range(1, 11):
-        xi, yi = read_image_pickle(d / f"train_data_batch_{i}", name, "labels", 16)
-        keep = (yi >= 1) & (yi <= 120)  # ImageNet16-120 = the first 120 of the 1000 classes (labels 1-based)
-        xs.append(xi[keep])
-        ys.append(yi[keep] - 1)
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    xv, yv = read_image_pickle(d / "val_data", name, "labels", 16)
-    keep = (yv >= 1) & (yv <= 120)
-    xv, yv = xv[keep], yv[keep] - 1
-    if len(y) == 0 or len(yv) == 0:
-        raise DatasetError(f"dataset {name!r}: no images with labels 1..120 in {str(d)!r}")
-    valid_idx, test_idx = stratified_split(yv, (0.5, 0.5))
-    return ImageDataset(name, 3, 16, 120, _split(x, y), _split(xv, yv, valid_idx), _split(xv, yv, test_idx),
-                        _IMAGENET16_MEAN, _IMAGENET16_STD)
-
-
-def _from_splits(name: str, channels: int, resolution: int, classes: int,
-                 splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> ImageDataset:
-    """A dataset from float arrays per split, normalised with the training split's own statistics."""
-    mean, std = _mean_std(splits["train"][0])
-    return ImageDataset(name, channels, resolution, classes, *(_split(*splits[s]) for s in ("train", "valid", "test")),
-                        mean, std)
-
-
-def _npy_loader(name: str, channels: int, resolution: int, classes: int) -> Callable[[Optional[Path]], ImageDataset]:
-    def load(root: Optional[Path]) -> ImageDataset:
-        d = find_dir(default_data_root(root), [name, name.upper(), name.capitalize(), ""], "train_x.npy", name)
-        splits = {}
-        for s in ("train", "valid", "test"):
-            x, y = read_npy_split(d, s, name, channels, resolution)
-            _check_labels(y, classes, name, str(d / f"{s}_y.npy"))
-            splits[s] = (x, y)
-        return _from_splits(name, channels, resolution, classes, splits)
-
-    return load
-
-
-def _embedded_loader(make: Callable[[], dict[str, tuple[np.ndarray, np.ndarray]]], name: str, classes: int):
-    def load(root: Optional[Path]) -> ImageDataset:
-        splits = make()
-        x0 = splits["train"][0]
-        return _from_splits(name, x0.shape[1], x0.shape[2], classes, splits)
-
-    return load
-
-
-DATASETS: dict[str, DatasetInfo] = {
-    "cifar10": DatasetInfo(3, 32, 10, _load_cifar10),
-    "cifar100": DatasetInfo(3, 32, 100, _load_cifar100),
-    "imagenet16-120": DatasetInfo(3, 16, 120, _load_imagenet16_120),
-    "addnist": DatasetInfo(3, 28, 20, _npy_loader("addnist", 3, 28, 20)),
-    "cifartile": DatasetInfo(3, 64, 4, _npy_loader("cifartile", 3, 64, 4)),
-    "digits": DatasetInfo(*embedded.DIGITS_SPEC, _embedded_loader(embedded.digits_splits, "digits", 10), embedded=True),
-    "clutterdigits": DatasetInfo(*embedded.CLUTTER_SPEC, _embedded_loader(embedded.clutterdigits_splits, "clutterdigits", 10),
-                                 embedded=True),
-}
-
-_ALIASES = {"cifar-10": "cifar10", "cifar-100": "cifar100", "imagenet16": "imagenet16-120",
-            "imagenet16_120": "imagenet16-120", "imagenet-16-120": "imagenet16-120"}
+    ``info_or_loader`` is a :class:`DatasetInfo`, or a loader ``load(data_root) -> ImageDataset``
+    together with ``spec`` (its ``InputSpec(channels, resolution, classes)``, so networks can be
+    built and counted without loading). ``data_root`` is a :class:`~pathlib.Path` (the
+    ``data_root`` argument, ``$ALGEBRAIC_NAS_DATA`` or ``./data``). ``aliases`` are other names
+    :func:`get_dataset` accepts (not listed); names are also matched case-insensitively.
+    Registering a name again warns and replaces it. Returns the registered info.
+    """
+    if isinstance(info_or_loader, DatasetInfo):
+        info = replace(info_or_loader, doc=doc or info_or_loader.doc)
+    elif callable(info_or_loader):
+        if spec is None:
+            raise ConfigError(f"dataset {name!r}: a loader needs its spec=InputSpec(channels, resolution, classes)")
+        info = DatasetInfo(*InputSpec(*spec), loader=info_or_loader, doc=doc)
+    else:
+        raise TypeError(f"dataset {name!r}: expected a DatasetInfo or a loader, not {type(info_or_loader).__name__}")
+    DATASET_REGISTRY.add(name, info, aliases, stacklevel=3)
+    _cached.cache_clear()  # a replaced dataset must not be served from the cache
+    return info
 
 
 def dataset_names() -> list[str]:
-    return sorted(DATASETS)
+    """The registered datasets, sorted (aliases not included)."""
+    return DATASET_REGISTRY.names()
 
 
 def canonical_name(name: str) -> str:
-    key = name.strip().lower()
-    key = _ALIASES.get(key, key)
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(dataset_names())}")
-    return key
+    """The registered name of ``name`` (itself, an alias, or either in another case);
+    :class:`~algebraic_nas.errors.ConfigError` (a ``ValueError``) naming the known datasets."""
+    key = name.strip()
+    if key not in DATASET_REGISTRY and key.lower() in DATASET_REGISTRY:
+        key = key.lower()
+    try:
+        return DATASET_REGISTRY.resolve(key)
+    except ConfigError:
+        raise ConfigError(f"unknown dataset {name!r} (dataset.name); known: {', '.join(dataset_names())}") from None
+
+
+def get_dataset_info(name: str) -> DatasetInfo:
+    """The registered :class:`DatasetInfo` of ``name`` (see :func:`canonical_name`)."""
+    return DATASET_REGISTRY.get(canonical_name(name))
 
 
 def get_dataset_spec(name: str) -> InputSpec:
@@ -280,7 +245,7 @@ def get_dataset_spec(name: str) -> InputSpec:
 
     Raises :class:`ValueError` naming the known datasets for an unknown ``name``.
     """
-    return DATASETS[canonical_name(name)].spec
+    return get_dataset_info(name).spec
 
 
 def get_dataset(name: str, data_root: Union[str, Path, None] = None, device: Union[str, torch.device] = "cpu") -> ImageDataset:
@@ -290,7 +255,7 @@ def get_dataset(name: str, data_root: Union[str, Path, None] = None, device: Uni
     expected file for a missing one, :class:`DatasetError` for a malformed one.
     """
     key = canonical_name(name)
-    info = DATASETS[key]
+    info = DATASET_REGISTRY.get(key)
     root = None if info.embedded else str(default_data_root(data_root).resolve())
     return _cached(key, root, str(torch.device(device)))
 
@@ -299,7 +264,7 @@ def get_dataset(name: str, data_root: Union[str, Path, None] = None, device: Uni
 def _cached(key: str, root: Optional[str], device: str) -> ImageDataset:
     if device != "cpu":
         return _cached(key, root, "cpu").to(device)
-    info = DATASETS[key]
+    info = DATASET_REGISTRY.get(key)
     ds = info.loader(Path(root) if root is not None else None)
     if ds.spec != info.spec:  # guards the cheap spec table
         raise DatasetError(f"dataset {key!r}: loaded shape {ds.spec} differs from the declared {info.spec}")

@@ -20,6 +20,7 @@ from algebraic_nas.assembly.shapes import InputSpec
 
 from .data import canonical_name, get_dataset, get_dataset_spec
 from .devices import describe_device, resolve_device
+from .objectives import MeasureContext, measure_objectives
 from .protocols import Protocol, get_protocol
 from .record import FAILED, EvaluationRecord
 from .trainer import OUT_OF_MEMORY, fits_on_device, is_oom, train
@@ -84,11 +85,13 @@ def evaluate_model(
         rec.device = describe_device(dev)
         rec.dataset = canonical_name(dataset)
         spec = get_dataset_spec(dataset)
-        # Build once on the CPU for the counts (a separate instance: counting runs a forward pass).
+        # Build once on the CPU for the counts and the objectives known before training (a
+        # separate instance: counting runs a forward pass, latency may move it to the device).
         with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the caller's RNG
             probe = factory(spec)
             counted = (stats or count_stats)(probe, spec)
-        rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
+            rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
+            rec.objectives = measure_objectives(MeasureContext(rec, probe, spec, dev, proto), trained=False)
         del probe
         data = get_dataset(dataset, data_root, device="cpu")
         if dev.type == "cuda" and fits_on_device(data, dev):
@@ -101,6 +104,8 @@ def evaluate_model(
         rec.epoch_times_s = list(result.epoch_times_s)
         rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
         rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
+        if rec.ok:
+            rec.objectives.update(measure_objectives(MeasureContext(rec, None, spec, dev, proto), trained=True))
     except Exception as exc:  # never crash the caller: the record says what happened
         rec.outcome, rec.reason = FAILED, (OUT_OF_MEMORY if is_oom(exc) else f"{type(exc).__name__}: {exc}")
         log.info("evaluation failed (%s): %s", term[:60] or "model", rec.reason)

@@ -1,4 +1,5 @@
-"""Training protocols as configuration: one frozen dataclass, a registry of named presets.
+"""Training protocols as configuration: one frozen dataclass, a registry of named presets
+(:func:`register_protocol`; each preset is an option of the ``protocol`` config group).
 
 * ``nb201`` — NAS-Bench-201 (Dong & Yang 2020), used for CIFAR-10/100 and ImageNet16-120:
   SGD lr 0.1, Nesterov momentum 0.9, weight decay 5e-4, cosine annealing to 0 updated every
@@ -17,7 +18,10 @@
   ``epochs=2`` halves the cost (3.4 CPU s on ``clutterdigits``) and keeps a 7.5× spread, with
   higher errors (best 0.23 instead of 0.14).
 
-Every field can be overridden: ``get_protocol("nb201", epochs=12, batch_size=128)``.
+* ``tiny`` — smoke tests and trying out a setup: ``quick`` for one epoch.
+
+Every field can be overridden: ``get_protocol("nb201", epochs=12, batch_size=128)``; a new
+preset is one call: ``register_protocol("short201", base="nb201", epochs=12)``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
+
+from algebraic_nas.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,9 @@ class Protocol:
     epoch), ``divergence_check_every`` (optimiser steps between NaN/inf checks of the loss, which
     synchronise a GPU), ``progress`` (``"auto"``: a tqdm bar on an interactive terminal, log lines
     otherwise; ``"bar"``, ``"log"`` or ``"none"``).
+
+    Measurement: ``latency_batch_size`` is the batch whose forward time is the ``latency_ms``
+    objective (1: the latency of serving one input; see :mod:`.objectives`).
     """
 
     name: str = "custom"
@@ -78,6 +87,7 @@ class Protocol:
     min_micro_batch: int = 4
     divergence_check_every: int = 20
     progress: str = "auto"
+    latency_batch_size: int = 1
 
     def __post_init__(self) -> None:
         checks = [
@@ -91,6 +101,7 @@ class Protocol:
             (self.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
             (self.min_micro_batch >= 1, "min_micro_batch must be >= 1"),
             (self.divergence_check_every >= 1, "divergence_check_every must be >= 1"),
+            (self.latency_batch_size >= 1, "latency_batch_size must be >= 1"),
             (self.progress in ("auto", "bar", "log", "none"), "progress must be auto, bar, log or none"),
             (self.compile in (False, True, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
              "compile must be a bool or a torch.compile mode"),
@@ -109,27 +120,32 @@ class Protocol:
         return dataclasses.asdict(self)
 
 
-PROTOCOLS: dict[str, Protocol] = {
-    "nb201": Protocol(
-        name="nb201", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
-        schedule="cosine", schedule_step="iteration", batch_size=256, epochs=200,
-        flip=True, crop_padding=4, normalize=True,
-    ),
-    "cvprnas": Protocol(
-        name="cvprnas", optimizer="sgd", lr=0.01, momentum=0.9, nesterov=False, weight_decay=3e-4,
-        schedule="cosine", schedule_step="epoch", batch_size=64, epochs=64,
-        flip=False, crop_padding=0, normalize=False,
-    ),
-    "quick": Protocol(
-        name="quick", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
-        schedule="cosine", schedule_step="iteration", batch_size=32, epochs=4,
-        flip=False, crop_padding=4, normalize=True, eval_batch_size=500,
-    ),
-}
+PROTOCOL_REGISTRY: Registry[Protocol] = Registry("protocol", key="protocol.name")
+PROTOCOLS: Mapping[str, Protocol] = PROTOCOL_REGISTRY.view()  # read-only, live: name -> Protocol
+
+
+def register_protocol(protocol_or_name: Union[Protocol, str], *, base: Optional[str] = None, **fields: Any) -> Protocol:
+    """Register a preset (a ``protocol`` config group option; :func:`get_protocol` finds it).
+
+    Either a :class:`Protocol` (registered under its ``name``, ``fields`` applied), or a name
+    with the preset's ``fields``, starting from the preset ``base`` if given, else from the
+    :class:`Protocol` defaults: ``register_protocol("tiny", base="quick", epochs=1)``.
+    Registering a name again warns and replaces it. Returns the registered protocol.
+    """
+    if isinstance(protocol_or_name, Protocol):
+        protocol = _replace(protocol_or_name, fields)
+    elif isinstance(protocol_or_name, str):
+        start = PROTOCOL_REGISTRY.get(base) if base is not None else Protocol()
+        protocol = _replace(start, {**fields, "name": protocol_or_name})
+    else:
+        raise TypeError(f"expected a Protocol or a name, not {type(protocol_or_name).__name__}")
+    PROTOCOL_REGISTRY.add(protocol.name, protocol, stacklevel=3)
+    return protocol
 
 
 def protocol_names() -> list[str]:
-    return sorted(PROTOCOLS)
+    """The registered presets, sorted."""
+    return PROTOCOL_REGISTRY.names()
 
 
 def get_protocol(name: Union[str, Protocol, Mapping[str, Any]], **overrides: Any) -> Protocol:
@@ -147,11 +163,14 @@ def get_protocol(name: Union[str, Protocol, Mapping[str, Any]], **overrides: Any
         base = PROTOCOLS.get(base_name, Protocol(name=str(base_name)))
         overrides = {**d, **overrides}
     elif isinstance(name, str):
-        if name not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {name!r}; known: {', '.join(protocol_names())}")
-        base = PROTOCOLS[name]
+        base = PROTOCOL_REGISTRY.get(name)  # ConfigError (a ValueError) naming the known presets
     else:
         raise TypeError(f"protocol must be a name, a mapping or a Protocol, not {type(name).__name__}")
+    return _replace(base, overrides)
+
+
+def _replace(base: Protocol, overrides: Mapping[str, Any]) -> Protocol:
+    """``base`` with ``overrides`` (unknown field names are an error naming the fields)."""
     if not overrides:
         return base
     fields = {f.name for f in dataclasses.fields(Protocol)}
@@ -159,3 +178,22 @@ def get_protocol(name: Union[str, Protocol, Mapping[str, Any]], **overrides: Any
     if unknown:
         raise ValueError(f"unknown protocol field(s) {unknown} for {base.name!r}; fields: {', '.join(sorted(fields))}")
     return dataclasses.replace(base, **overrides)
+
+
+# the built-in presets (see the module docstring)
+register_protocol(
+    "nb201", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
+    schedule="cosine", schedule_step="iteration", batch_size=256, epochs=200,
+    flip=True, crop_padding=4, normalize=True,
+)
+register_protocol(
+    "cvprnas", optimizer="sgd", lr=0.01, momentum=0.9, nesterov=False, weight_decay=3e-4,
+    schedule="cosine", schedule_step="epoch", batch_size=64, epochs=64,
+    flip=False, crop_padding=0, normalize=False,
+)
+register_protocol(
+    "quick", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
+    schedule="cosine", schedule_step="iteration", batch_size=32, epochs=4,
+    flip=False, crop_padding=4, normalize=True, eval_batch_size=500,
+)
+register_protocol("tiny", base="quick", epochs=1)

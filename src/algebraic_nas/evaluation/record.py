@@ -30,6 +30,9 @@ class EvaluationRecord:
     (peak CUDA allocation on a GPU, the process's peak resident set size on the CPU).
     ``outcome`` is ``"ok"`` or ``"failed"``; ``reason`` says why it failed (``"diverged"``,
     ``"out of memory"``, or ``"<ExceptionType>: <message>"``), ``""`` when ok.
+    ``objectives`` maps every registered objective that was measured to its value
+    (``valid_error``, ``params``, ``flops``, ``latency_ms``, ``peak_memory_mb``, plus any
+    registered by the user; see :mod:`.objectives`): what a search optimises.
     """
 
     term: str
@@ -53,6 +56,7 @@ class EvaluationRecord:
     valid_errors: list[float] = field(default_factory=list)
     epoch_times_s: list[float] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    objectives: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +69,7 @@ class EvaluationRecord:
             d[key] = [_finite_or_none(v) for v in d[key]]
         for key in ("valid_error", "test_error"):
             d[key] = None if d[key] is None else _finite_or_none(d[key])
+        d["objectives"] = {k: v for k, v in d["objectives"].items() if _finite_or_none(v) is not None}
         return d
 
     @classmethod
@@ -78,6 +83,7 @@ class EvaluationRecord:
         d = {k: v for k, v in d.items() if k in names}
         for key in ("train_losses", "valid_errors"):
             d[key] = [float("nan") if v is None else float(v) for v in d.get(key, [])]
+        d["objectives"] = {str(k): float(v) for k, v in (d.get("objectives") or {}).items()}
         return cls(**d)
 
 

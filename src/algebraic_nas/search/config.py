@@ -5,7 +5,9 @@ and their types, so a misspelt or mistyped override fails at composition time na
 (``strategy.kernl=wl`` → "Key 'kernl' not in 'BanatStrategyConf'", ``n_workers=two`` → "Value 'two'
 ... could not be converted to Integer ... full_key: n_workers").
 
-Config groups: ``grammar``, ``dataset``, ``protocol`` (YAML files over these schemas), and
+Config groups: ``grammar`` (YAML files over these schemas); ``dataset`` and ``protocol``,
+generated from the evaluation package's dataset and protocol registries (one option per
+registered name, e.g. ``dataset=clutterdigits protocol=tiny``); and
 ``strategy`` and ``executor``, generated from the strategy and executor registries: one option
 per registered name, whose keys are the fields of the registered config dataclass (so a
 strategy's defaults live only in its config dataclass, next to its class).
@@ -131,6 +133,7 @@ def register_configs() -> None:
     generated from their registries (one option per registered name; plugins named in
     ``ALGEBRAIC_NAS_PLUGINS`` are imported first), and the ``an.or`` resolver that picks
     Hydra's output directory."""
+    from algebraic_nas.evaluation import dataset_names, protocol_names
     from algebraic_nas.search.executors import executor_entries
     from algebraic_nas.search.plugins import load_plugins
     from algebraic_nas.search.strategies import strategy_entries
@@ -143,6 +146,10 @@ def register_configs() -> None:
     cs.store(group="schema/grammar", name="grammar", node=GrammarConf)
     cs.store(group="schema/dataset", name="dataset", node=DatasetConf)
     cs.store(group="schema/protocol", name="protocol", node=ProtocolConf)
+    for name in dataset_names():  # the name picks the dataset; data_root stays a key of each
+        cs.store(group="dataset", name=name, node=DatasetConf(name=name))
+    for name in protocol_names():  # the name picks the preset; every field stays overridable
+        cs.store(group="protocol", name=name, node=ProtocolConf(name=name))
     for entry in strategy_entries():
         cs.store(group="strategy", name=entry.name, node=strategy_node(entry))
     for entry in executor_entries():

@@ -53,13 +53,17 @@ def finite_or_none(x: Any) -> Optional[float]:
 
 
 def objectives_of(record: Mapping[str, Any]) -> dict[str, float]:
-    """The objectives an evaluation record measured (finite values of :data:`OBJECTIVES`);
-    ``valid_error`` only when the evaluation succeeded."""
+    """The objectives an evaluation record measured: its ``objectives`` mapping (filled by the
+    evaluation package's objective registry), or for a record without one (stored before it
+    existed, or from a user's evaluation function) the fields named in :data:`OBJECTIVES`;
+    finite values only, ``valid_error`` only when the evaluation succeeded."""
+    measured = record.get("objectives")
+    source = measured if isinstance(measured, Mapping) else {name: record.get(name) for name in OBJECTIVES}
     out: dict[str, float] = {}
-    for name in OBJECTIVES:
-        value = finite_or_none(record.get(name))
+    for name, raw in source.items():
+        value = finite_or_none(raw)
         if value is not None:
-            out[name] = value
+            out[str(name)] = value
     if record.get("outcome") != "ok":
         out.pop("valid_error", None)
     return out

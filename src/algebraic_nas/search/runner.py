@@ -70,7 +70,8 @@ def build_executor(cfg: Mapping[str, Any], n_workers: int) -> Executor:
 
 def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> None:
     """Fail before anything starts (:class:`ConfigError` naming the key and the known names)
-    when the strategy or executor is not registered or has a setting its config lacks."""
+    when the strategy or executor is not registered or has a setting its config lacks, or the
+    dataset or protocol is not registered."""
     from algebraic_nas.search.executors import get_executor
 
     if not strategy_given:
@@ -80,6 +81,11 @@ def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> None:
         resolve_config(entry.config, None, s, where="strategy")
     ex = dict(c.get("executor") or {})
     resolve_config(get_executor(ex.pop("kind", "auto")).config, None, ex, where="executor")
+    if (c.get("evaluation_function") or DEFAULT_FUNCTION) == DEFAULT_FUNCTION:  # a user function may take any name
+        from algebraic_nas.evaluation import get_dataset_info, get_protocol
+
+        get_dataset_info(str((c.get("dataset") or {}).get("name")))  # ConfigError naming dataset.name
+        get_protocol(str((c.get("protocol") or {}).get("name")))  # ConfigError naming protocol.name
 
 
 def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy] = None) -> SearchResult:

@@ -1,0 +1,74 @@
+"""A named registry (timm's is the model), shared by every kind of extension above the grammar:
+datasets, protocols and objectives (evaluation), strategies and executors (search).
+
+Registering a name twice warns and the later registration wins; :meth:`Registry.names` lists
+what it holds; an unknown name is a :class:`~algebraic_nas.errors.ConfigError` naming the
+config key and the known names. Torch-free and dependency-free, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from types import MappingProxyType
+from typing import Generic, Iterable, Mapping, TypeVar
+
+from algebraic_nas.errors import ConfigError
+
+E = TypeVar("E")
+
+
+class Registry(Generic[E]):
+    """Entries by name, plus aliases (other names accepted by :meth:`get`, not listed).
+
+    Args:
+        kind: what the entries are, for messages (``"strategy"``).
+        key: the config key that names an entry (``"strategy.name"``), for messages.
+    """
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        self._entries: dict[str, E] = {}
+        self._aliases: dict[str, str] = {}
+
+    def add(self, name: str, entry: E, aliases: Iterable[str] = (), stacklevel: int = 4) -> None:
+        """Register ``entry`` as ``name``; ``stacklevel`` points the overwrite warning at the
+        user's registration call (4: user → ``register_x`` → helper → here)."""
+        if name in self._entries or name in self._aliases:
+            warnings.warn(f"{self.kind} {name!r} registered again: the new registration replaces the old",
+                          stacklevel=stacklevel)
+            self._aliases.pop(name, None)
+        self._entries[name] = entry
+        for a in aliases:
+            self._aliases[a] = name
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` and its aliases (tests, plugins that unload)."""
+        self._entries.pop(name, None)
+        self._aliases = {a: n for a, n in self._aliases.items() if n != name}
+
+    def names(self) -> list[str]:
+        """The registered names, sorted (aliases not included)."""
+        return sorted(self._entries)
+
+    def entries(self) -> list[E]:
+        return [self._entries[n] for n in self.names()]
+
+    def resolve(self, name: str) -> str:
+        """The registered name of ``name`` or of its alias; ``ConfigError`` naming the config
+        key and the known names otherwise."""
+        key = self._aliases.get(name, name)
+        if key not in self._entries:
+            raise ConfigError(f"unknown {self.kind} {name!r} ({self.key}); known: {', '.join(self.names())}")
+        return key
+
+    def get(self, name: str) -> E:
+        """The entry of ``name`` or an alias of it (see :meth:`resolve`)."""
+        return self._entries[self.resolve(name)]
+
+    def view(self) -> Mapping[str, E]:
+        """A live read-only mapping name → entry (aliases not included)."""
+        return MappingProxyType(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries or name in self._aliases
