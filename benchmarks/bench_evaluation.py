@@ -3,7 +3,8 @@
 CPU (always; one torch thread, as a search worker runs): for sampled ``hnb201`` networks under
 the ``quick`` protocol on ``digits`` and ``clutterdigits``: seconds per epoch, seconds per whole
 evaluation, and how well the task separates architectures (the spread of validation error across
-networks next to the spread across seeds of the same network).
+networks next to the spread across seeds of the same network); what measuring the
+``latency_ms`` objective adds to an evaluation (seconds, and as a fraction of the evaluation).
 
 GPU (only when CUDA is available): for the median-FLOPs network of a sample, training images/s
 at batch 256 on CIFAR-shaped data made on the device (the real data is not available offline),
@@ -43,6 +44,21 @@ def _cells(term: str) -> int:
     return term.count("Cell(")
 
 
+def _latency_cost_s(term: str, dataset: str) -> tuple[float, float]:
+    """(seconds the ``latency_ms`` measurement takes, its value in ms) for ``term`` on the CPU,
+    measured as ``evaluate`` does it (on a freshly built network, warm-up included)."""
+    from algebraic_nas.evaluation import EvaluationRecord, get_dataset_spec, get_protocol
+    from algebraic_nas.evaluation.evaluate import build_from_term
+    from algebraic_nas.evaluation.objectives import MeasureContext, latency_ms
+
+    spec = get_dataset_spec(dataset)
+    ctx = MeasureContext(EvaluationRecord(term, "hnb201", dataset, "quick", 0), build_from_term(term, "hnb201", spec),
+                         spec, torch.device("cpu"), get_protocol("quick"))
+    start = time.perf_counter()
+    value = latency_ms(ctx)
+    return time.perf_counter() - start, value
+
+
 def run(quick: bool) -> Iterable[dict]:
     yield from cpu_benchmarks(quick)
     if torch.cuda.is_available():
@@ -65,7 +81,7 @@ def cpu_benchmarks(quick: bool) -> Iterable[dict]:
         for dataset in ("digits", "clutterdigits"):
             overrides = {"progress": "none", **({"epochs": epochs} if epochs else {})}
             errors = np.full((n_nets, seeds), np.nan)
-            per_epoch, per_eval, cpu_eval = [], [], []
+            per_epoch, per_eval, cpu_eval, latency_cost = [], [], [], []
             evaluate(terms[0], "hnb201", dataset, "quick", overrides={**overrides, "epochs": 0})  # load data, grammar
             for i, term in enumerate(terms):
                 for s in range(seeds):
@@ -78,6 +94,8 @@ def cpu_benchmarks(quick: bool) -> Iterable[dict]:
                     per_epoch.extend(rec.epoch_times_s)
                     per_eval.append(rec.wall_time_s)
                     cpu_eval.append(cpu_s)
+                    if s == 0:
+                        latency_cost.append(_latency_cost_s(term, dataset)[0])
             settings = dict(dataset=dataset, protocol="quick", epochs=epochs or 4, networks=n_nets, seeds=seeds,
                             threads=1, grammar="hnb201",
                             cells_median=statistics.median(_cells(t) for t in terms))
@@ -89,6 +107,11 @@ def cpu_benchmarks(quick: bool) -> Iterable[dict]:
                 # CPU seconds of the process: what the evaluation costs without other load on the machine
                 yield record("evaluation.cpu.cpu_seconds_per_evaluation", statistics.median(cpu_eval), "s", **settings,
                              min=min(cpu_eval), max=max(cpu_eval), load_average_1min=os.getloadavg()[0])
+                cost = statistics.median(latency_cost)
+                yield record("evaluation.cpu.latency_objective_seconds", cost, "s", **settings,
+                             min=min(latency_cost), max=max(latency_cost), batch=1)
+                yield record("evaluation.cpu.latency_objective_fraction", cost / statistics.median(per_eval), "fraction",
+                             **settings, meaning="median latency_ms measurement time / median evaluation wall time")
             means = np.nanmean(errors, axis=1)
             yield record("evaluation.cpu.valid_error_best", float(np.nanmin(means)), "fraction", **settings)
             yield record("evaluation.cpu.valid_error_median", float(np.nanmedian(means)), "fraction", **settings)
