@@ -112,3 +112,25 @@ def test_auto_is_decided_in_one_place():
     assert auto_kind(1, None) == "inprocess" and auto_kind(3, None) == "local" and auto_kind(1, "tcp://h:1") == "dask"
     with pytest.raises(ConfigError, match="unknown setting executor.address"):
         make_executor("inprocess", address="tcp://h:1")
+
+
+def test_a_worker_process_imports_the_plugins_before_it_evaluates(tmp_path):
+    """A dataset registered by a plugin module exists in a fresh worker process (Dask workers are
+    separate processes with their own registries)."""
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(__file__)
+    code = (
+        "from algebraic_nas.search.worker import EvaluationTask, run_task\n"
+        "task = EvaluationTask(grammar='toy', dataset='plugin_noise', protocol='tiny', device='cpu',\n"
+        "                      term='Residual(Linear(id, conv, conv), conv, fc)', eval_id=1)\n"
+        "rec = run_task(task)\n"
+        "print(rec['outcome'], rec.get('reason'))\n"
+    )
+    env = dict(os.environ, ALGEBRAIC_NAS_PLUGINS="plugin_dataset",
+               PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok"), out.stdout

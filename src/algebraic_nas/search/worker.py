@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
 from algebraic_nas.evaluation.devices import resolve_device
+from algebraic_nas.search.plugins import load_plugins
 
 DEFAULT_FUNCTION = "algebraic_nas.evaluation:evaluate"
 
@@ -106,6 +107,10 @@ def run_task(task: EvaluationTask) -> dict:
             import torch
 
             torch.set_num_threads(int(task.threads))
+        # A worker process (Dask) has its own registries: import the user's plugin modules there
+        # too, so that their datasets, objectives, primitives and topologies exist where the
+        # evaluation runs (the environment variable is inherited from the driver).
+        load_plugins()
         fn = import_object(task.function)
         kwargs: dict[str, Any] = dict(
             term=task.term,
