@@ -13,14 +13,16 @@
   once per fit, so an optimiser step is a Cholesky of an n x n matrix;
 * :meth:`GraphGP.predict` gives the posterior mean and variance of the latent log error (in
   original log units) for any number of new terms, featurised against the fitted vocabulary.
+
+Kernel specs are parsed and built in :mod:`.kernel_spec`; the marginal likelihood and its
+optimisation live in :mod:`.likelihood`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import gpytorch
 import numpy as np
@@ -29,97 +31,14 @@ import torch
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.threads import torch_threads
 from algebraic_nas.surrogate.graphs import DEFAULT_LEVELS, GraphFn, TermGraphs
-from algebraic_nas.surrogate.kernels import (
-    HierarchicalWLKernel,
-    NASBOTKernel,
-    NASBOTSource,
-    PointSet,
-    ValueKernel,
-    ValueSource,
-    WLKernel,
-    WLSource,
-)
+from algebraic_nas.surrogate.kernel_spec import BASE_KERNELS, build_kernel, parse_kernel_spec, set_flat_h
+from algebraic_nas.surrogate.kernels import HierarchicalWLKernel, NASBOTKernel
+from algebraic_nas.surrogate.likelihood import IndexGP, exact_gp_settings, neg_mll, optimise_hyperparameters
 
 if TYPE_CHECKING:
     from algebraic_nas.grammar import Grammar
 
-BASE_KERNELS = ("hwl", "wl", "nasbot", "values")
-
-
-@contextlib.contextmanager
-def exact_gp_settings() -> Iterator[None]:
-    """Cholesky-based exact inference at every size (gpytorch switches to CG above 800 points)."""
-    with gpytorch.settings.max_cholesky_size(10**9), gpytorch.settings.fast_computations(
-        covar_root_decomposition=False, log_prob=False, solves=False
-    ), gpytorch.settings.fast_pred_var(False):
-        yield
-
-
-class NegLogMarginal(torch.autograd.Function):
-    """``-log N(y | 0, K) / n`` with the gradient ``(K^-1 - a a^T) / (2n)``, ``a = K^-1 y``.
-
-    Same value as gpytorch's ``ExactMarginalLogLikelihood`` (negated), but the backward pass
-    uses ``cholesky_inverse`` instead of differentiating through the Cholesky factorisation:
-    about twice as fast at n = 1000. The log-determinant enters with a + sign in the loss
-    (NAS-BOWL's code had it wrong).
-    """
-
-    @staticmethod
-    def forward(ctx, k: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        n = y.shape[0]
-        chol, info = torch.linalg.cholesky_ex(k)
-        jitter = 1e-10 * float(k.diagonal().mean())
-        while int(info) != 0:  # numerically not PD: the usual diagonal jitter, growing
-            if jitter > 1e-2:
-                raise RuntimeError("kernel matrix is not positive definite even with jitter 1e-2")
-            chol, info = torch.linalg.cholesky_ex(k + jitter * torch.eye(n, dtype=k.dtype, device=k.device))
-            jitter *= 10
-        alpha = torch.cholesky_solve(y.unsqueeze(-1), chol).squeeze(-1)
-        loss = 0.5 * (y @ alpha) + torch.log(chol.diagonal()).sum() + 0.5 * n * math.log(2 * math.pi)
-        ctx.save_for_backward(chol, alpha)
-        return loss / n
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        chol, alpha = ctx.saved_tensors
-        n = alpha.shape[0]
-        gk = (torch.cholesky_inverse(chol) - torch.outer(alpha, alpha)) * (0.5 / n)
-        return grad * gk, None
-
-
-class _IndexGP(gpytorch.models.ExactGP):
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, likelihood, covar: gpytorch.kernels.Kernel) -> None:
-        super().__init__(x, y, likelihood)
-        self.mean_module = gpytorch.means.ZeroMean()
-        self.covar_module = covar
-
-    def forward(self, x: torch.Tensor) -> gpytorch.distributions.MultivariateNormal:
-        return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
-
-
-def _set_flat_h(kernel: Union[WLKernel, HierarchicalWLKernel], h: int) -> None:
-    """Set the WL depth of the flat graph (component 0) of a WL or hierarchical WL kernel."""
-    if isinstance(kernel, WLKernel):
-        kernel.h = h
-    else:
-        kernel.hs[0] = h
-
-
-def parse_kernel_spec(spec: str) -> tuple[list[str], str]:
-    """``"hwl+values"`` -> (["hwl", "values"], "+"). One operator kind per spec."""
-    if not isinstance(spec, str) or not spec:
-        raise ValueError(f"kernel must be a non-empty string such as 'hwl', got {spec!r}")
-    ops = {c for c in spec if c in "+*"}
-    if len(ops) > 1:
-        raise ValueError(f"kernel {spec!r}: mix of '+' and '*' is not supported")
-    op = ops.pop() if ops else "+"
-    names = [p.strip() for p in spec.split(op)]
-    bad = [p for p in names if p not in BASE_KERNELS]
-    if bad:
-        raise ValueError(f"kernel {spec!r}: unknown part(s) {bad}; choose from {BASE_KERNELS}")
-    if sum(n in ("hwl", "wl") for n in names) > 1:
-        raise ValueError(f"kernel {spec!r}: at most one of 'hwl' / 'wl'")
-    return names, op
+__all__ = ["GraphGP", "BASE_KERNELS", "parse_kernel_spec"]
 
 
 class GraphGP:
@@ -190,7 +109,7 @@ class GraphGP:
         self.error_floor = float(error_floor)
         self.device, self.dtype = torch.device(device), dtype
         self.num_threads = num_threads
-        self.model: Optional[_IndexGP] = None
+        self.model: Optional[IndexGP] = None
         self.h: Optional[int] = None  # chosen flat WL depth
         self.loss_: Optional[float] = None  # best negative log marginal likelihood / n
         self.history_: dict[int, list[float]] = {}
@@ -222,46 +141,12 @@ class GraphGP:
 
     def _build(self, terms: list[Term]) -> tuple[gpytorch.kernels.Kernel, Optional[Any]]:
         """Sources + kernel for ``terms``; returns (kernel, the WL kernel whose flat h is tuned)."""
-        points = PointSet(self.graphs)  # type: ignore[arg-type]
-        parts, tuned = [], None
-        n_comp = None
-        if any(n in ("hwl", "wl", "nasbot") for n in self.names):
-            n_comp = len(self.graphs(terms[0]))
-        for name in self.names:
-            if name == "wl":
-                src = WLSource(points, 0, max(self.flat_hs), self.direction)
-                tuned = WLKernel(src, self.flat_hs[0])
-                parts.append(tuned)
-            elif name == "hwl":
-                fold_hs = self.fold_hs
-                n_folds = n_comp - 1
-                if fold_hs is None:
-                    fold_hs = tuple([1] + [2] * (n_folds - 1)) if n_folds else ()
-                if len(fold_hs) != n_folds:
-                    raise ValueError(f"fold_hs has {len(fold_hs)} depths but the terms have {n_folds} fold graphs")
-                srcs = [WLSource(points, 0, max(self.flat_hs), self.direction)]
-                srcs += [WLSource(points, j + 1, fold_hs[j], self.direction) for j in range(n_folds)]
-                tuned = HierarchicalWLKernel(srcs, [self.flat_hs[0], *fold_hs])
-                parts.append(tuned)
-            elif name == "nasbot":
-                parts.append(NASBOTKernel(NASBOTSource(points, 0)))
-            elif name == "values":
-                vs = ValueSource(points)
-                parts.append(vs)  # placeholder: needs the dimension after fit
-        points.set_train(terms)
-        kernels = []
-        for p in parts:
-            if isinstance(p, ValueSource):
-                kernels.append(ValueKernel(p, dim=p.dim))
-            else:
-                kernels.append(p)
-        kernel = kernels[0]
-        for k in kernels[1:]:
-            kernel = kernel + k if self.op == "+" else kernel * k
-        self.points = points
-        return kernel.to(device=self.device, dtype=self.dtype), tuned
+        kernel, tuned, self.points = build_kernel(
+            self.names, self.op, self.graphs, terms, self.flat_hs, self.fold_hs, self.direction, self.device, self.dtype
+        )
+        return kernel, tuned
 
-    def _init_hypers(self, model: _IndexGP) -> None:
+    def _init_hypers(self, model: IndexGP) -> None:
         model.likelihood.noise = torch.tensor(self.noise_init, dtype=self.dtype)
         for m in model.covar_module.modules():
             if isinstance(m, NASBOTKernel):
@@ -288,7 +173,7 @@ class GraphGP:
         likelihood = gpytorch.likelihoods.GaussianLikelihood(
             noise_constraint=gpytorch.constraints.Interval(*self.noise_bounds)
         ).to(device=self.device, dtype=self.dtype)
-        model = _IndexGP(x, yt, likelihood, kernel).to(device=self.device, dtype=self.dtype)
+        model = IndexGP(x, yt, likelihood, kernel).to(device=self.device, dtype=self.dtype)
         self._init_hypers(model)
         init_state = copy.deepcopy(model.state_dict())
 
@@ -297,7 +182,7 @@ class GraphGP:
         self.history_ = {}
         for h in hs:
             if h is not None:
-                _set_flat_h(tuned, h)
+                set_flat_h(tuned, h)
             model.load_state_dict(init_state)
             loss, state, hist = self._optimise(model, x, yt)
             self.history_[h if h is not None else -1] = hist
@@ -307,58 +192,20 @@ class GraphGP:
         if state is None:
             raise RuntimeError("marginal likelihood was not finite for any hyperparameter setting")
         if self.h is not None:
-            _set_flat_h(tuned, self.h)
+            set_flat_h(tuned, self.h)
         model.load_state_dict(state)
         self.model = model
         self._x, self._y = x, yt
         self._cache_posterior()
         return self
 
-    def _neg_mll(self, model: _IndexGP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _neg_mll(self, model: IndexGP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Negative exact log marginal likelihood / n (the value of gpytorch's ExactMarginalLogLikelihood)."""
-        k = model.covar_module(x).to_dense()
-        k = k + model.likelihood.noise.reshape(()) * torch.eye(len(y), dtype=k.dtype, device=k.device)
-        return NegLogMarginal.apply(k, y)
+        return neg_mll(model, x, y)
 
-    def _optimise(self, model: _IndexGP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Optional[dict], list[float]]:
+    def _optimise(self, model: IndexGP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Optional[dict], list[float]]:
         """Minimise the loss; return (best loss, its state dict, loss per evaluated iterate)."""
-        model.train()
-        params = [p for p in model.parameters() if p.requires_grad]
-        best: tuple[float, Optional[dict]] = (math.inf, None)
-        hist: list[float] = []
-
-        def consider(loss_value: float) -> None:
-            nonlocal best
-            hist.append(loss_value)
-            if math.isfinite(loss_value) and loss_value < best[0]:
-                best = (loss_value, copy.deepcopy(model.state_dict()))
-
-        with exact_gp_settings():
-            if self.optimizer == "adam":
-                opt = torch.optim.Adam(params, lr=self.lr)
-                for _ in range(self.steps):
-                    opt.zero_grad()
-                    loss = self._neg_mll(model, x, y)
-                    consider(float(loss.detach()))  # the loss of the parameters *before* this step
-                    loss.backward()
-                    opt.step()
-            else:
-                opt = torch.optim.LBFGS(params, lr=1.0, max_iter=self.steps, line_search_fn="strong_wolfe")
-
-                def closure():
-                    opt.zero_grad()
-                    loss = self._neg_mll(model, x, y)
-                    consider(float(loss.detach()))
-                    loss.backward()
-                    return loss
-
-                try:
-                    opt.step(closure)
-                except Exception:  # a failed line search keeps the best iterate seen so far
-                    pass
-            with torch.no_grad():
-                consider(float(self._neg_mll(model, x, y)))  # ...and of the final parameters
-        return best[0], best[1], hist
+        return optimise_hyperparameters(model, x, y, self.optimizer, self.steps, self.lr)
 
     def _cache_posterior(self) -> None:
         model = self.model

@@ -6,8 +6,8 @@ block). Features live in *sources* that compute what is fixed once per fit (raw 
 products, NASBOT distances, numeric values); the gpytorch kernels only apply the learnable part
 (weights, lengthscales), so an optimiser step costs one lookup, never a feature computation.
 
-* :class:`WLKernel` — cosine-normalised WL-subtree kernel of one graph component at depth h.
-* :class:`HierarchicalWLKernel` — ``sum_j softmax(w)_j * k~_j`` over graph components (REFERENCE §5).
+* :class:`WLKernel`, :class:`HierarchicalWLKernel` — the WL family, in :mod:`.wl_kernels`
+  (re-exported here); :class:`PointSet` and :class:`Source` live in :mod:`.points`.
 * :class:`NASBOTKernel` — ``exp(-d / l)`` with the cheap OTMANN-like distance of NASBOT as adapted
   to cells by White et al. (BANANAS): ``d = |op counts|_1 + |sorted in-degrees|_1 +
   |sorted out-degrees|_1`` between flat graphs (degree profiles zero-padded to equal length,
@@ -27,224 +27,21 @@ import torch
 from scipy.spatial.distance import cdist
 
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.surrogate.graphs import TermGraphs, term_values
-from algebraic_nas.surrogate.wl import WLFeatures, WLFeaturizer, cross_inner
+from algebraic_nas.surrogate.graphs import term_values
+from algebraic_nas.surrogate.points import PointSet, Source, check_indices, take, term_indices
+from algebraic_nas.surrogate.wl_kernels import HierarchicalWLKernel, WLKernel, WLSource
 
-
-class PointSet:
-    """The terms a GP talks about: training terms then an exchangeable query block.
-
-    Sources register here and are told when the training set or the query block changes.
-    """
-
-    def __init__(self, graphs: TermGraphs) -> None:
-        self.graphs = graphs
-        self.train: list[Term] = []
-        self.query: list[Term] = []
-        self.sources: list["Source"] = []
-
-    @property
-    def n_train(self) -> int:
-        return len(self.train)
-
-    def set_train(self, terms: Sequence[Term]) -> None:
-        self.train = list(terms)
-        self.query = []
-        for s in self.sources:
-            s.fit(self.train)
-
-    def set_query(self, terms: Sequence[Term]) -> None:
-        self.query = list(terms)
-        for s in self.sources:
-            s.set_query(self.query)
-
-    def train_x(self, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
-        return torch.arange(self.n_train, dtype=dtype, device=device).unsqueeze(-1)
-
-    def query_x(self, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
-        return torch.arange(self.n_train, self.n_train + len(self.query), dtype=dtype, device=device).unsqueeze(-1)
-
-
-def _indices(x: torch.Tensor) -> torch.Tensor:
-    if x.dim() != 2 or x.shape[-1] != 1:
-        raise ValueError(f"kernel inputs must be (n, 1) tensors of term indices, got shape {tuple(x.shape)}")
-    return x[:, 0].round().long()
-
-
-def _take(g: torch.Tensor, i1: torch.Tensor, i2: torch.Tensor, diag: bool) -> torch.Tensor:
-    """``g[i1, i2]`` (diag) or ``g[i1][:, i2]``, without copying when the indices are 0..len-1."""
-    if diag:
-        return g[i1, i2]
-    ident = lambda i, size: len(i) == size and bool((i == torch.arange(size, device=i.device)).all())
-    rows = g if ident(i1, g.shape[0]) else g[i1]
-    return rows if ident(i2, g.shape[1]) else rows[:, i2]
-
-
-def _split(idx: torch.Tensor, n_train: int, n_total: int) -> bool:
-    """Check that ``idx`` lies in ``[0, n_total)``; return whether all of it is training terms."""
-    if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= n_total):
-        raise IndexError(f"term index out of range [0, {n_total}) in kernel input")
-    return bool(len(idx) == 0 or int(idx.max()) < n_train)
-
-
-class Source:
-    """Fixed per-fit quantities of some representation of the terms of a :class:`PointSet`."""
-
-    def __init__(self, points: PointSet) -> None:
-        self.points = points
-        points.sources.append(self)
-
-    def fit(self, terms: Sequence[Term]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def set_query(self, terms: Sequence[Term]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-class WLSource(Source):
-    """WL features of graph component ``component`` (0 = flat) for the terms of a PointSet.
-
-    Keeps the training features, the per-iteration raw training Gram (h_max+1, n, n) and, per h,
-    the normalised training Gram as a torch tensor; query features are computed against the
-    frozen vocabulary.
-    """
-
-    def __init__(self, points: PointSet, component: int, h_max: int, direction: str = "successors") -> None:
-        super().__init__(points)
-        self.component = component
-        self.h_max = h_max
-        self.direction = direction
-        self.featurizer = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
-        self.train_feats: Optional[WLFeatures] = None
-        self.query_feats: Optional[WLFeatures] = None
-        self._train_cum: Optional[np.ndarray] = None  # (h_max+1, n, n) cumulative raw kernel
-        self._train_self: Optional[np.ndarray] = None  # (h_max+1, n) cumulative self kernel
-        self._query_self: Optional[np.ndarray] = None
-        self._gram_cache: dict[tuple, torch.Tensor] = {}
-
-    def fit(self, terms: Sequence[Term]) -> None:
-        # features cached per term in the shared TermGraphs (one growing vocabulary per component)
-        self.featurizer, self.train_feats = self.points.graphs.wl_features(terms, self.component, self.h_max, self.direction)
-        self._train_cum = np.cumsum(cross_inner(self.train_feats, self.train_feats), axis=0)
-        self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
-        self.query_feats, self._query_self = None, None
-        self._gram_cache = {}
-
-    def set_query(self, terms: Sequence[Term]) -> None:
-        if not terms:
-            self.query_feats, self._query_self = None, None
-            return
-        self.query_feats = self.featurizer.transform(self.points.graphs.component(terms, self.component), grow=False)
-        self._query_self = np.cumsum(self.query_feats.self_inner(), axis=0)
-        self._gram_cache = {k: v for k, v in self._gram_cache.items() if k[0] == "train"}
-
-    def train_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
-        """Normalised training Gram at depth h, (n, n), cached per (h, dtype, device)."""
-        key = ("train", h, dtype, str(device))
-        g = self._gram_cache.get(key)
-        if g is None:
-            self._check_h(h)
-            d = np.sqrt(self._train_self[h])
-            g = torch.as_tensor(self._train_cum[h] / np.outer(d, d), dtype=dtype, device=device)
-            self._gram_cache[key] = g
-        return g
-
-    def _check_h(self, h: int) -> None:
-        if self._train_cum is None:
-            raise RuntimeError("WL source used before fit()")
-        if not 0 <= h <= self.h_max:
-            raise ValueError(f"WL depth h={h} outside 0..{self.h_max} of component {self.component}")
-
-    def full_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
-        """Normalised Gram of all points (train then query), (n+m, n+m), cached until the query changes."""
-        key = ("full", h, dtype, str(device))
-        g = self._gram_cache.get(key)
-        if g is None:
-            self._check_h(h)
-            if self.query_feats is None:
-                return self.train_gram(h, dtype, device)
-            qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
-            qq = cross_inner(self.query_feats, self.query_feats, h).sum(axis=0)
-            ds = np.sqrt(np.concatenate([self._train_self[h], self._query_self[h]]))
-            raw = np.block([[self._train_cum[h], qt.T], [qt, qq]])
-            g = torch.as_tensor(raw / np.outer(ds, ds), dtype=dtype, device=device)
-            self._gram_cache[key] = g
-        return g
-
-    def query_train(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
-        """Normalised (m, n) block between the query terms and the training terms."""
-        key = ("qt", h, dtype, str(device))
-        g = self._gram_cache.get(key)
-        if g is None:
-            self._check_h(h)
-            qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
-            g = torch.as_tensor(
-                qt / np.outer(np.sqrt(self._query_self[h]), np.sqrt(self._train_self[h])), dtype=dtype, device=device
-            )
-            self._gram_cache[key] = g
-        return g
-
-    def gram(self, h: int, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype: torch.dtype, device) -> torch.Tensor:
-        """Normalised kernel values between index sets (diag: only k(i1[k], i2[k]))."""
-        n, m = self.points.n_train, len(self.points.query)
-        tr1 = _split(i1, n, n + m)
-        tr2 = _split(i2, n, n + m)
-        if diag and torch.equal(i1, i2):
-            return torch.ones(len(i1), dtype=dtype, device=device)  # cosine-normalised: k(a, a) = 1
-        if tr1 and tr2:
-            return _take(self.train_gram(h, dtype, device), i1, i2, diag)
-        if not diag and (i2.max() < n) and (i1.min() >= n):  # the prediction path: query x train
-            return _take(self.query_train(h, dtype, device), i1 - n, i2, False)
-        return _take(self.full_gram(h, dtype, device), i1, i2, diag)
-
-
-class WLKernel(gpytorch.kernels.Kernel):
-    """Cosine-normalised WL-subtree kernel of one graph component at depth ``h`` (k(a, a) = 1)."""
-
-    has_lengthscale = False
-
-    def __init__(self, source: WLSource, h: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.source = source
-        self.h = h
-
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
-        if last_dim_is_batch:
-            raise NotImplementedError("WLKernel does not support last_dim_is_batch")
-        return self.source.gram(self.h, _indices(x1), _indices(x2), diag, x1.dtype, x1.device)
-
-
-class HierarchicalWLKernel(gpytorch.kernels.Kernel):
-    """``k(a, b) = sum_j softmax(w)_j * k~_j(a, b)``, k~_j cosine-normalised WL kernels.
-
-    ``sources[j]`` and ``hs[j]`` give component j's source and depth; ``w`` (raw weights,
-    shape (J,)) is learned with the GP's marginal likelihood, initialised to 0 (equal weights).
-    """
-
-    has_lengthscale = False
-
-    def __init__(self, sources: Sequence[WLSource], hs: Sequence[int], **kwargs) -> None:
-        super().__init__(**kwargs)
-        if len(sources) != len(hs) or not sources:
-            raise ValueError("HierarchicalWLKernel needs one depth h per source, and at least one source")
-        self.sources = list(sources)
-        self.hs = list(hs)
-        self.register_parameter("raw_weights", torch.nn.Parameter(torch.zeros(len(sources), dtype=torch.float64)))
-
-    @property
-    def weights(self) -> torch.Tensor:
-        return torch.softmax(self.raw_weights, dim=0)
-
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
-        if last_dim_is_batch:
-            raise NotImplementedError("HierarchicalWLKernel does not support last_dim_is_batch")
-        i1, i2 = _indices(x1), _indices(x2)
-        w = self.weights.to(dtype=x1.dtype, device=x1.device)
-        out = None
-        for j, (s, h) in enumerate(zip(self.sources, self.hs)):
-            term = w[j] * s.gram(h, i1, i2, diag, x1.dtype, x1.device)
-            out = term if out is None else out + term
-        return out
+__all__ = [
+    "PointSet",
+    "Source",
+    "WLSource",
+    "WLKernel",
+    "HierarchicalWLKernel",
+    "NASBOTSource",
+    "NASBOTKernel",
+    "ValueSource",
+    "ValueKernel",
+]
 
 
 class NASBOTSource(Source):
@@ -301,13 +98,13 @@ class NASBOTSource(Source):
 
     def distance(self, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype, device) -> torch.Tensor:
         n, m = self.points.n_train, len(self.points.query)
-        tr1 = _split(i1, n, n + m)
-        tr2 = _split(i2, n, n + m)
+        tr1 = check_indices(i1, n, n + m)
+        tr2 = check_indices(i2, n, n + m)
         if diag and torch.equal(i1, i2):
             return torch.zeros(len(i1), dtype=dtype, device=device)
         if tr1 and tr2:
             t = torch.as_tensor(self._dist_cache["train"], dtype=dtype, device=device)
-            return _take(t, i1, i2, diag)
+            return take(t, i1, i2, diag)
         allp = np.concatenate([self._train, self._query])
         a, b = allp[i1.cpu().numpy()], allp[i2.cpu().numpy()]
         d = np.abs(a - b).sum(axis=1) if diag else cdist(a, b, "cityblock")
@@ -334,7 +131,7 @@ class NASBOTKernel(gpytorch.kernels.Kernel):
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
         if last_dim_is_batch:
             raise NotImplementedError("NASBOTKernel does not support last_dim_is_batch")
-        d = self.source.distance(_indices(x1), _indices(x2), diag, x1.dtype, x1.device)
+        d = self.source.distance(term_indices(x1), term_indices(x2), diag, x1.dtype, x1.device)
         return torch.exp(-d / self.lengthscale.reshape(()))
 
 
@@ -382,7 +179,7 @@ class ValueSource(Source):
 
     def values(self, idx: torch.Tensor, dtype, device) -> torch.Tensor:
         n, m = self.points.n_train, len(self.points.query)
-        _split(idx, n, n + m)
+        check_indices(idx, n, n + m)
         allv = torch.as_tensor(np.concatenate([self._train, self._query]), dtype=dtype, device=device)
         return allv[idx]
 
@@ -398,6 +195,6 @@ class ValueKernel(gpytorch.kernels.Kernel):
         self.base = base if base is not None else gpytorch.kernels.MaternKernel(nu=2.5, ard_num_dims=dim)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
-        v1 = self.source.values(_indices(x1), x1.dtype, x1.device)
-        v2 = self.source.values(_indices(x2), x2.dtype, x2.device)
+        v1 = self.source.values(term_indices(x1), x1.dtype, x1.device)
+        v2 = self.source.values(term_indices(x2), x2.dtype, x2.device)
         return self.base.forward(v1, v2, diag=diag, **params)

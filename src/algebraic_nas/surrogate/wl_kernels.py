@@ -1,0 +1,167 @@
+"""WL-family kernels over term indices: :class:`WLKernel` and :class:`HierarchicalWLKernel`.
+
+:class:`WLSource` holds the WL features of one graph component (0 = flat) and the raw Gram
+matrices per depth, computed once per fit; the gpytorch kernels only apply the learnable part
+(the hierarchical kernel's softmax weights), so an optimiser step is one lookup.
+
+* :class:`WLKernel` — cosine-normalised WL-subtree kernel of one graph component at depth h.
+* :class:`HierarchicalWLKernel` — ``sum_j softmax(w)_j * k~_j`` over graph components (REFERENCE §5).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import gpytorch
+import numpy as np
+import torch
+
+from algebraic_nas.grammar.term import Term
+from algebraic_nas.surrogate.points import PointSet, Source, check_indices, take, term_indices
+from algebraic_nas.surrogate.wl import WLFeatures, WLFeaturizer, cross_inner
+
+
+class WLSource(Source):
+    """WL features of graph component ``component`` (0 = flat) for the terms of a PointSet.
+
+    Keeps the training features, the per-iteration raw training Gram (h_max+1, n, n) and, per h,
+    the normalised training Gram as a torch tensor; query features are computed against the
+    frozen vocabulary.
+    """
+
+    def __init__(self, points: PointSet, component: int, h_max: int, direction: str = "successors") -> None:
+        super().__init__(points)
+        self.component = component
+        self.h_max = h_max
+        self.direction = direction
+        self.featurizer = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
+        self.train_feats: Optional[WLFeatures] = None
+        self.query_feats: Optional[WLFeatures] = None
+        self._train_cum: Optional[np.ndarray] = None  # (h_max+1, n, n) cumulative raw kernel
+        self._train_self: Optional[np.ndarray] = None  # (h_max+1, n) cumulative self kernel
+        self._query_self: Optional[np.ndarray] = None
+        self._gram_cache: dict[tuple, torch.Tensor] = {}
+
+    def fit(self, terms: Sequence[Term]) -> None:
+        # features cached per term in the shared TermGraphs (one growing vocabulary per component)
+        self.featurizer, self.train_feats = self.points.graphs.wl_features(terms, self.component, self.h_max, self.direction)
+        self._train_cum = np.cumsum(cross_inner(self.train_feats, self.train_feats), axis=0)
+        self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
+        self.query_feats, self._query_self = None, None
+        self._gram_cache = {}
+
+    def set_query(self, terms: Sequence[Term]) -> None:
+        if not terms:
+            self.query_feats, self._query_self = None, None
+            return
+        self.query_feats = self.featurizer.transform(self.points.graphs.component(terms, self.component), grow=False)
+        self._query_self = np.cumsum(self.query_feats.self_inner(), axis=0)
+        self._gram_cache = {k: v for k, v in self._gram_cache.items() if k[0] == "train"}
+
+    def train_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
+        """Normalised training Gram at depth h, (n, n), cached per (h, dtype, device)."""
+        key = ("train", h, dtype, str(device))
+        g = self._gram_cache.get(key)
+        if g is None:
+            self._check_h(h)
+            d = np.sqrt(self._train_self[h])
+            g = torch.as_tensor(self._train_cum[h] / np.outer(d, d), dtype=dtype, device=device)
+            self._gram_cache[key] = g
+        return g
+
+    def _check_h(self, h: int) -> None:
+        if self._train_cum is None:
+            raise RuntimeError("WL source used before fit()")
+        if not 0 <= h <= self.h_max:
+            raise ValueError(f"WL depth h={h} outside 0..{self.h_max} of component {self.component}")
+
+    def full_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
+        """Normalised Gram of all points (train then query), (n+m, n+m), cached until the query changes."""
+        key = ("full", h, dtype, str(device))
+        g = self._gram_cache.get(key)
+        if g is None:
+            self._check_h(h)
+            if self.query_feats is None:
+                return self.train_gram(h, dtype, device)
+            qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
+            qq = cross_inner(self.query_feats, self.query_feats, h).sum(axis=0)
+            ds = np.sqrt(np.concatenate([self._train_self[h], self._query_self[h]]))
+            raw = np.block([[self._train_cum[h], qt.T], [qt, qq]])
+            g = torch.as_tensor(raw / np.outer(ds, ds), dtype=dtype, device=device)
+            self._gram_cache[key] = g
+        return g
+
+    def query_train(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
+        """Normalised (m, n) block between the query terms and the training terms."""
+        key = ("qt", h, dtype, str(device))
+        g = self._gram_cache.get(key)
+        if g is None:
+            self._check_h(h)
+            qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
+            g = torch.as_tensor(
+                qt / np.outer(np.sqrt(self._query_self[h]), np.sqrt(self._train_self[h])), dtype=dtype, device=device
+            )
+            self._gram_cache[key] = g
+        return g
+
+    def gram(self, h: int, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype: torch.dtype, device) -> torch.Tensor:
+        """Normalised kernel values between index sets (diag: only k(i1[k], i2[k]))."""
+        n, m = self.points.n_train, len(self.points.query)
+        tr1 = check_indices(i1, n, n + m)
+        tr2 = check_indices(i2, n, n + m)
+        if diag and torch.equal(i1, i2):
+            return torch.ones(len(i1), dtype=dtype, device=device)  # cosine-normalised: k(a, a) = 1
+        if tr1 and tr2:
+            return take(self.train_gram(h, dtype, device), i1, i2, diag)
+        if not diag and (i2.max() < n) and (i1.min() >= n):  # the prediction path: query x train
+            return take(self.query_train(h, dtype, device), i1 - n, i2, False)
+        return take(self.full_gram(h, dtype, device), i1, i2, diag)
+
+
+class WLKernel(gpytorch.kernels.Kernel):
+    """Cosine-normalised WL-subtree kernel of one graph component at depth ``h`` (k(a, a) = 1)."""
+
+    has_lengthscale = False
+
+    def __init__(self, source: WLSource, h: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.h = h
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
+        if last_dim_is_batch:
+            raise NotImplementedError("WLKernel does not support last_dim_is_batch")
+        return self.source.gram(self.h, term_indices(x1), term_indices(x2), diag, x1.dtype, x1.device)
+
+
+class HierarchicalWLKernel(gpytorch.kernels.Kernel):
+    """``k(a, b) = sum_j softmax(w)_j * k~_j(a, b)``, k~_j cosine-normalised WL kernels.
+
+    ``sources[j]`` and ``hs[j]`` give component j's source and depth; ``w`` (raw weights,
+    shape (J,)) is learned with the GP's marginal likelihood, initialised to 0 (equal weights).
+    """
+
+    has_lengthscale = False
+
+    def __init__(self, sources: Sequence[WLSource], hs: Sequence[int], **kwargs) -> None:
+        super().__init__(**kwargs)
+        if len(sources) != len(hs) or not sources:
+            raise ValueError("HierarchicalWLKernel needs one depth h per source, and at least one source")
+        self.sources = list(sources)
+        self.hs = list(hs)
+        self.register_parameter("raw_weights", torch.nn.Parameter(torch.zeros(len(sources), dtype=torch.float64)))
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return torch.softmax(self.raw_weights, dim=0)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
+        if last_dim_is_batch:
+            raise NotImplementedError("HierarchicalWLKernel does not support last_dim_is_batch")
+        i1, i2 = term_indices(x1), term_indices(x2)
+        w = self.weights.to(dtype=x1.dtype, device=x1.device)
+        out = None
+        for j, (s, h) in enumerate(zip(self.sources, self.hs)):
+            term = w[j] * s.gram(h, i1, i2, diag, x1.dtype, x1.device)
+            out = term if out is None else out + term
+        return out
