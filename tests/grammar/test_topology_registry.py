@@ -125,3 +125,18 @@ def test_zero_is_one_set():
 
     register_zero("test_void")
     assert ZERO_OPS is GRAMMAR_ZERO and "test_void" in ZERO_OPS and {"zero", "none"} <= ZERO_OPS
+
+
+def test_a_grammars_zero_is_the_assemblers_zero():
+    """`%zero NAME` makes NAME a zero everywhere: the assembler removes its edges instead of
+    looking for a primitive called NAME."""
+    from algebraic_nas.assembly import InputSpec, build_network, network_stats
+    from algebraic_nas.grammar import load_grammar
+    from algebraic_nas.grammar.topology_zero import is_zero
+
+    g = load_grammar("gap", text="%zero gap\nNET ::= Residual2(OP, OP, OP)\nOP ::= conv3x3 | gap\n")
+    assert is_zero("gap")
+    spec = InputSpec(3, 8, 2)
+    with_gap = network_stats(build_network(g.parse("Residual2(conv3x3, gap, conv3x3)"), spec), spec)["params"]
+    without = network_stats(build_network(g.parse("Residual2(conv3x3, conv3x3, conv3x3)"), spec), spec)["params"]
+    assert with_gap < without

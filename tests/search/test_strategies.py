@@ -159,3 +159,24 @@ def test_banat_falls_back_to_random_when_the_model_fails():
     s = BANAT(ToyGrammar(), n_initial=1, surrogate_factory=lambda k, g, o: Broken(), seed=0)
     feed(s, 3)
     assert s.last.random
+
+
+def test_banat_models_the_graphs_of_the_network_seed():
+    """Generator topologies draw their graph from the evaluation (network) seed: BANAT's GP must
+    see the graphs that were trained, not those of seed 0."""
+    from algebraic_nas.grammar import Template, is_topology, load_grammar, register_topology
+    from algebraic_nas.surrogate.graphs import TermGraphs
+
+    if not is_topology("StrategySeedChain"):
+        register_topology("StrategySeedChain", lambda v, seed: Template.chain(1 + seed % 3, arg=1), generator=True)
+    g = load_grammar("seedchain", text="NET ::= Linear2(StrategySeedChain(N, OP), StrategySeedChain(N, OP))\n"
+                                       "N ::= int(1, 3)\nOP ::= conv3x3 | avg_pool | id\n")
+    s = make_strategy("banat", g, seed=0, network_seed=4, n_initial=2, evolution=SMALL_EVO)
+    assert s.network_seed == 4
+    for i in range(4):  # two random, then two GP proposals: the graph cache is built
+        (p,) = s.propose()
+        s.observe(p.term, OK(0.1 + 0.1 * i))
+    term = s.observations[0].term
+    graph = lambda tg: [(c.labels, c.src.tolist(), c.dst.tolist()) for c in tg(term)]
+    assert graph(s._graphs) == graph(TermGraphs(g, seed=4))
+    assert any(graph(TermGraphs(g, seed=4)) != graph(TermGraphs(g, seed=k)) for k in range(4))

@@ -54,8 +54,9 @@ def evaluate(
     The record's ``outcome`` is ``"failed"`` with a ``reason`` for an unparsable term, a network
     that cannot be built, divergence, out-of-memory, or any other exception.
     """
+    network = functools.partial(build_from_term, term, grammar, seed=seed if isinstance(seed, int) else 0)
     return evaluate_model(
-        functools.partial(build_from_term, term, grammar), dataset, protocol, seed=seed, device=device,
+        network, dataset, protocol, seed=seed, device=device,
         data_root=data_root, overrides=overrides, term=term, grammar=grammar, stats=term_network_stats,
     )
 
@@ -151,11 +152,12 @@ def _parse(grammar: str, term: str) -> Term:
     return _grammar(grammar).parse(term)
 
 
-def build_from_term(term: str, grammar: str, spec: InputSpec) -> nn.Module:
-    """The assembler's network for ``term`` parsed with ``grammar`` (a shipped name or a path)."""
+def build_from_term(term: str, grammar: str, spec: InputSpec, seed: int = 0) -> nn.Module:
+    """The assembler's network for ``term`` parsed with ``grammar`` (a shipped name or a path);
+    ``seed`` (the evaluation seed) draws the graphs of generator topologies."""
     from algebraic_nas.assembly import build_network
 
-    return build_network(_parse(grammar, term), spec)
+    return build_network(_parse(grammar, term), spec, seed=seed)
 
 
 def term_network_stats(net: nn.Module, spec: InputSpec) -> Mapping[str, Any]:

@@ -41,6 +41,7 @@ from .meta import GrammarFile, parse_grammar_text, read_grammar_file
 from .patterns import P_OP, P_T, Alternative, HeadIndex, compile_rules, zero_masks_for
 from .sampling import SampleContext, Rejected, Sampler, Samplers
 from .term import Term
+from .topology_zero import register_zero
 
 __all__ = ["Grammar", "RngLike", "as_rng", "fold_term", "load_grammar", "resolve_grammar_path", "shipped_grammars"]
 
@@ -96,6 +97,10 @@ class Grammar:
         d = read_directives(files, root, source_rules)
         self.start: str = d.start
         self.zero: Optional[str] = d.zero
+        if self.zero is not None:
+            # one concept of zero: the terminal a grammar declares its zero is a zero of the
+            # assembler and the surrogate's graphs too (removed, never executed)
+            register_zero(self.zero)
         self.max_depth: Optional[int] = d.max_depth
         self.float_digits: int = d.float_digits
         self.constraints: list[str] = d.constraints

@@ -5,8 +5,8 @@ surrogate's graphs (a zero edge is no node) and the grammar. Defaults: ``zero`` 
 :func:`register_zero` adds one.
 
 The grammar's ``%zero NAME`` directive names the zero of *its* connectivity constraint (which
-arguments of a topology may be zero without cutting every input→output path); NAME should be one
-of the names here, or the assembler would execute it as a primitive. Identities (``id``,
+arguments of a topology may be zero without cutting every input→output path), and loading the
+grammar registers NAME here: a terminal a grammar declares its zero is a zero everywhere. Identities (``id``,
 ``skip_connect``) pass their input through and are contracted in the WL graphs; the assembler's
 ``register_identity`` also registers the ``nn.Identity`` module.
 """

@@ -117,7 +117,8 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
         # a resumed run must not repeat the random choices of the sessions before it
         n_rows = len(store.rows())
         if strategy is None:
-            strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows)
+            strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows,
+                                      network_seed=seed if eval_seed is None else int(eval_seed))
         store.set_meta("config", c)
         executor = build_executor(ex, n_workers)
         settings = EvaluationTask(

@@ -55,7 +55,7 @@ class ProposalInfo:
     results: list[OptimiserResult] = field(default_factory=list)
 
 
-def _pinned_graph_cache(grammar: Any, kernel: str, max_candidates: int) -> Any:
+def _pinned_graph_cache(grammar: Any, kernel: str, max_candidates: int, seed: int = 0) -> Any:
     """A graph cache for the whole search: the graphs of observed (and pending) terms are kept
     for good (``pin``), those of acquisition candidates in a small LRU. A plain LRU would let
     the ~10,000 candidates of one proposal evict the observed terms, whose graphs every fit
@@ -65,7 +65,8 @@ def _pinned_graph_cache(grammar: Any, kernel: str, max_candidates: int) -> Any:
     class PinnedTermGraphs(TermGraphs):
         def __init__(self) -> None:
             # the flat WL kernel needs no fold graphs
-            super().__init__(grammar, levels=DEFAULT_LEVELS if kernel != "wl" else (), max_terms=max_candidates)
+            super().__init__(grammar, levels=DEFAULT_LEVELS if kernel != "wl" else (), max_terms=max_candidates,
+                             seed=seed)
             self.pinned: dict[Term, Any] = {}
 
         def pin(self, terms: Sequence[Term]) -> None:
@@ -128,9 +129,10 @@ class BANAT(Strategy):
         config: Any = None,
         seed: int = 0,
         surrogate_factory: Optional[Callable[[str, Any, dict], Any]] = None,
+        network_seed: int = 0,
         **settings: Any,
     ) -> None:
-        super().__init__(grammar, config, seed, **settings)
+        super().__init__(grammar, config, seed, network_seed=network_seed, **settings)
         c = self.config
         if c.acquisition not in ACQUISITIONS:
             raise ConfigError(f"strategy.acquisition must be one of {sorted(ACQUISITIONS)}, not {c.acquisition!r}")
@@ -178,7 +180,8 @@ class BANAT(Strategy):
             from algebraic_nas.surrogate import GraphGP  # imported late: torch + gpytorch
 
             if self._graphs is None:
-                self._graphs = _pinned_graph_cache(self.grammar, self.kernel, self.max_cached_candidates)
+                self._graphs = _pinned_graph_cache(self.grammar, self.kernel, self.max_cached_candidates,
+                                                   self.network_seed)
             self._graphs.pin(terms)
             model = GraphGP(kernel=self.kernel, grammar=self.grammar, graphs=self._graphs, **self.surrogate_options)
         model.fit(terms, np.asarray(errors, dtype=float))

@@ -81,8 +81,12 @@ class Strategy(ABC):
     # the fidelity this strategy proposes at ({}: full); multi-fidelity strategies vary it
     fidelity: Mapping[str, Any] = {}
 
-    def __init__(self, grammar: Any, config: Any = None, seed: int = 0, **settings: Any) -> None:
+    def __init__(self, grammar: Any, config: Any = None, seed: int = 0, *, network_seed: int = 0,
+                 **settings: Any) -> None:
         self.grammar = grammar
+        # the seed networks are built with (the evaluation seed): generator topologies draw their
+        # graphs from it, so a model-based strategy must see the same graphs that are trained
+        self.network_seed = int(network_seed)
         self.config = resolve_config(self.config_class, config, settings, where="strategy")
         self.rng = random.Random(seed)
         self.observations: list[Observation] = []

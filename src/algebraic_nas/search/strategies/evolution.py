@@ -47,8 +47,9 @@ class RegularizedEvolution(Strategy):
     name = "evolution"
     config_class = EvolutionStrategyConfig
 
-    def __init__(self, grammar: Any, config: Any = None, seed: int = 0, **settings: Any) -> None:
-        super().__init__(grammar, config, seed, **settings)
+    def __init__(self, grammar: Any, config: Any = None, seed: int = 0, *, network_seed: int = 0,
+                 **settings: Any) -> None:
+        super().__init__(grammar, config, seed, network_seed=network_seed, **settings)
         c = self.config
         if not 1 <= c.sample_size <= c.population_size:
             raise ConfigError(f"need 1 <= sample_size ({c.sample_size}) <= population_size ({c.population_size})")
