@@ -26,7 +26,7 @@ productions included, as in :meth:`Term.walk`) plus the character offset in ``st
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import networkx as nx
 
@@ -37,6 +37,9 @@ from algebraic_nas.grammar.topology_template import SUM
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
 
 from .registry import AssemblyError
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
 
 Path = tuple[int, ...]
 
@@ -249,7 +252,7 @@ def flat_graph(term: Term, seed: int = 0) -> nx.DiGraph:
     return op_graph(term_graph(term, seed=seed))
 
 
-def fold_graphs(grammar: Any, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> list[nx.DiGraph]:
+def fold_graphs(grammar: Grammar, term: Term, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> list[nx.DiGraph]:
     """One op graph per fold level: ``grammar.fold(term, level)`` with each collapsed subterm one
     node labelled ``"NONTERMINAL TOPOLOGY"`` (e.g. ``"D1 Residual3"``); same format as :func:`flat_graph`.
 

@@ -24,7 +24,7 @@ is memoised under its path as well (blocks without generators keep the path-free
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from algebraic_nas.grammar.topology import argument_values, get_topology, positi
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
 from algebraic_nas.surrogate.graphs import assembly_graph_fn
 from algebraic_nas.surrogate.wl import CompactGraph
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
 
 
 class Unsupported(Exception):
@@ -240,7 +243,7 @@ class FastGraphFn:
     Falls back to ``assembly.graph`` (exact same result, slower) for terms it does not model.
     """
 
-    def __init__(self, grammar: Any, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> None:
+    def __init__(self, grammar: Grammar, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> None:
         self.grammar = grammar
         self.levels = tuple(levels)
         self.seed = seed

@@ -10,7 +10,7 @@ tested without the assembler.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import networkx as nx
 import numpy as np
@@ -19,11 +19,14 @@ import scipy.sparse as sp
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.wl import CompactGraph, WLFeatures, WLFeaturizer
 
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
+
 GraphFn = Callable[[Term], Sequence[Union[nx.DiGraph, CompactGraph]]]
 DEFAULT_LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-def assembly_graph_fn(grammar: Any, levels: Sequence[int] = DEFAULT_LEVELS, seed: int = 0) -> GraphFn:
+def assembly_graph_fn(grammar: Grammar, levels: Sequence[int] = DEFAULT_LEVELS, seed: int = 0) -> GraphFn:
     """term -> [flat_graph(term), *fold_graphs(grammar, term, levels)] via the assembler.
 
     ``seed`` is the network seed of generator topologies (the one the networks are built with).
@@ -60,7 +63,7 @@ class TermGraphs:
 
     def __init__(
         self,
-        grammar: Any = None,
+        grammar: Optional[Grammar] = None,
         graph_fn: Optional[GraphFn] = None,
         levels: Sequence[int] = DEFAULT_LEVELS,
         max_terms: int = 200_000,
