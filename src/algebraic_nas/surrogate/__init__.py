@@ -4,6 +4,11 @@
     gp = GraphGP(kernel="hwl", grammar=g)          # or "wl", "nasbot", "hwl+values", ...
     gp.fit(terms, validation_errors)              # standardised log error, ML-II hyperparameters
     mean, var = gp.predict(candidates)            # posterior of log error, original log units
+
+Modules: ``graphs`` / ``fastgraph`` (term -> graphs), ``wl`` (WL features), ``points`` (the
+terms kernels index into, per-fit sources), ``wl_kernels`` (WL, hierarchical WL), ``kernels``
+(NASBOT-like, values; re-exports the WL family), ``kernel_spec`` (``"hwl+values"`` -> kernel),
+``likelihood`` (exact marginal likelihood, its optimisation), ``gp`` (the ``GraphGP`` facade).
 """
 
 from algebraic_nas.surrogate.gp import GraphGP, parse_kernel_spec
