@@ -18,6 +18,7 @@ import math
 from fractions import Fraction
 from typing import Any, Callable, Optional, Union
 
+from .connectivity import PathTable, count_connected
 from .patterns import P_FLOAT, P_INT, P_NT, P_T, Alternative
 
 INF = math.inf
@@ -224,34 +225,14 @@ class Counts:
         return total
 
 
-def _value_connected(vals: list[dict], valid: bytes) -> dict:
-    """Counts of a topology's terms under the connectivity constraint: the sum over the sets of
-    zero arguments that keep a path (``valid``) of the products of the arguments' counts."""
-    zeroable = [i for i, v in enumerate(vals) if any(k[1] == 0 for k in v)]
+def _value_connected(vals: list[dict], valid: PathTable) -> dict:
+    """Counts of a topology's terms under the connectivity constraint: the sum, over the sets of
+    zero arguments that keep a path, of the products of the arguments' counts (a dynamic
+    programme over the topology, :func:`~.connectivity.count_connected`)."""
     parts_z = [_by_mask(v, 0) for v in vals]
     parts_nz = [_by_mask(v, 1) for v in vals]
-    out: dict = {}
-    memo: dict = {}
-    for sub in range(1 << len(zeroable)):
-        mask = 0
-        for j, i in enumerate(zeroable):
-            if sub >> j & 1:
-                mask |= 1 << i
-        if not valid[mask]:
-            continue
-        key = tuple((id(vals[i]), mask >> i & 1) for i in range(len(vals)))
-        key = tuple(sorted(key))
-        prod = memo.get(key)
-        if prod is None:
-            prod = {0: 1}
-            for i in range(len(vals)):
-                prod = _conv(prod, parts_z[i] if mask >> i & 1 else parts_nz[i])
-                if not prod:
-                    break
-            memo[key] = prod
-        for m, n in prod.items():
-            out[(m, 1)] = _add(out.get((m, 1), 0), n)
-    return out
+    by_mask = count_connected(valid.edges, parts_z, parts_nz, _conv, _add)
+    return {(m, 1): n for m, n in by_mask.items()}
 
 
 def _shared_completions(shared: list[str], own: dict, must: int) -> Callable[[int, int], Count]:

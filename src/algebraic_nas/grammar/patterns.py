@@ -5,8 +5,9 @@ of the `.ebnf` file. Pattern kinds (plain tuples, for speed)::
 
     (P_NT, name)                            a nonterminal reference
     (P_T, name, leaf_term)                  a nullary terminal inside a production
-    (P_OP, name, subpatterns, valid_masks)  a terminal with arguments; ``valid_masks`` (or None)
-                                            says which sets of zero arguments keep a path
+    (P_OP, name, subpatterns, valid_masks)  a terminal with arguments; ``valid_masks`` (a
+                                            PathTable or None) says which sets of zero
+                                            arguments keep a path
     (P_INT, lo, hi) | (P_FLOAT, lo, hi)     a numeric placeholder
 
 Also here: the connectivity tables of topologies (:func:`valid_zero_masks`), the zero test
@@ -19,6 +20,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import topologies
+from .connectivity import PathTable
 from .meta import Alt, Expr, Loc, Rule
 from .term import Term
 
@@ -26,22 +28,19 @@ P_NT, P_T, P_OP, P_INT, P_FLOAT = 0, 1, 2, 3, 4
 
 Head = tuple  # ("name", arity) | ("#int",) | ("#float",)
 
-_VALID_CACHE: dict[tuple, bytes] = {}
+_VALID_CACHE: dict[tuple, PathTable] = {}
 
 
-def valid_zero_masks(edges: tuple[tuple[int, int], ...]) -> bytes:
-    """``table[mask] == 1`` iff cutting the edges in ``mask`` (bit i = argument i is zero) keeps an input→output path."""
+def valid_zero_masks(edges: tuple[tuple[int, int], ...]) -> PathTable:
+    """``table[mask] == 1`` iff cutting the edges in ``mask`` (bit i = argument i is zero) keeps an
+    input→output path; computed per mask on demand (:class:`~.connectivity.PathTable`)."""
     table = _VALID_CACHE.get(edges)
     if table is None:
-        k = len(edges)
-        table = bytes(
-            1 if topologies.has_path(edges, {i for i in range(k) if m >> i & 1}) else 0 for m in range(1 << k)
-        )
-        _VALID_CACHE[edges] = table
+        table = _VALID_CACHE[edges] = PathTable(edges)
     return table
 
 
-def zero_masks_for(symbol: str, arity: int, zero: Optional[str]) -> Optional[bytes]:
+def zero_masks_for(symbol: str, arity: int, zero: Optional[str]) -> Optional[PathTable]:
     """The :func:`valid_zero_masks` table of topology ``symbol`` with ``arity`` arguments; ``None``
     when the grammar has no ``%zero`` or the symbol is not a known topology (no constraint)."""
     if zero is None:
