@@ -9,13 +9,20 @@
   ``{train,valid,test}_y.npy`` integer labels (N,).
 
 Every problem raises :class:`DatasetError` (or :class:`DatasetFileNotFoundError`) naming the file.
+
+Pickles are data, not code: they are read by :class:`DataUnpickler`, which admits only the
+globals those files contain (numpy array, dtype and scalar reconstruction, a few builtin
+container types); a pickle that names anything else (``os.system``, ``builtins.eval``, ...) is
+refused before that object is even imported, so nothing in it runs.
 """
 
 from __future__ import annotations
 
+import builtins
+import importlib
 import pickle
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -50,11 +57,57 @@ def require_file(path: Path, dataset: str) -> Path:
     return path
 
 
+# (module, name) a dataset pickle may name. Modules as written by numpy 1 (numpy.core) and 2
+# (numpy._core); "__builtin__" is Python 2's builtins. Nothing here can run code: these build
+# arrays, dtypes, scalars and plain containers from data.
+_NUMPY_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5
+}
+_SAFE_BUILTINS = frozenset({"set", "frozenset", "bytearray", "bytes", "complex", "slice", "range"})
+_BUILTIN_MODULES = ("builtins", "__builtin__")
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """A pickle named a global outside :class:`DataUnpickler`'s allowed set."""
+
+
+class DataUnpickler(pickle.Unpickler):
+    """An unpickler for dataset files: only numpy arrays, dtypes and scalars, plain containers
+    and ``_codecs.encode`` (how protocol-2 pickles store bytes) may be reconstructed."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _NUMPY_GLOBALS:
+            if module.startswith("numpy.core."):  # numpy >= 2 moved numpy.core to numpy._core
+                try:
+                    return getattr(importlib.import_module("numpy._core" + module[len("numpy.core"):]), name)
+                except (ImportError, AttributeError):
+                    pass
+            return getattr(importlib.import_module(module), name)
+        if module in _BUILTIN_MODULES and name in _SAFE_BUILTINS:
+            return getattr(builtins, name)
+        if (module, name) == ("_codecs", "encode"):
+            import _codecs
+
+            return _codecs.encode
+        raise UnsafePickleError(f"it names {module}.{name}, which a dataset file never contains")
+
+
+def load_data_pickle(path: Path) -> Any:
+    """The object in the pickle at ``path``, read with :class:`DataUnpickler` (``bytes``
+    encoding for Python-2 strings)."""
+    with open(path, "rb") as f:
+        return DataUnpickler(f, encoding="bytes").load()
+
+
 def _load_pickle(path: Path, dataset: str) -> dict:
     require_file(path, dataset)
     try:
-        with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="bytes")
+        obj = load_data_pickle(path)
+    except UnsafePickleError as exc:
+        raise DatasetError(f"dataset {dataset!r}: refused to read pickle {str(path)!r}: {exc}") from None
     except Exception as exc:  # truncated or not a pickle at all
         raise DatasetError(f"dataset {dataset!r}: cannot read pickle {str(path)!r}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(obj, dict):
