@@ -1,5 +1,6 @@
 """Building blocks of the other shipped grammars: DARTS operations and cell preprocessing, Liu et
-al.'s hierarchical-cell primitives, MobileNet blocks and Auto-DeepLab's resolution transitions.
+al.'s hierarchical-cell primitives, MobileNet blocks, Auto-DeepLab's resolution transitions and
+NAGO's stage transitions.
 
 All factories follow :mod:`.registry`'s convention ``factory(shape, *args, **attrs) -> module``
 (``shape`` the per-sample input ``(C, H, W)``); ``stride=2`` comes from a reduction-cell template.
@@ -278,3 +279,22 @@ def block(shape: Shape, layer, skip: str, fsize: float, nlayers: int, index: int
 for _kind in ("Conv", "DConv", "MBConv"):
     # The layer terminals used on their own: one C → C layer (stride 1) with an identity residual.
     register_primitive(_kind, lambda s, *a, _k=_kind: MobileLayer(_k, s.c, s.c, 1, skip=True, **_layer_kwargs(_k, a)))
+
+
+# --- NAGO stage transitions (Ru et al. 2020) ---------------------------------------------------------
+
+
+def _transition_shape(shape: Shape, down: int = 2, ratio: float = 2.0) -> Shape:
+    return Shape(max(1, round(shape.c * float(ratio))), -(-shape.h // int(down)), -(-shape.w // int(down)))
+
+
+@register_primitive("nago_transition", out_shape=_transition_shape)
+def nago_transition(shape: Shape, down: int = 2, ratio: float = 2.0) -> nn.Module:
+    """Into a later NAGO stage: average pooling by ``down`` (ceil mode), then 1×1 conv + BN to
+    ``round(C · ratio)`` channels (the stages' channel ratio)."""
+    out = _transition_shape(shape, down, ratio)
+    layers: list[nn.Module] = []
+    if int(down) > 1:
+        layers.append(nn.AvgPool2d(int(down), stride=int(down), ceil_mode=True))
+    layers += [nn.Conv2d(shape.c, out.c, 1, bias=False), nn.BatchNorm2d(out.c)]
+    return nn.Sequential(*layers)

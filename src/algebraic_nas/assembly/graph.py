@@ -33,7 +33,7 @@ import networkx as nx
 from algebraic_nas.grammar.term import Term
 
 from algebraic_nas.grammar.topology import term_template
-from algebraic_nas.grammar.topology_template import SUM
+from algebraic_nas.grammar.topology_template import SUM, split_arg_merge
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
 
 from .registry import AssemblyError
@@ -125,6 +125,21 @@ class _Flattener:
             t, path = t.children[i], path + (i,)
         return t, path
 
+    def merge_name(self, t: Term, path: Path, name: str) -> str:
+        """The merge ``name`` of a node of topology ``t``, read from ``t``'s child when the template says so."""
+        ref = split_arg_merge(name)
+        if ref is None:
+            return name
+        index, default = ref
+        if index >= len(t.children):
+            return default
+        child = t.children[index]
+        child = child if child.collapsed else child.resolve()
+        if child.value is not None or child.children or not child.symbol:
+            raise AssemblyError(f"argument {index} must name a merge (e.g. wsum, cat, attention): "
+                                f"{describe_position(self.root, path + (index,))}")
+        return child.symbol
+
     def splice(self, t: Term, u: int, v: int, path: Path, attrs: dict[str, Any]) -> None:
         """Place subterm ``t`` (at ``path``) between feature-map nodes ``u`` and ``v``."""
         while t.is_transparent:
@@ -156,10 +171,10 @@ class _Flattener:
                 f"edge attributes {attrs} cannot be applied to the topology {describe_position(self.root, path)}")
         # Template node k -> graph node; an output that does not sum gets its own node (joined
         # to v by an identity) so that it never mixes with the merge at v.
-        out_merge = tmpl.merge(tmpl.n_nodes)
+        out_merge = self.merge_name(t, path, tmpl.merge(tmpl.n_nodes))
         nodes: dict[int, int] = {1: u}
         for k in range(2, tmpl.n_nodes):
-            nodes[k] = self.node(path, tmpl.merge(k))
+            nodes[k] = self.node(path, self.merge_name(t, path, tmpl.merge(k)))
         nodes[tmpl.n_nodes] = v if out_merge == SUM else self.node(path, out_merge)
         for e in tmpl.edges:
             a, b = nodes[e.src], nodes[e.dst]

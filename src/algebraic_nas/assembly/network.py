@@ -16,6 +16,7 @@ loop unrolls over constants).
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Union
 
 import networkx as nx
@@ -23,6 +24,8 @@ import torch
 from torch import nn
 
 from algebraic_nas.grammar.term import Term
+from algebraic_nas.grammar.topology import argument_values
+from algebraic_nas.grammar.topology_generators import BUDGET
 
 from .graph import describe_position, leaf_args, term_graph
 from algebraic_nas.grammar.topology_template import CONCAT, SUM
@@ -200,8 +203,10 @@ def _mismatch(verb: str, root: Term, path: tuple[int, ...], outs: list[tuple[Sha
 class Network(nn.Module):
     """``stem → body → head``: images ``(N, channels, R, R)`` → logits ``(N, classes)``."""
 
-    def __init__(self, stem: nn.Module, body: GraphNet, head: nn.Module, spec: InputSpec, term: str = "") -> None:
+    def __init__(self, stem: nn.Module, body: GraphNet, head: nn.Module, spec: InputSpec, term: str = "",
+                 base_channels: int = 0) -> None:
         super().__init__()
+        self.base_channels = base_channels  # the stem's width
         self.stem = stem
         self.body = body
         self.head = head
@@ -212,16 +217,68 @@ class Network(nn.Module):
         return self.head(self.body(self.stem(x)))
 
 
-def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: int = 16,
-                  seed: int = 0) -> Network:
+#: Default parameter budgets of ``Budget(X)`` by input resolution (NAGO: 4 M for 32×32, 6 M larger);
+#: inputs under 16×16 (the embedded offline tasks) get a small one so that CPU evaluations take seconds.
+DEFAULT_BUDGETS: tuple[tuple[int, int], ...] = ((15, 250_000), (32, 4_000_000))
+LARGE_BUDGET = 6_000_000
+#: Stem width at which :func:`conv_params_per_unit_width` builds its (meta-device) probe.
+PROBE_WIDTH = 8
+DEFAULT_BASE_CHANNELS = 16
+
+
+def default_budget(spec: Union[InputSpec, tuple[int, int, int]]) -> int:
+    """The parameter budget of ``Budget(X)`` for input ``spec`` (see :data:`DEFAULT_BUDGETS`)."""
+    r = InputSpec(*spec).resolution
+    return next((b for limit, b in DEFAULT_BUDGETS if r <= limit), LARGE_BUDGET)
+
+
+def term_budget(term: Term, spec: Union[InputSpec, tuple[int, int, int]]) -> Optional[int]:
+    """The budget a term asks for: ``B`` of a root ``Budget(B, X)``, the default of ``Budget(X)``, else ``None``."""
+    root = term.resolve()
+    if root.symbol != BUDGET or not root.children:
+        return None
+    _, values = argument_values(root)
+    return int(values[0]) if values else default_budget(spec)
+
+
+def conv_params_per_unit_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], seed: int = 0) -> float:
+    """NAGO's *base*: the body's convolution weights Σ k·k·c_in·c_out / groups at stem width 1.
+
+    Measured at stem width :data:`PROBE_WIDTH` on the meta device (no memory, no arithmetic) and
+    divided by its square: widths scale with the stem, so convolution weights grow quadratically.
+    """
+    spec = InputSpec(*spec)
+    with torch.device("meta"):
+        body, _ = build_body(term, Shape(PROBE_WIDTH, spec.resolution, spec.resolution), seed=seed)
+    n = sum(m.weight.numel() for m in body.modules() if isinstance(m, nn.Conv2d))
+    return n / PROBE_WIDTH ** 2
+
+
+def budget_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], budget: float, seed: int = 0) -> int:
+    """NAGO's width rule: the stem width ``floor(sqrt(budget / base))`` (at least 1), base as in
+    :func:`conv_params_per_unit_width`."""
+    base = conv_params_per_unit_width(term, spec, seed)
+    return max(1, math.floor(math.sqrt(budget / base))) if base > 0 else DEFAULT_BASE_CHANNELS
+
+
+def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: Optional[int] = None,
+                  seed: int = 0, budget: Optional[float] = None) -> Network:
     """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
 
     Stem ``Conv3×3(channels → base_channels, bias=False) + BN(base_channels)``; the term's
     DAG on ``(base_channels, R, R)``; head ``BN(C_out) → ReLU → GAP → Linear(C_out, classes)``.
     ``seed`` picks the graphs of generator topologies (same term + seed: same network); the
     weights are initialised by torch's global generator as usual.
+
+    Width: ``base_channels`` when given; else, for a term sized by a parameter budget (a root
+    ``Budget([B,] X)``, or any term when ``budget`` is given; ``budget`` wins over ``B``), NAGO's
+    rule :func:`budget_width`; else 16. ``Network.base_channels`` records the width used.
     """
     spec = InputSpec(*spec)
+    if budget is None:
+        budget = term_budget(term, spec)
+    if base_channels is None:
+        base_channels = DEFAULT_BASE_CHANNELS if budget is None else budget_width(term, spec, budget, seed)
     if min(spec) < 1 or base_channels < 1:
         raise AssemblyError(f"invalid input spec {spec} / base_channels {base_channels}")
     stem = nn.Sequential(
@@ -236,4 +293,4 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
         nn.Flatten(1),
         nn.Linear(out.c, spec.classes),
     )
-    return Network(stem, body, head, spec, str(term))
+    return Network(stem, body, head, spec, str(term), base_channels)

@@ -18,6 +18,9 @@ Templates with fixed operations and merges:
   1: s0, s1, n0; ...), or 4 node operators ``NodeK(op, ...)`` with 2, 3, 4, 5 operations.
 * ``Up`` / ``Same`` / ``Down`` (one argument, Auto-DeepLab) — a resolution transition followed by
   the argument: ``adl_up`` (×2 resolution, C/2 channels), nothing, ``adl_down`` (½ resolution, 2C).
+
+Generator topologies (NAGO's ``WattsStrogatz``, ``ErdosRenyi``, ``BarabasiAlbert``) and the
+``Budget`` marker are in :mod:`.topology_generators`, registered on import of this module.
 """
 
 from __future__ import annotations
@@ -87,3 +90,6 @@ def _transition(op: Optional[str]) -> Template:
 register_topology("Up", _transition("adl_up"))
 register_topology("Same", _transition(None))
 register_topology("Down", _transition("adl_down"))
+
+
+from . import topology_generators  # noqa: E402,F401  (NAGO's random-graph generators and Budget)

@@ -5,6 +5,10 @@ A template lives on nodes ``1..n_nodes`` (1 the input, ``n_nodes`` the output). 
 operation (``op``: a primitive name, e.g. the DARTS input preprocessing). Each node combines its
 incoming edges with a named *merge*: ``"sum"`` unless the template says otherwise (``"concat"``
 concatenates channels in edge order; the assembler maps every merge name to a module).
+
+A merge may also be *read from the term*: :func:`arg_merge` names a child of the topology term
+whose symbol is the merge (``WattsStrogatz(8, 4, 0.5, NODE, cat)``), with a default for terms
+that leave that child out; the assembler resolves it with :func:`split_arg_merge`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,21 @@ ArgIndex = Union[int, tuple[int, ...]]
 
 SUM = "sum"
 CONCAT = "concat"
+#: Prefix of a merge read from a child of the term: ``"@4|wsum"`` = child 4's symbol, else ``wsum``.
+ARG_MERGE = "@"
+
+
+def arg_merge(index: int, default: str) -> str:
+    """The merge name "whatever child ``index`` of the term names, ``default`` if it has no such child"."""
+    return f"{ARG_MERGE}{int(index)}|{default}"
+
+
+def split_arg_merge(name: str) -> Optional[tuple[int, str]]:
+    """``(child index, default)`` of a merge made by :func:`arg_merge`, ``None`` for a plain name."""
+    if not name.startswith(ARG_MERGE):
+        return None
+    index, _, default = name[len(ARG_MERGE):].partition("|")
+    return int(index), default
 
 
 @dataclass(frozen=True)
