@@ -62,7 +62,11 @@ def _grammar_arg(p: argparse.ArgumentParser) -> None:
 @command("info", "start symbol, nonterminals and exact size of a grammar")
 def _info(p: argparse.ArgumentParser) -> Handler:
     _grammar_arg(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (size is an integer or null when infinite)")
+    p.add_argument(
+        "--json", action="store_true",
+        help="print one JSON object (size: an integer, or null when infinite or beyond exact counting; "
+        "discrete_structures: the count with each numeric placeholder as one value)",
+    )
 
     def run(args: argparse.Namespace) -> int:
         from algebraic_nas.grammar import load_grammar
@@ -75,9 +79,18 @@ def _info(p: argparse.ArgumentParser) -> Handler:
         size = info["size"]
         print(f"grammar      {g.name}  ({g.path})")
         print(f"start        {g.start}")
-        print(f"size         {'infinite' if size is None else size}")
-        if size is not None:
+        if info["infinite"]:
+            shown = "infinite (continuous placeholders)"
+        elif size is None:
+            shown = f"at least 10^{info['log10_size_at_least']} (beyond exact counting)"
+        else:
+            shown = str(size)
+        print(f"size         {shown}")
+        if info["log10_size"] is not None:
             print(f"log10 size   {info['log10_size']:.4f}")
+        if size is None:
+            n = info["discrete_structures"]
+            print(f"discrete     {'beyond exact counting' if n is None else n} structures (each numeric placeholder as one value)")
         if g.size_ignores:
             print(f"             (the size ignores the Python constraints {', '.join(g.size_ignores)})")
         print(f"zero         {g.zero or '-'}   max_depth {g.max_depth or '-'}   shared {', '.join(sorted(g.shared)) or '-'}")
@@ -249,6 +262,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as exc:  # a last guard: hostile input never ends in a traceback
+        print(f"error: input too large or too deeply nested ({type(exc).__name__})", file=sys.stderr)
         return 2
 
 

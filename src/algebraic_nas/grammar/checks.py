@@ -62,49 +62,51 @@ def reachable(start: str, refs: Refs) -> set[str]:
 
 
 def find_cycle(nodes: list[str], graph: Graph) -> Optional[list[str]]:
-    """A cycle ``[a, ..., a]`` of ``graph`` (depth-first from each node in order), or None."""
+    """A cycle ``[a, ..., a]`` of ``graph`` (depth-first from each node in order), or None.
+
+    Iterative (an explicit stack), so long chains of rules never hit Python's recursion limit.
+    """
     color = {n: 0 for n in nodes}
-    stack: list[str] = []
-
-    def dfs(n: str) -> Optional[list[str]]:
-        color[n] = 1
-        stack.append(n)
-        for m in graph.get(n, []):
-            if color.get(m, 2) == 1:
-                i = stack.index(m)
-                return stack[i:] + [m]
-            if color.get(m) == 0:
-                c = dfs(m)
-                if c:
-                    return c
-        stack.pop()
-        color[n] = 2
-        return None
-
-    for n in nodes:
-        if color[n] == 0:
-            c = dfs(n)
-            if c:
-                return c
+    for root in nodes:
+        if color[root]:
+            continue
+        path = [root]
+        color[root] = 1
+        iters = [iter(graph.get(root, []))]
+        while iters:
+            m = next(iters[-1], None)
+            if m is None:
+                color[path.pop()] = 2
+                iters.pop()
+                continue
+            c = color.get(m, 2)
+            if c == 1:
+                return path[path.index(m):] + [m]
+            if c == 0:
+                color[m] = 1
+                path.append(m)
+                iters.append(iter(graph.get(m, [])))
     return None
 
 
 def cycle_through(x: str, graph: Graph) -> Optional[list[str]]:
-    """A cycle x -> ... -> x in graph, or None."""
+    """A cycle x -> ... -> x in graph, or None (depth-first, iterative)."""
     seen: set[str] = set()
-
-    def dfs(n: str, path: list[str]) -> Optional[list[str]]:
-        for m in graph.get(n, []):
-            if m == x:
-                return path + [x]
-            if m not in seen:
-                seen.add(m)
-                p = dfs(m, path + [m])
-                if p:
-                    return p
-        return None
-
-    return dfs(x, [x])
+    path = [x]
+    iters = [iter(graph.get(x, []))]
+    while iters:
+        m = next(iters[-1], None)
+        if m is None:
+            iters.pop()
+            path.pop()
+            continue
+        if m == x:
+            return path + [x]
+        if m not in seen:
+            seen.add(m)
+            path.append(m)
+            iters.append(iter(graph.get(m, [])))
+    return None
 
 
 def check_structure(

@@ -8,16 +8,20 @@
 
 The function receives a complete `Term` and returns whether it is acceptable. Register it
 before loading a grammar that names it. Sampling, mutation and crossover reject terms that fail
-and try again; `Grammar.check` / `parse` raise `TermError`. The exact size ignores these
+(or make it raise: logged once, see :class:`Hooks`) and try again; sampling stops with a
+`GrammarError` naming the constraints when none of 10000 candidates passes; `Grammar.check` / `parse` raise `TermError`. The exact size ignores these
 constraints (it cannot count them); `Grammar.size_ignores` lists them and `algebraic-nas info`
 says so.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import logging
+from typing import Callable, Sequence
 
 from .term import Term
+
+_LOG = logging.getLogger("algebraic_nas.grammar")
 
 Constraint = Callable[[Term], bool]
 
@@ -40,3 +44,38 @@ def get_constraint(name: str) -> Constraint | None:
 
 def registered_constraints() -> list[str]:
     return sorted(_REGISTRY)
+
+
+class Hooks:
+    """The Python constraints of one grammar, guarded: user code never stops sampling or a search.
+
+    A constraint that raises rejects the term; its first exception is logged once (warning on the
+    ``algebraic_nas.grammar`` logger) with the constraint's name and kept for error messages.
+    """
+
+    def __init__(self, names: Sequence[str], functions: Sequence[Constraint]):
+        self.names = list(names)
+        self._fns = list(functions)
+        self.errors: dict[str, str] = {}  # constraint name -> its first exception
+
+    def violated(self, term: Term) -> str | None:
+        """The name of the first constraint ``term`` fails (or raises on), or ``None``."""
+        for name, fn in zip(self.names, self._fns):
+            try:
+                ok = fn(term)
+            except Exception as exc:  # noqa: BLE001 - any error of user code rejects the term
+                if name not in self.errors:
+                    self.errors[name] = f"{type(exc).__name__}: {exc}"
+                    _LOG.warning("%%constraint %s raised %s (the term is rejected; logged once)", name, self.errors[name])
+                return name
+            if not ok:
+                return name
+        return None
+
+    def failure(self, tries: int, rejected_by: dict[str, int]) -> str:
+        """Why no candidate passed: ``"passed its Python constraints in N candidates: ..."``."""
+        parts = []
+        for name, n in sorted(rejected_by.items(), key=lambda kv: -kv[1]):
+            raised = self.errors.get(name)
+            parts.append(f"%constraint {name} rejected {n}" + (f" (it raises, e.g. {raised})" if raised else ""))
+        return f"passed its Python constraints in {tries} candidates: " + "; ".join(parts)

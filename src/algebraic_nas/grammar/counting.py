@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any, Callable, Optional, Union
 
 from .connectivity import PathTable, count_connected
-from .patterns import P_FLOAT, P_INT, P_NT, P_T, Alternative
+from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, Alternative
 
 INF = math.inf
 INTERN_LIMIT = 4096  # sampled terms of languages at most this large are interned (shared objects)
@@ -28,18 +28,27 @@ Count = Union[int, float]  # float only for math.inf
 Depth = Optional[int]
 
 
+# Counts saturate at CAP ("at least 10^COUNT_LIMIT_DIGITS"): sampling needs only whether a count is
+# zero or small, and exact sizes beyond it (a toy grammar with %max_depth 18 has ~10^(10^8) terms)
+# would take minutes of big-integer arithmetic. `exact_size` reports a saturated result as CAP.
+COUNT_LIMIT_DIGITS = 10000
+CAP = 10**COUNT_LIMIT_DIGITS
+
+
 def _mul(a, b):
     if not a or not b:
         return 0
     if a == INF or b == INF:
         return INF
-    return a * b
+    n = a * b
+    return CAP if n > CAP else n
 
 
 def _add(a, b):
     if a == INF or b == INF:
         return INF
-    return a + b
+    n = a + b
+    return CAP if n > CAP else n
 
 
 def zero_other(v: dict) -> tuple:
@@ -81,13 +90,20 @@ def is_small(value: dict) -> bool:
 class Counts:
     """The term counts of one grammar's compiled alternatives (cached per nonterminal and depth)."""
 
-    def __init__(self, rules: dict[str, list[Alternative]], shared: set[str], zero: Optional[str], max_depth: Depth):
+    def __init__(
+        self, rules: dict[str, list[Alternative]], shared: set[str], zero: Optional[str], max_depth: Depth,
+        numbers_as_one: bool = False,
+    ):
+        """``numbers_as_one``: count every numeric placeholder as a single value (the number of
+        *discrete structures* of a space with continuous placeholders)."""
         self._rules = rules
+        self._numbers_as_one = numbers_as_one
         self._shared = shared
         self._zero = zero
         self.root_depth: Depth = max_depth  # the remaining depth at a root (of the term or of a shared subterm)
         self._expanded: dict = {}
         self._per_alt: dict = {}
+        self.order: list[tuple[str, Depth]] = []  # the keys of the expanded counts, bottom-up
 
     # ------------------------------------------------------------------ counts dicts
 
@@ -96,10 +112,57 @@ class Counts:
         if r is not None and r <= 0:
             return {}
         cache = self._expanded if mode is None else mode[2]
-        key = (a_name, r)
-        v = cache.get(key)
-        if v is not None:
-            return v
+        v = cache.get((a_name, r))
+        if v is None:
+            self._fill(a_name, r, mode)
+            v = cache[(a_name, r)]
+        return v
+
+    def _fill(self, a_name: str, r: Depth, mode: Any) -> None:
+        """Compute ``(a_name, r)`` and everything it needs bottom-up with an explicit stack, so that
+        deep depth bounds and long chains of rules never recurse deeper than one pattern."""
+        cache = self._expanded if mode is None else mode[2]
+        stack = [(a_name, r)]
+        waiting: set = set()
+        while stack:
+            key = stack[-1]
+            if key in cache:
+                stack.pop()
+                continue
+            missing = [d for d in self._deps(key[0], key[1], mode) if d not in cache]
+            if missing:
+                if waiting.intersection(missing):  # pragma: no cover - excluded by checks.py
+                    raise RuntimeError(f"cyclic counting dependencies at {key}")
+                waiting.add(key)
+                stack.extend(missing)
+                continue
+            stack.pop()
+            waiting.discard(key)
+            self._compute(key[0], key[1], mode)
+            if mode is None:
+                self.order.append(key)
+
+    def _deps(self, a_name: str, r: Depth, mode: Any) -> list[tuple[str, Depth]]:
+        """The ``(nonterminal, remaining depth)`` counts that ``(a_name, r)`` reads."""
+        out = []
+        for al in self._rules[a_name]:
+            rc = r if al.kind == "unit" else (None if r is None else r - 1)
+            todo = [al.pattern]
+            while todo:
+                p = todo.pop()
+                if p[0] == P_NT:
+                    b = p[1]
+                    if b in self._shared:
+                        if mode is None:
+                            out.append((b, self.root_depth))
+                    elif rc is None or rc > 0:
+                        out.append((b, rc))
+                elif p[0] == P_OP:
+                    todo.extend(p[2])
+        return out
+
+    def _compute(self, a_name: str, r: Depth, mode: Any) -> None:
+        cache = self._expanded if mode is None else mode[2]
         total: dict = {}
         per_alt = []
         for al in self._rules[a_name]:
@@ -107,10 +170,9 @@ class Counts:
             per_alt.append(av)
             for k, n in av.items():
                 total[k] = _add(total.get(k, 0), n)
-        cache[key] = total
+        cache[(a_name, r)] = total
         if mode is None:
-            self._per_alt[key] = per_alt
-        return total
+            self._per_alt[(a_name, r)] = per_alt
 
     def _value_ref(self, b: str, r: Depth, mode: Any) -> dict:
         if b in self._shared:
@@ -133,6 +195,8 @@ class Counts:
             return self._value_ref(p[1], rc, mode)
         if kind == P_T:
             return {(0, 0 if p[1] == self._zero else 1): 1}
+        if kind in (P_INT, P_FLOAT) and self._numbers_as_one:
+            return {(0, 1): 1}
         if kind == P_INT:
             return {(0, 1): p[2] - p[1] + 1}
         if kind == P_FLOAT:
@@ -182,7 +246,8 @@ class Counts:
     # ------------------------------------------------------------------ exact size
 
     def exact_size(self, start: str, groups: list[list[str]]) -> Count:
-        """The number of distinct terms of ``start`` as the start symbol (``math.inf`` when infinite).
+        """The number of distinct terms of ``start`` as the start symbol (``math.inf`` when infinite,
+        :data:`CAP` when at least that many).
 
         Sums, over every choice of status (zero or not) of each shared nonterminal that can be both,
         the derivations of ``start`` with shared references as symbols times the number of values
@@ -270,6 +335,8 @@ def _distinct_in_groups(
     for (m, s), n in start_v.items():
         if n == INF:
             return INF
+        if n >= CAP:
+            return CAP
         used = [x for x in shared if m & bits[x]]
         factor: Any = Fraction(1)
         rest_mask = m
@@ -282,6 +349,8 @@ def _distinct_in_groups(
             mm = sum(own[grp[0]].values())
             if mm == INF:
                 return INF
+            if mm >= CAP:
+                return CAP
             num = den = 1
             for i in range(j):
                 num *= mm - i
@@ -289,5 +358,8 @@ def _distinct_in_groups(
             factor *= Fraction(num, den)
             for x in members:
                 rest_mask &= ~bits[x]
-        acc += n * factor * g(rest_mask, m & ~rest_mask)
-    return int(acc)
+        rest = g(rest_mask, m & ~rest_mask)
+        if rest >= CAP:
+            return CAP
+        acc += n * factor * rest
+    return min(int(acc), CAP)

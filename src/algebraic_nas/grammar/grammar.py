@@ -32,8 +32,9 @@ import warnings
 from typing import Any, Optional, Union
 
 from .checks import check_productive, check_structure
-from .counting import INF, Count, Counts
-from .errors import TermError
+from .constraints import Hooks
+from .counting import CAP, COUNT_LIMIT_DIGITS, INF, Count, Counts
+from .errors import GrammarError, TermError
 from .fold import fold_term
 from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, undeclared_zero
 from .loading import load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
@@ -46,6 +47,7 @@ from .topology_zero import register_zero
 __all__ = ["Grammar", "RngLike", "as_rng", "fold_term", "load_grammar", "resolve_grammar_path", "shipped_grammars"]
 
 RngLike = Union[_random.Random, int, None]
+SAMPLE_TRIES = 10000  # candidates drawn before sampling gives up (with the constraints that rejected them)
 
 
 def as_rng(rng: RngLike) -> _random.Random:
@@ -105,7 +107,7 @@ class Grammar:
         self.float_digits: int = d.float_digits
         self.constraints: list[str] = d.constraints
         self.size_ignores = list(self.constraints)
-        self._constraint_fns = d.constraint_functions()
+        self._hooks = Hooks(self.constraints, d.constraint_functions())
 
         structure = check_structure(source_rules, {r.name for r in root.rules}, self.start, d.shared, self.max_depth)
         self.nonterminals: list[str] = structure.nonterminals
@@ -131,6 +133,7 @@ class Grammar:
         self._zero_masks: dict[tuple[str, int], Optional[bytes]] = {}
         self._mutable = frozenset(a for a in self.nonterminals if _more_than_one(*self.counts(a, self.root_depth)))
         self._size_cache: Optional[Count] = None
+        self._discrete_cache: Optional[Count] = None
 
     # ------------------------------------------------------------------ interface of the operators and the parser
 
@@ -177,16 +180,14 @@ class Grammar:
         return bool(self._groups)
 
     def violated_constraint(self, term: Term) -> Optional[str]:
-        """The name of the first Python ``%constraint`` that ``term`` violates, or ``None``."""
-        for name, fn in zip(self.constraints, self._constraint_fns):
-            if not fn(term):
-                return name
-        return None
+        """The first Python ``%constraint`` ``term`` violates or raises on (:class:`~.constraints.Hooks`), or ``None``."""
+        return self._hooks.violated(term)
 
     # ------------------------------------------------------------------ size
 
     def size(self, nonterminal: Optional[str] = None) -> Optional[int]:
-        """The exact number of distinct valid terms (``None`` when infinite).
+        """The exact number of distinct valid terms (``None`` when infinite); a
+        :class:`GrammarError` naming the limit when there are at least ``10^COUNT_LIMIT_DIGITS``.
 
         Counts derivations that satisfy the connectivity constraint, the depth bound and the
         sharing of shared nonterminals; Python ``%constraint``s are not counted (see ``size_ignores``).
@@ -198,7 +199,23 @@ class Grammar:
             if self._size_cache is None:
                 self._size_cache = self._counts.exact_size(self.start, self._groups)
             n = self._size_cache
-        return None if n == INF else int(n)
+        if n == INF:
+            return None
+        if n >= CAP:
+            raise GrammarError(
+                f"{self.name} has at least 10^{COUNT_LIMIT_DIGITS} terms, beyond the limit of exact counting "
+                "(algebraic_nas.grammar.counting.COUNT_LIMIT_DIGITS); lower %max_depth for an exact size", self.path
+            )
+        return int(n)
+
+    def discrete_size(self) -> Optional[int]:
+        """The number of *discrete structures* (distinct terms with every numeric placeholder
+        counted as one value); ``None`` when at least ``10^COUNT_LIMIT_DIGITS``."""
+        if self._discrete_cache is None:
+            counts = Counts(self.rules, self.shared, self.zero, self.max_depth, numbers_as_one=True)
+            self._discrete_cache = counts.exact_size(self.start, self._groups)
+        n = self._discrete_cache
+        return None if n == INF or n >= CAP else int(n)
 
     def log10_size(self) -> float:
         """log10 of :meth:`size` (``math.inf`` when infinite)."""
@@ -206,6 +223,21 @@ class Grammar:
         if n is None:
             return INF
         return math.log10(n) if n > 0 else -INF
+
+    def size_summary(self) -> dict[str, Any]:
+        """``size`` (exact or ``None``), ``log10_size``, ``infinite``, ``log10_size_at_least`` (beyond
+        exact counting) and ``discrete_structures`` (:meth:`discrete_size`)."""
+        try:
+            n, beyond = self.size(), None
+        except GrammarError:
+            n, beyond = None, COUNT_LIMIT_DIGITS
+        return {
+            "size": n,
+            "log10_size": None if n is None else (math.log10(n) if n > 0 else None),
+            "infinite": n is None and beyond is None,
+            "log10_size_at_least": beyond,
+            "discrete_structures": self.discrete_size(),
+        }
 
     # ------------------------------------------------------------------ sampling
 
@@ -221,21 +253,29 @@ class Grammar:
         if a_name not in self.rules:
             raise KeyError(f"{a_name} is not a nonterminal of {self.name}")
         sampler = self.sampler_for(a_name, self.root_depth, False)
-        for _ in range(10000):
+        rejected_by: dict[str, int] = {}  # constraint -> candidates it rejected
+        for _ in range(SAMPLE_TRIES):
             ctx.shared = {}
             try:
                 t = sampler(ctx)
             except Rejected:
                 continue
+            except RecursionError:
+                raise GrammarError(
+                    f"a sampled term of {self.name} is nested too deeply for Python's recursion limit: "
+                    "lower %max_depth or the weights of the recursive alternatives", self.path
+                ) from None
             if self._groups:
                 t = self.canonical(t)
-            if self._constraint_fns and self.violated_constraint(t) is not None:
-                continue
+            if self.constraints:
+                name = self._hooks.violated(t)
+                if name is not None:
+                    rejected_by[name] = rejected_by.get(name, 0) + 1
+                    continue
             return t
-        raise RuntimeError(
-            f"could not sample a term of {self.name} satisfying its constraints in 10000 tries"
-            + (f" (Python constraints: {', '.join(self.constraints)})" if self.constraints else "")
-        )
+        if rejected_by:
+            raise GrammarError(f"no term of {self.name} {self._hooks.failure(SAMPLE_TRIES, rejected_by)}", self.path)
+        raise GrammarError(f"could not sample a term of {self.name} in {SAMPLE_TRIES} tries (shared subterms conflict)", self.path)
 
     def canonical(self, term: Term) -> Term:
         """The canonical form of a term (identity unless the grammar has interchangeable shared
@@ -350,15 +390,12 @@ class Grammar:
 
     def info(self) -> dict[str, Any]:
         """A JSON-serialisable summary (what ``algebraic-nas info --json`` prints)."""
-        n = self.size()
         return {
             "name": self.name,
             "path": self.path,
             "start": self.start,
             "nonterminals": list(self.nonterminals),
-            "size": n,
-            "log10_size": None if n is None else self.log10_size(),
-            "infinite": n is None,
+            **self.size_summary(),
             "shared": sorted(self.shared),
             "zero": self.zero,
             "max_depth": self.max_depth,

@@ -92,17 +92,27 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
     """Ambiguity visible at the leaves: one nullary terminal derivable by two alternatives."""
     leaves: dict[str, set] = {}
 
-    def leaf_set(b: str, stack: tuple = ()) -> set:
-        if b in leaves:
-            return leaves[b]
-        out: set = set()
-        for al in alts[b]:
-            if al.kind == "leaf":
-                out.add(al.expr.name)
-            elif al.kind == "unit" and al.pattern[1] not in stack:
-                out |= leaf_set(al.pattern[1], stack + (b,))
-        leaves[b] = out
-        return out
+    def leaf_set(b: str) -> set:
+        # bottom-up with an explicit stack (unit productions are acyclic: checks.py)
+        todo = [b]
+        while todo:
+            x = todo[-1]
+            if x in leaves:
+                todo.pop()
+                continue
+            missing = [al.pattern[1] for al in alts[x] if al.kind == "unit" and al.pattern[1] not in leaves]
+            if missing:
+                todo.extend(missing)
+                continue
+            todo.pop()
+            out: set = set()
+            for al in alts[x]:
+                if al.kind == "leaf":
+                    out.add(al.expr.name)
+                elif al.kind == "unit":
+                    out |= leaves[al.pattern[1]]
+            leaves[x] = out
+        return leaves[b]
 
     messages = []
     for a_name in nonterminals:

@@ -17,6 +17,10 @@ from .errors import GrammarError
 from .meta import Directive, GrammarFile, Loc, Rule, is_nonterminal_name, read_grammar_file
 
 DEFAULT_FLOAT_DIGITS = 3
+MAX_IMPORT_DEPTH = 32  # files in one chain of %import
+MAX_DEPTH_LIMIT = 1000  # the largest %max_depth (exact counting costs time per level)
+MAX_FLOAT_DIGITS = 17  # more digits than a float holds are meaningless
+GRAMMAR_PATH_ENV = "ALGEBRAIC_NAS_GRAMMAR_PATH"
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grammars")
 
 
@@ -39,18 +43,27 @@ def resolve_grammar_path(name_or_path: str) -> str:
     raise GrammarError(f"no grammar file {name_or_path!r} (shipped grammars: {known})", name_or_path)
 
 
-def resolve_import(path: str, base_file: str, loc: Loc) -> str:
-    """The file an ``%import "path"`` in ``base_file`` names: relative to the importer, else shipped."""
+def import_search_path(base_file: str) -> list[str]:
+    """Where ``%import "name.ebnf"`` looks, in order: the importing file's directory (the current
+    directory for a grammar given as text), the directories of the environment variable
+    ``ALGEBRAIC_NAS_GRAMMAR_PATH`` (separated by ``os.pathsep``), the shipped grammars."""
     base_dir = os.path.dirname(os.path.abspath(base_file)) if base_file and not base_file.startswith("<") else os.getcwd()
-    candidate = os.path.normpath(os.path.join(base_dir, path))
-    if os.path.isfile(candidate):
-        return candidate
-    shipped = os.path.join(SHIPPED_DIR, path)
-    if os.path.isfile(shipped):
-        return os.path.abspath(shipped)
-    if os.path.isfile(shipped + ".ebnf"):
-        return os.path.abspath(shipped + ".ebnf")
-    raise loc.error(f"cannot import {path!r}: no such file (looked in {base_dir} and among the shipped grammars)")
+    extra = [d for d in os.environ.get(GRAMMAR_PATH_ENV, "").split(os.pathsep) if d]
+    return [base_dir, *extra, SHIPPED_DIR]
+
+
+def resolve_import(path: str, base_file: str, loc: Loc) -> str:
+    """The `.ebnf` file an ``%import "path"`` in ``base_file`` names (see :func:`import_search_path`;
+    ``"hnb201"`` means ``"hnb201.ebnf"``). Only `.ebnf` files can be imported."""
+    name = path if path.endswith(".ebnf") else path + ".ebnf"
+    if os.path.splitext(path)[1] not in ("", ".ebnf"):
+        raise loc.error(f"cannot import {path!r}: only .ebnf grammar files can be imported")
+    dirs = import_search_path(base_file)
+    for d in dirs:
+        candidate = os.path.normpath(os.path.join(d, name))
+        if os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    raise loc.error(f"cannot import {path!r}: no such file (looked in {', '.join(dirs)})")
 
 
 def load_files(root: GrammarFile) -> list[GrammarFile]:
@@ -61,6 +74,8 @@ def load_files(root: GrammarFile) -> list[GrammarFile]:
 
 
 def _load_imports(gf: GrammarFile, stack: list[str], seen: set[str], files: list[GrammarFile]) -> None:
+    if len(stack) >= MAX_IMPORT_DEPTH:
+        raise GrammarError(f"imports nested deeper than {MAX_IMPORT_DEPTH} files (the limit of the grammar language)", gf.path)
     key = os.path.abspath(gf.path) if not gf.path.startswith("<") else gf.path
     seen.add(key)
     for d in gf.directives:
@@ -74,7 +89,8 @@ def _load_imports(gf: GrammarFile, stack: list[str], seen: set[str], files: list
             raise d.loc.error(f"import cycle: {os.path.basename(gf.path)} imports {os.path.basename(path)}, which imports it back")
         if apath in seen:
             continue
-        _load_imports(read_grammar_file(path), stack + [key], seen, files)
+        # an imported file's syntax errors give positions only: never echo a file that is not a grammar
+        _load_imports(read_grammar_file(path, echo=False), stack + [key], seen, files)
     files.append(gf)  # imported files come before their importer
 
 
@@ -183,6 +199,9 @@ def _number(out: Directives, d: Directive, is_root: bool, rules: dict[str, Rule]
     kind, v, loc = d.args[0]
     if kind != "NUMBER" or not isinstance(v, int) or v < (1 if n == "max_depth" else 0):
         raise loc.error(f"%{n} takes a {'positive' if n == 'max_depth' else 'non-negative'} integer")
+    limit = MAX_DEPTH_LIMIT if n == "max_depth" else MAX_FLOAT_DIGITS
+    if v > limit:
+        raise loc.error(f"%{n} {v} exceeds the limit {limit} of the grammar language")
     if is_root or n not in out.numbers:
         out.numbers[n] = v
 

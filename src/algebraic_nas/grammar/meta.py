@@ -9,7 +9,9 @@ file is ever evaluated as Python code.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -126,11 +128,51 @@ class GrammarFile:
     directives: list[Directive] = field(default_factory=list)
 
 
-def _number(text: str) -> Union[int, float]:
+# Limits that keep loading bounded in time and memory whatever a file contains (documented in
+# docs/grammar.md): bigger or deeper files are refused with a GrammarError at the offending place.
+MAX_FILE_BYTES = 1_000_000
+MAX_NESTING = 100  # parentheses inside one alternative
+
+
+def _number(text: str, loc: Optional["Loc"] = None) -> Union[int, float]:
+    """An int, or a finite float; a number that does not fit a float is an error at ``loc``."""
     try:
         return int(text)
     except ValueError:
-        return float(text)
+        v = float(text)
+    if not math.isfinite(v):
+        raise (loc or Loc("<grammar>", None, None)).error(f"the number {text} does not fit a float (at most about 1.8e308)")
+    return v
+
+
+def _as_float(v: Union[int, float], loc: "Loc") -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        raise loc.error(f"the number {v} does not fit a float (at most about 1.8e308)") from None
+
+
+_NESTING_TOKENS = re.compile(r'#[^\n]*|//[^\n]*|"[^"\n]*"|[()\n]')
+
+
+def check_nesting(text: str, file: str) -> None:
+    """Refuse parentheses nested deeper than :data:`MAX_NESTING` (outside comments and strings)
+    before parsing, so that nothing downstream recurses without bound."""
+    depth = 0
+    line, line_start = 1, 0
+    for m in _NESTING_TOKENS.finditer(text):
+        c = m.group()
+        if c == "\n":
+            line, line_start = line + 1, m.end()
+        elif c == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise GrammarError(
+                    f"parentheses nested deeper than {MAX_NESTING} levels (the limit of the grammar language)",
+                    file, line, m.start() - line_start + 1,
+                )
+        elif c == ")":
+            depth = max(0, depth - 1)
 
 
 def _loc(file: str, obj: Union[Tree, Token]) -> Loc:
@@ -148,7 +190,7 @@ def _expr(file: str, tree: Union[Tree, Token]) -> Expr:
             raise loc.error(f"'{name}' is reserved for numeric placeholders: write {name}(LOW, HIGH)")
         return Expr("nt" if is_nonterminal_name(name) else "t", name, loc)
     if tree.data == "number":  # a numeric literal: a fixed number in the term
-        v = _number(str(tree.children[0]))
+        v = _number(str(tree.children[0]), loc)
         return Expr("int" if isinstance(v, int) else "float", str(tree.children[0]), loc, lo=v, hi=v, literal=True)
     # call
     name = str(tree.children[0])
@@ -156,24 +198,32 @@ def _expr(file: str, tree: Union[Tree, Token]) -> Expr:
     if name in ("int", "float"):
         if len(args) != 2 or any(a.data != "number" for a in args):
             raise loc.error(f"{name}(...) takes exactly two numbers, the inclusive bounds: {name}(LOW, HIGH)")
-        lo, hi = (_number(str(a.children[0])) for a in args)
+        lo, hi = (_number(str(a.children[0]), _loc(file, a)) for a in args)
         if name == "int":
             if not (isinstance(lo, int) and isinstance(hi, int)):
                 raise loc.error(f"int(...) bounds must be integers, got int({lo}, {hi})")
         else:
-            lo, hi = float(lo), float(hi)
+            lo, hi = _as_float(lo, loc), _as_float(hi, loc)
+            if not math.isfinite(hi - lo):
+                # uniform(lo, hi) computes lo + (hi - lo) * u: its samples would print as inf or nan
+                raise loc.error(f"the range float({lo}, {hi}) is too wide for a float: its samples would be inf or nan")
         if lo > hi:
             raise loc.error(f"empty range {name}({lo}, {hi}): the lower bound exceeds the upper bound")
         return Expr(name, name, loc, lo=lo, hi=hi)
     return Expr("op", name, loc, tuple(_expr(file, a) for a in args))
 
 
-def parse_grammar_text(text: str, file: str = "<string>") -> GrammarFile:
-    """Parse the text of one grammar file (imports are not followed)."""
+def parse_grammar_text(text: str, file: str = "<string>", echo: bool = True) -> GrammarFile:
+    """Parse the text of one grammar file (imports are not followed). ``echo=False`` (imported
+    files): syntax errors give the position only, never the file's content."""
+    check_nesting(text, file)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         line, column = exc.line, exc.column
+        if not echo:
+            msg = "syntax error: this file is not a grammar"
+            raise GrammarError(msg, file, line if line and line > 0 else None, column if column and column > 0 else None) from None
         if isinstance(exc, UnexpectedCharacters):
             msg = f"syntax error: unexpected character {text[exc.pos_in_stream]!r}"
         elif isinstance(exc, UnexpectedEOF):
@@ -209,7 +259,7 @@ def parse_grammar_text(text: str, file: str = "<string>") -> GrammarFile:
                 weight = None
                 if len(alt.children) > 1:
                     wtok = alt.children[1].children[0]
-                    weight = float(str(wtok))
+                    weight = _as_float(_number(str(wtok), _loc(file, wtok)), _loc(file, wtok))
                     if weight < 0:
                         raise _loc(file, wtok).error(f"negative weight [{wtok}]")
                 alts.append(Alt(expr, weight, _loc(file, alt)))
@@ -222,7 +272,7 @@ def parse_grammar_text(text: str, file: str = "<string>") -> GrammarFile:
                 if a.type == "STRING":
                     value = str(a)[1:-1]
                 elif a.type == "NUMBER":
-                    value = _number(str(a))
+                    value = _number(str(a), _loc(file, a))
                 else:
                     value = str(a)
                 args.append((a.type, value, _loc(file, a)))
@@ -255,10 +305,21 @@ def _pretty_expected(expected: set[str]) -> set[str]:
     return out
 
 
-def read_grammar_file(path: str) -> GrammarFile:
+def read_grammar_file(path: str, echo: bool = True) -> GrammarFile:
+    """Read and parse one `.ebnf` file: UTF-8 text of at most :data:`MAX_FILE_BYTES` bytes."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise GrammarError(f"cannot read grammar file: {exc.strerror}", path) from None
-    return parse_grammar_text(text, path)
+    if len(data) > MAX_FILE_BYTES:
+        raise GrammarError(f"grammar file larger than {MAX_FILE_BYTES} bytes (the limit of the grammar language)", path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise GrammarError(
+            f"not a UTF-8 text file: byte 0x{data[exc.start]:02x} at byte offset {exc.start} cannot be decoded", path, line, column
+        ) from None
+    return parse_grammar_text(text, path, echo=echo)

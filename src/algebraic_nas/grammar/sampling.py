@@ -58,6 +58,23 @@ class Samplers:
         self._digits = float_digits
         self._cache: dict = {}
         self._fresh: dict = {}
+        self._warming = False
+        self._warmed = 0  # how many keys of the counts' bottom-up order have samplers
+
+    def _warm(self, a_name: str, r: Depth) -> None:
+        """Build the samplers ``(a_name, r)`` needs bottom-up, in the order the counts were computed,
+        so that building one never recurses through the depth bound or a long chain of rules."""
+        self._counts.value_nt(a_name, r)
+        order = self._counts.order
+        self._warming = True
+        try:
+            while self._warmed < len(order):
+                b, rr = order[self._warmed]
+                self._warmed += 1
+                for nz in (False, True):
+                    self.for_nonterminal(b, rr, nz)
+        finally:
+            self._warming = False
 
     def for_nonterminal(self, a_name: str, r: Depth, need_nonzero: bool) -> Sampler:
         """A sampler of the terms of ``a_name`` at remaining depth ``r`` (not zero when
@@ -67,6 +84,11 @@ class Samplers:
         s = self._cache.get(key)
         if s is not None:
             return s
+        if not self._warming:
+            self._warm(a_name, r)
+            s = self._cache.get(key)
+            if s is not None:
+                return s
         if a_name in self._shared:
             s = self._shared_sampler(a_name, need_nonzero)
         else:

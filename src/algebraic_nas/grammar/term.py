@@ -74,14 +74,23 @@ class Term:
             return True
         if not isinstance(other, Term) or self._hash != other._hash:
             return False
-        return (
-            self.nonterminal == other.nonterminal
-            and self.production == other.production
-            and self.symbol == other.symbol
-            and self.value == other.value
-            and self.collapsed == other.collapsed
-            and self.children == other.children
-        )
+        pairs = [(self, other)]  # an explicit stack: terms of any depth compare without recursion
+        while pairs:
+            a, b = pairs.pop()
+            if a is b:
+                continue
+            if (
+                a._hash != b._hash
+                or a.nonterminal != b.nonterminal
+                or a.production != b.production
+                or a.symbol != b.symbol
+                or a.value != b.value
+                or a.collapsed != b.collapsed
+                or len(a.children) != len(b.children)
+            ):
+                return False
+            pairs.extend(zip(a.children, b.children))
+        return True
 
     def __str__(self) -> str:
         s = self._str
@@ -93,24 +102,29 @@ class Term:
         return s
 
     def _write(self, out: list[str]) -> None:
-        if self._str is not None:
-            out.append(self._str)
-        elif self.collapsed:
-            out.append(self.nonterminal or self.symbol)
-        elif self.value is not None:
-            out.append(repr(self.value) if isinstance(self.value, float) else str(self.value))
-        elif not self.symbol:  # transparent unit production
-            self.children[0]._write(out)
-        elif not self.children:
-            out.append(self.symbol)
-        else:
-            out.append(self.symbol)
-            out.append("(")
-            for i, child in enumerate(self.children):
-                if i:
-                    out.append(", ")
-                child._write(out)
-            out.append(")")
+        # an explicit stack of pending nodes and separators: terms of any depth print without recursion
+        todo: list = [self]
+        while todo:
+            t = todo.pop()
+            if isinstance(t, str):
+                out.append(t)
+            elif t._str is not None:
+                out.append(t._str)
+            elif t.collapsed:
+                out.append(t.nonterminal or t.symbol)
+            elif t.value is not None:
+                out.append(repr(t.value) if isinstance(t.value, float) else str(t.value))
+            elif not t.symbol:  # transparent unit production
+                todo.append(t.children[0])
+            elif not t.children:
+                out.append(t.symbol)
+            else:
+                out.append(t.symbol + "(")
+                todo.append(")")
+                for i in range(len(t.children) - 1, -1, -1):
+                    todo.append(t.children[i])
+                    if i:
+                        todo.append(", ")
 
     def __repr__(self) -> str:
         return f"Term({str(self)!r})"

@@ -14,7 +14,9 @@ constraints) with positions. The grammar is used only through its public interfa
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from .errors import TermError
 from .patterns import P_INT, P_NT, P_OP, P_T
@@ -23,6 +25,9 @@ from .validation import canonical_shared, validate
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grammar import Grammar
+
+MAX_TERM_CHARS = 2_000_000  # longer term strings are refused at once (a TermError at this position)
+FRAMES_PER_LEVEL = 12  # Python frames the matcher and validation use per nesting level, at most
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|(?P<punct>[(),])|(?P<bad>\S))"
@@ -62,45 +67,77 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
 
 
 def parse_tree(text: str) -> Node:
-    """The generic operator tree of ``text`` (no grammar involved)."""
+    """The generic operator tree of ``text`` (no grammar involved); iterative, any depth."""
+    return _parse_tree(text)[0]
+
+
+def _parse_tree(text: str) -> tuple[Node, int]:
+    """The tree and its nesting depth (open parentheses at the deepest point)."""
+    if len(text) > MAX_TERM_CHARS:
+        raise TermError(MAX_TERM_CHARS, f"term longer than {MAX_TERM_CHARS} characters (the limit of term strings)", text[: MAX_TERM_CHARS + 40])
     toks = tokenize(text)
     n = len(toks)
     if not n:
         raise TermError(len(text), "empty term", text)
-
-    def expr(i: int) -> tuple[Node, int]:
+    stack: list[tuple[str, int, list]] = []  # the open calls: symbol, position, arguments so far
+    depth = 0
+    i = 0
+    while True:
         if i >= n:
             raise TermError(len(text), "unexpected end of the term (a missing argument or ')'?)", text)
         kind, val, pos = toks[i]
         if kind == "num":
             try:
-                v = int(val)
-                return Node(None, (), pos, v, True), i + 1
+                node = Node(None, (), pos, int(val), True)
             except ValueError:
-                return Node(None, (), pos, float(val), False), i + 1
-        if kind != "name":
+                node = Node(None, (), pos, float(val), False)
+            i += 1
+        elif kind != "name":
             raise TermError(pos, f"expected a term, found {val!r}", text)
-        if i + 1 < n and toks[i + 1][1] == "(":
-            args = []
+        elif i + 1 < n and toks[i + 1][1] == "(":
+            stack.append((val, pos, []))
+            depth = max(depth, len(stack))
             i += 2
-            while True:
-                node, i = expr(i)
-                args.append(node)
-                if i >= n:
-                    raise TermError(len(text), f"unexpected end of the term: ')' of {val}( at position {pos} is missing", text)
-                k2, v2, p2 = toks[i]
-                if v2 == ",":
-                    i += 1
-                    continue
-                if v2 == ")":
-                    return Node(val, tuple(args), pos), i + 1
-                raise TermError(p2, f"expected ',' or ')' in the arguments of {val}, found {v2!r}", text)
-        return Node(val, (), pos), i + 1
+            continue
+        else:
+            node = Node(val, (), pos)
+            i += 1
+        while stack:  # attach the finished node; close the calls it completes
+            sym, spos, args = stack[-1]
+            args.append(node)
+            if i >= n:
+                raise TermError(len(text), f"unexpected end of the term: ')' of {sym}( at position {spos} is missing", text)
+            _, v2, p2 = toks[i]
+            if v2 == ",":
+                i += 1
+                break
+            if v2 != ")":
+                raise TermError(p2, f"expected ',' or ')' in the arguments of {sym}, found {v2!r}", text)
+            stack.pop()
+            node = Node(sym, tuple(args), spos)
+            i += 1
+        else:
+            if i < n:
+                raise TermError(toks[i][2], f"unexpected {toks[i][1]!r} after the end of the term", text)
+            return node, depth
 
-    root, i = expr(0)
-    if i < n:
-        raise TermError(toks[i][2], f"unexpected {toks[i][1]!r} after the end of the term", text)
-    return root
+
+@contextmanager
+def deep_recursion(depth: int, text: Optional[str]) -> Iterator[None]:
+    """Let the recursive matcher and validation follow a term nested ``depth`` levels: raise
+    Python's recursion limit for the call (pure Python frames, no C stack in CPython >= 3.11); a
+    RecursionError left over becomes a TermError."""
+    old = sys.getrecursionlimit()
+    need = FRAMES_PER_LEVEL * depth + 1000
+    if need > old:
+        sys.setrecursionlimit(need)
+    try:
+        yield
+    except RecursionError:
+        raise TermError(0, f"term nested too deeply ({depth} levels)", text) from None
+    finally:
+        if need > old:
+            sys.setrecursionlimit(old)
 
 
 # ---------------------------------------------------------------------------- matching
@@ -224,13 +261,14 @@ class _Matcher:
 def parse_term(g: "Grammar", text: str, start: str) -> Term:
     if not isinstance(text, str):
         raise TypeError(f"parse expects a string, got {type(text).__name__}")
-    root = parse_tree(text)
-    m = _Matcher(g, text)
-    t = m.nt(start, root)
-    if t is None:
-        raise TermError(max(m.err_pos, 0), m.err_msg or f"not a term of {start}", text)
-    if g.zero is not None or g.max_depth is not None or g.shared or g.constraints:
-        validate(g, t, start, root, text)
-    if g.shared:
-        t = canonical_shared(g, t)
+    root, depth = _parse_tree(text)
+    with deep_recursion(depth, text):
+        m = _Matcher(g, text)
+        t = m.nt(start, root)
+        if t is None:
+            raise TermError(max(m.err_pos, 0), m.err_msg or f"not a term of {start}", text)
+        if g.zero is not None or g.max_depth is not None or g.shared or g.constraints:
+            validate(g, t, start, root, text)
+        if g.shared:
+            t = canonical_shared(g, t)
     return t
