@@ -38,7 +38,7 @@ OP  ::= conv3x3 | avg_pool
 TINY = InputSpec(3, 8, 4)
 CONV = 16 * 16 * 9  # one conv3x3 on the 16 stem channels
 GRAMMAR_DIR = Path(algebraic_nas.__file__).parent / "grammars"
-GENERATOR_SPACES = {"nago_hnag", "rnag"}  # their generator terminals are not registered yet
+GENERATOR_SPACES = {"nago_hnag", "rnag"}  # NAGO's random-graph spaces: the seed draws their graphs
 
 
 def n_params(m: nn.Module) -> int:
@@ -101,3 +101,14 @@ def test_every_shipped_grammar_builds_with_a_seed(name):
     term = g.sample(random.Random(5))
     a, b = build_network(term, spec, seed=11), build_network(term, spec)
     assert n_params(a) == n_params(b) and a.body.steps == b.body.steps  # fixed topologies ignore the seed
+
+
+@pytest.mark.parametrize("name", sorted(GENERATOR_SPACES))
+def test_generator_grammars_build_the_same_network_for_the_same_seed(name):
+    g = load_grammar(name)
+    spec = InputSpec(1, 8, 10)
+    term = g.sample(random.Random(5))
+    a, b = build_network(term, spec, seed=11), build_network(term, spec, seed=11)
+    assert n_params(a) == n_params(b) and a.body.steps == b.body.steps and a.base_channels == b.base_channels
+    others = [build_network(term, spec, seed=s).body.steps for s in range(3)]
+    assert any(steps != a.body.steps for steps in others)  # another seed, other graphs
