@@ -1,12 +1,16 @@
-"""Mutation, crossover, self-crossover: valid children that differ from their parents; fold."""
+"""Mutation, crossover, self-crossover: valid children that differ from their parents; numeric
+perturbation (numbers only, in range); fold."""
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from algebraic_nas.grammar import Term, load_grammar, shipped_grammars
+from algebraic_nas.grammar.operators import perturb_numbers
+from algebraic_nas.grammar.sites import has_numbers, has_structure, value_sites
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +216,112 @@ def test_fold_keeps_terminals_written_in_productions(hnb201):
     f = hnb201.fold(t, 3)
     assert "down" in str(f)
     assert all(isinstance(n, Term) for _, n in f.walk())
+
+
+# ---------------------------------------------------------------- numbers
+
+GEN = """%float_digits 2
+NET ::= Linear2(Gen(N, P, X, 4), Gen(N, 0.5, X, 4))
+N   ::= int(3, 10)
+P   ::= float(0.1, 0.9)
+X   ::= conv3x3 | id
+"""
+
+
+def _skeleton(t: Term) -> Term:
+    """The term with every number erased: what numeric perturbation must keep."""
+    if t.value is not None:
+        return Term(t.nonterminal, t.production, t.symbol)
+    return Term(t.nonterminal, t.production, t.symbol, tuple(_skeleton(c) for c in t.children), None, t.collapsed)
+
+
+def test_value_sites_list_numbers_in_pre_order_with_ranges_and_spans():
+    g = load_grammar("mobilenet")
+    t = g.parse("Linear3(Block(Conv(5, 0.0), skip, 1.0, -1), Block(MBConv(3, 6, 0.25), noskip, 1.25, -1), "
+                "Block(DConv(3, 0.25), noskip, 1.0, 1))")
+    sites = value_sites(g, t)
+    assert [s.value for s in sites] == [n.value for _, n in t.walk() if n.value is not None]
+    assert [t.at(s.path).value for s in sites] == [s.value for s in sites]
+    first = sites[0]  # KSIZE ::= 3 | 5: a literal whose place chooses between numbers
+    assert (first.lo, first.hi, first.span, first.integer) == (5, 5, (3, 5), True)
+    assert sites[1].span == (0.0, 0.25) and not sites[1].integer
+    g2 = load_grammar("gen.ebnf", text=GEN)
+    t2 = g2.parse("Linear2(Gen(4, 0.3, id, 4), Gen(9, 0.5, conv3x3, 4))")
+    assert [(s.value, s.lo, s.hi, s.span) for s in value_sites(g2, t2)] == [
+        (4, 3, 10, (3, 10)), (0.3, 0.1, 0.9, (0.1, 0.9)), (4, 4, 4, (4, 4)),
+        (9, 3, 10, (3, 10)), (0.5, 0.5, 0.5, (0.5, 0.5)), (4, 4, 4, (4, 4))]
+
+
+@pytest.mark.parametrize("name, numbers, structure", [
+    ("nago_hnag", True, False), ("rnag", True, False), ("hnb201", False, True), ("mobilenet", True, True)])
+def test_numbers_and_structure_of_shipped_grammars(name, numbers, structure):
+    g = load_grammar(name)
+    assert (has_numbers(g), has_structure(g)) == (numbers, structure)
+
+
+def test_fixed_literals_and_numeric_choices():
+    assert not has_numbers(load_grammar("a.ebnf", text="NET ::= Gen(3, 0.5, X)\nX ::= conv | id"))
+    choice = load_grammar("b.ebnf", text="NET ::= Gen(K, conv)\nK ::= 3 | 5")
+    assert has_numbers(choice) and not has_structure(choice)
+    assert not has_structure(load_grammar("c.ebnf", text="NET ::= Gen(N, conv)\nN ::= int(1, 3) | int(5, 7)"))
+
+
+@pytest.mark.parametrize("name", ["nago_hnag", "rnag", "gen"])
+def test_perturbation_moves_numbers_only_within_their_ranges(name):
+    g = load_grammar("gen.ebnf", text=GEN) if name == "gen" else load_grammar(name)
+    rng = random.Random(0)
+    moved = 0
+    for i in range(300):
+        parent = g.sample(i)
+        child = perturb_numbers(g, parent, rng, scale=0.1)
+        assert child is not None and child != parent
+        g.check(child)
+        assert g.parse(str(child)) == child
+        assert _skeleton(child) == _skeleton(parent)
+        for a, b in zip(value_sites(g, parent), value_sites(g, child)):
+            assert b.lo <= b.value <= b.hi and type(b.value) is type(a.value)
+            if a.lo == a.hi:
+                assert b.value == a.value  # fixed numbers never move
+            if not b.integer:
+                assert b.value == round(b.value, g.float_digits)
+            moved += b.value != a.value
+    assert moved > 300  # several numbers per child move on average
+
+
+def test_perturbation_steps_are_local_and_scale_with_the_range():
+    g = load_grammar("gen.ebnf", text=GEN)
+    rng = random.Random(1)
+    steps = {0.02: [], 0.3: []}
+    for scale, out in steps.items():
+        for i in range(400):
+            parent = g.sample(i)
+            child = perturb_numbers(g, parent, rng, scale=scale)
+            out += [abs(b.value - a.value) / (a.hi - a.lo) for a, b in zip(value_sites(g, parent), value_sites(g, child))
+                    if not a.integer and a.hi > a.lo and b.value != a.value]
+    assert max(steps[0.02]) < 0.15  # 7 standard deviations
+    assert np.median(steps[0.02]) < np.median(steps[0.3]) / 5
+
+
+def test_perturbation_is_deterministic_per_seed_and_none_without_numbers():
+    g = load_grammar("nago_hnag")
+    t = g.sample(3)
+    a = [perturb_numbers(g, t, random.Random(s)) for s in range(5)]
+    assert a == [perturb_numbers(g, t, random.Random(s)) for s in range(5)]
+    assert len(set(a)) > 1
+    h = load_grammar("hnb201")
+    rng = random.Random(7)
+    state = rng.getstate()
+    assert perturb_numbers(h, h.sample(0), rng) is None
+    assert rng.getstate() == state  # no draw: the callers' random streams are unchanged
+    with pytest.raises(ValueError, match="scale"):
+        perturb_numbers(g, t, rng, scale=0.0)
+
+
+def test_perturbation_keeps_shared_subterms_shared():
+    g = load_grammar("s.ebnf", text="%shared CELL\nNET ::= Linear2(CELL, CELL)\nCELL ::= Gen(N, P)\n"
+                                    "N ::= int(1, 9)\nP ::= float(0.0, 1.0)")
+    rng = random.Random(0)
+    for i in range(100):
+        child = perturb_numbers(g, g.sample(i), rng)
+        assert child.children[0] == child.children[1]
+        g.check(child)

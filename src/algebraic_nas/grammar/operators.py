@@ -1,4 +1,5 @@
-"""Evolution operators on terms: mutation, crossover and self-crossover (paper App. H.3).
+"""Evolution operators on terms: mutation, crossover, self-crossover (paper App. H.3) and
+numeric perturbation.
 
 A *site* is a node of a nonterminal with more than one term (:mod:`.sites`); sites are drawn
 uniformly, by one descent from the root through the per-subtree site counts.
@@ -8,6 +9,9 @@ connectivity constraint of the topology it is an argument of (zero forbidden whe
 every path, given the other arguments); a swapped subterm is accepted only when it fits its new
 place. Grammars with shared nonterminals (a change inside a shared subterm changes every
 occurrence) and Python constraints are handled by checking each child and trying again.
+:func:`perturb_numbers` is the local move of generator spaces (NAGO): it keeps the structure
+and moves numeric placeholders by Gaussian steps within their declared ranges, where
+:func:`mutate` would resample a number uniformly.
 Every operator returns terms that differ from their parents. The grammar is used only through
 its public interface (``mutable_nonterminals``, ``sampler_for``, ``zero_masks``, ``is_valid``,
 ``canonical``, ``violated_constraint``, ...).
@@ -17,10 +21,10 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from .sampling import Rejected, SampleContext
-from .sites import Site, descend, height, nodes_along, place, site_counts, sites_of, zero_ok
+from .sites import Site, ValueSite, descend, height, nodes_along, place, site_counts, sites_of, value_sites, zero_ok
 from .term import Term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,3 +232,50 @@ def self_crossover(g: "Grammar", term: Term, rng: random.Random) -> Optional[Ter
         return sites, sites, [(i, j) for i in range(len(sites)) for j in range(i + 1, len(sites))]
 
     return _exhaustive(rng, names, site_pairs, attempt)
+
+
+def _step(site: ValueSite, rng: random.Random, scale: float, digits: int) -> Union[int, float]:
+    """The value of ``site`` moved by a Gaussian step of sd ``scale * (hi - lo)``, in range."""
+    x = site.value + rng.gauss(0.0, scale * (site.hi - site.lo))
+    if site.integer:
+        v = int(round(x))
+        if v == site.value:  # a short step rounds back: one unit its way (inwards at a bound)
+            v = site.value + (1 if x > site.value else -1)
+            if not site.lo <= v <= site.hi:
+                v = 2 * site.value - v
+        return min(max(v, site.lo), site.hi)
+    v = round(min(max(x, site.lo), site.hi), digits)
+    return float(min(max(v, site.lo), site.hi))
+
+
+def perturb_numbers(g: "Grammar", term: Term, rng: random.Random, scale: float = 0.1) -> Optional[Term]:
+    """A valid term of the same structure as ``term`` with some of its numbers moved.
+
+    Every numeric placeholder whose range holds more than one value moves with probability 1/2
+    (one drawn uniformly when none is picked) by a Gaussian step of standard deviation
+    ``scale * (hi - lo)``; the result is clipped to ``[lo, hi]``; an int is rounded (a step that
+    rounds back to the old value moves it by one), a float is rounded to the grammar's
+    ``float_digits`` (as sampled floats are). Inside a shared subterm every occurrence moves.
+
+    Returns ``None`` without drawing from ``rng`` when the term has no number that can move,
+    and ``None`` when no valid different child was found (Python constraints, ranges narrower
+    than the float digits).
+    """
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale!r}")
+    sites = [s for s in value_sites(g, term) if s.hi > s.lo]
+    if not sites:
+        return None
+    for _ in range(_TRIES):
+        chosen = [s for s in sites if rng.random() < 0.5]
+        if not chosen:
+            chosen = [sites[int(rng.random() * len(sites))]]
+        child = term
+        for s in chosen:
+            old = child.at(s.path)
+            new = Term(old.nonterminal, old.production, old.symbol, (), _step(s, rng, scale, g.float_digits))
+            child = place(g, child, Site(g, list(s.path), nodes_along(child, list(s.path))), new)
+        child = _finish(g, child)
+        if child is not None and child != term:
+            return child
+    return None

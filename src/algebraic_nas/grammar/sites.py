@@ -7,13 +7,18 @@ one descent from the root (:func:`descend`) instead of a walk over the whole ter
 :class:`Site` knows its remaining depth, whether zero may stand there (the connectivity
 constraint of the topology it is an argument of) and its innermost shared ancestor;
 :func:`place` puts a new subterm there (in every occurrence of that shared subterm).
+
+Numbers: :func:`value_sites` lists the numeric placeholder leaves of a term with their declared
+ranges (what numeric perturbation and the surrogate's value kernel need); :func:`has_numbers` and
+:func:`has_structure` say, from the grammar's rules alone, whether its terms carry numbers and
+whether they can differ in anything but numbers.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
-from .patterns import is_zero
+from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, is_zero
 from .term import Term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,3 +214,94 @@ def zero_ok(g: "Grammar", t: Term, path: list[int]) -> bool:
         return True
     j, valid = top
     return bool(valid[_zero_mask(g, nodes[j])])
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+class ValueSite(NamedTuple):
+    """A numeric leaf of a term: where it is, its value, its declared range and its span.
+
+    ``lo``/``hi``: the range of the placeholder itself (``int(lo, hi)``/``float(lo, hi)``; a
+    number literal has ``lo == hi``): a perturbed value stays in it. ``span``: the range of the
+    numbers the grammar chooses from at this place: the union of the ranges when every
+    alternative of the leaf's nonterminal is a number (``KSIZE ::= 3 | 5`` spans (3, 5)), else
+    ``(lo, hi)``; a site with ``span[0] == span[1]`` is a fixed number, not a choice.
+    """
+
+    path: tuple[int, ...]  # child indices from the root
+    value: Union[int, float]
+    lo: Union[int, float]
+    hi: Union[int, float]
+    integer: bool  # an int placeholder or literal (else a float)
+    span: tuple[Union[int, float], Union[int, float]]
+
+
+def _number_span(g: "Grammar", nonterminal: str) -> Optional[tuple]:
+    """The union of the ranges of ``nonterminal``'s alternatives when they are all numbers."""
+    alts = g.rules[nonterminal]
+    if not all(al.kind in ("int", "float") for al in alts):
+        return None
+    return min(al.pattern[1] for al in alts), max(al.pattern[2] for al in alts)
+
+
+def value_sites(g: "Grammar", term: Term) -> list[ValueSite]:
+    """The numeric leaves of ``term`` (placeholders and literals) in pre-order (the order of
+    ``term.walk()``), each with its declared range and span. Collapsed (folded) nodes hold none."""
+    out: list[ValueSite] = []
+
+    def match(t: Term, p: tuple, path: tuple[int, ...], span: Optional[tuple] = None) -> None:
+        kind = p[0]
+        if kind in (P_INT, P_FLOAT):
+            out.append(ValueSite(path, t.value, p[1], p[2], kind == P_INT, span or (p[1], p[2])))  # type: ignore[arg-type]
+        elif kind == P_OP:
+            for i, (c, sp) in enumerate(zip(t.children, p[2])):
+                if sp[0] == P_NT:
+                    visit(c, path + (i,))
+                elif sp[0] != P_T:
+                    match(c, sp, path + (i,))
+
+    def visit(t: Term, path: tuple[int, ...]) -> None:
+        if t.collapsed or t.nonterminal is None:
+            return
+        al = g.rules[t.nonterminal][t.production]
+        if al.kind == "unit":
+            visit(t.children[0], path + (0,))
+        elif al.kind in ("int", "float"):
+            match(t, al.pattern, path, _number_span(g, t.nonterminal))
+        elif al.kind != "leaf":
+            match(t, al.pattern, path)
+
+    visit(term, ())
+    return out
+
+
+def _pattern_has_range(p: tuple) -> bool:
+    if p[0] in (P_INT, P_FLOAT):
+        return p[1] < p[2]
+    return p[0] == P_OP and any(_pattern_has_range(sp) for sp in p[2])
+
+
+def has_numbers(g: "Grammar") -> bool:
+    """Whether terms of the grammar can differ in a number: some placeholder has a range
+    (``int(lo, hi)``/``float(lo, hi)`` with ``lo < hi``) or some nonterminal chooses between
+    numbers (``KSIZE ::= 3 | 5``). Fixed number literals (``C1 ::= 1``) do not count."""
+    for a_name, alts in g.rules.items():
+        if any(_pattern_has_range(al.pattern) for al in alts):
+            return True
+        span = _number_span(g, a_name)
+        if span is not None and span[0] < span[1]:
+            return True
+    return False
+
+
+def has_structure(g: "Grammar") -> bool:
+    """Whether two terms of the grammar can differ in more than their numbers: some nonterminal
+    has a choice between alternatives that are not all numbers (``N ::= int(1, 3) | int(5, 7)``
+    and ``KSIZE ::= 3 | 5`` are choices of numbers only; ``OP ::= conv | id`` is structure).
+
+    Decided from the rules alone (a bound on depth that leaves one alternative feasible is not
+    seen: the answer is then a conservative "yes")."""
+    return any(
+        len(alts) > 1 and not all(al.kind in ("int", "float") for al in alts) for alts in g.rules.values()
+    )

@@ -21,6 +21,13 @@ has not changed over the last 5 (up to a tolerance of 1 % of EI: see ``Evolution
 result is the best term that is neither evaluated nor pending. Each generation makes 200
 children; the pool keeps the 200 best distinct terms of pool and children (elitist), so the
 best value never decreases.
+
+Numbers (generator spaces such as NAGO's): a parent that holds numeric placeholders may also be
+*perturbed* (``p_perturb``, weighed against the three operators above): its numbers move by
+Gaussian steps within their ranges (:func:`~algebraic_nas.grammar.operators.perturb_numbers`,
+sd ``perturb_scale`` of the range), a local move next to mutation's uniform resampling. For a
+parent without numbers the operator is never drawn and the random draws are those of the three
+operators alone.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
 
+from algebraic_nas.grammar.grammar import Grammar
+from algebraic_nas.grammar.operators import perturb_numbers
+from algebraic_nas.grammar.sites import has_numbers
 from algebraic_nas.grammar.term import Term
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -62,11 +72,15 @@ def log_h(z: np.ndarray) -> np.ndarray:
     out[hi] = np.log(np.exp(-0.5 * zh * zh - _LOG_SQRT_2PI) + zh * ndtr(zh))
     zl = z[~hi]
     # phi(z) + z Phi(z) = phi(z) * (1 + z sqrt(pi/2) erfcx(-z/sqrt2)); the bracket is
-    # 1 - |z| sqrt(pi/2) erfcx(|z|/sqrt2) ~ 1/z^2 for z -> -inf, computed with log1p
-    inner = np.log1p(zl * _SQRT_HALF_PI * erfcx(-zl / _SQRT2))
-    # beyond |z| ~ 1e4 the bracket loses all digits: use its asymptote log(1/z^2)
+    # 1 - |z| sqrt(pi/2) erfcx(|z|/sqrt2) ~ 1/z^2 for z -> -inf, computed with log1p.
+    # Beyond |z| ~ 1e4 the bracket loses its digits (at |z| > ~1e8 it rounds to exactly 0, and
+    # log1p(-1) divides by zero: a near-zero posterior variance gives such z): there only the
+    # asymptote log(1/z^2) is evaluated.
     far = zl < -1e4
-    inner = np.where(far, -2.0 * np.log(np.abs(zl)), inner)
+    inner = np.empty_like(zl)
+    zn = zl[~far]
+    inner[~far] = np.log1p(zn * _SQRT_HALF_PI * erfcx(-zn / _SQRT2))
+    inner[far] = -2.0 * np.log(-zl[far])
     out[~hi] = -0.5 * zl * zl - _LOG_SQRT_2PI + inner
     return out
 
@@ -94,6 +108,11 @@ class EvolutionConfig:
     p_mutation: float = 0.5
     p_crossover: float = 0.25
     p_self_crossover: float = 0.25
+    # numeric perturbation, drawn only for parents holding numbers (weighed against the three
+    # above: with the defaults, a third of such children are perturbed); its step sd as a
+    # fraction of each placeholder's range
+    p_perturb: float = 0.5
+    perturb_scale: float = 0.1
     min_generations: int = 10
     max_generations: int = 50
     patience: int = 5
@@ -118,7 +137,8 @@ class EvolutionaryOptimiser:
     """Maximises an acquisition function over terms of a grammar by evolution.
 
     Args:
-        grammar: provides ``sample``, ``mutate``, ``crossover`` and ``self_crossover``.
+        grammar: provides ``sample``, ``mutate``, ``crossover`` and ``self_crossover``; a
+            :class:`Grammar` with numeric placeholders is also perturbed numerically.
         config: the settings (see :class:`EvolutionConfig`).
     """
 
@@ -130,6 +150,14 @@ class EvolutionaryOptimiser:
         if total <= 0:
             raise ValueError("mutation, crossover and self-crossover probabilities are all zero")
         self._probs = (c.p_mutation / total, c.p_crossover / total, c.p_self_crossover / total)
+        if c.p_perturb < 0 or not c.perturb_scale > 0:
+            raise ValueError("p_perturb must be >= 0 and perturb_scale > 0")
+        total_n = total + c.p_perturb
+        # for parents with numbers: mutation, crossover, self-crossover, then perturbation
+        self._probs_numbers = (c.p_mutation / total_n, c.p_crossover / total_n, c.p_self_crossover / total_n)
+        # a duck-typed grammar (tests' stand-ins) has no rules, hence no numbers
+        self._numbers = isinstance(grammar, Grammar) and has_numbers(grammar) and c.p_perturb > 0
+        self._numbers_of: dict[Term, bool] = {}  # whether a term holds numbers (per optimise call)
 
     def optimise(
         self,
@@ -151,6 +179,7 @@ class EvolutionaryOptimiser:
                 is then an absolute change, else a relative one.
         """
         c = self.config
+        self._numbers_of = {}
         scores: dict[Term, float] = {}
         # the best scored term not in exclude (the first one scored among equals), kept up to
         # date as terms are scored instead of scanning every score each generation
@@ -210,6 +239,12 @@ class EvolutionaryOptimiser:
         gain = new - old
         return gain <= self.config.tolerance if log_scale else gain <= self.config.tolerance * abs(old)
 
+    def _holds_numbers(self, term: Term) -> bool:
+        got = self._numbers_of.get(term)
+        if got is None:
+            got = self._numbers_of[term] = any(node.value is not None for _, node in term.walk())
+        return got
+
     def _offspring(self, pool: list[Term], scores: dict[Term, float], rng: random.Random, n: int) -> list[Term]:
         """``n`` children (fewer if the operators keep failing) by tournament selection."""
         c = self.config
@@ -223,13 +258,18 @@ class EvolutionaryOptimiser:
             parents = ranked[: max(1, c.n_parents)]
             a = parents[0]
             b = parents[1] if len(parents) > 1 else parents[0]
+            numbers = self._numbers and self._holds_numbers(a)
+            probs = self._probs_numbers if numbers else self._probs
             u = rng.random()
             made: list[Term] = []
-            if u < self._probs[0]:
+            if u < probs[0]:
                 made = [g.mutate(a, rng)]
-            elif u < self._probs[0] + self._probs[1]:
+            elif u < probs[0] + probs[1]:
                 pair = g.crossover(a, b, rng) if a != b else None
                 made = list(pair) if pair is not None else []
+            elif numbers and u >= probs[0] + probs[1] + probs[2]:
+                child = perturb_numbers(g, a, rng, c.perturb_scale)
+                made = [child] if child is not None else []
             else:
                 child = g.self_crossover(a, rng)
                 made = [child] if child is not None else []

@@ -9,9 +9,11 @@ Modules: ``graphs`` / ``fastgraph`` (term -> graphs), ``wl`` (WL features), ``po
 terms kernels index into, per-fit sources), ``wl_kernels`` (WL, hierarchical WL), ``kernels``
 (NASBOT-like, values; re-exports the WL family), ``kernel_spec`` (``"hwl+values"`` -> kernel),
 ``likelihood`` (exact marginal likelihood, its optimisation), ``gp`` (the ``GraphGP`` facade).
+``GraphGP(kernel="auto", grammar=g)`` chooses the kernel from the grammar (``auto_kernel``).
 """
 
 from algebraic_nas.surrogate.gp import GraphGP, parse_kernel_spec
+from algebraic_nas.surrogate.kernel_spec import auto_kernel
 from algebraic_nas.surrogate.graphs import TermGraphs, assembly_graph_fn, term_values
 from algebraic_nas.surrogate.kernels import (
     HierarchicalWLKernel,
@@ -28,6 +30,7 @@ __all__ = [
     "assembly_graph_fn",
     "term_values",
     "parse_kernel_spec",
+    "auto_kernel",
     "WLKernel",
     "HierarchicalWLKernel",
     "NASBOTKernel",

@@ -5,10 +5,12 @@
 * kernel chosen by name: ``"hwl"`` (softmax-weighted flat + fold-level WL kernels), ``"wl"``
   (flat graph only), ``"nasbot"`` (NASBOT-like distance kernel), ``"values"`` (stationary kernel
   on numeric placeholders), or sums / products of these (``"hwl+values"``, ``"wl*values"``);
+  ``"auto"`` picks one from the grammar (:func:`~.kernel_spec.auto_kernel`);
 * hyperparameters by maximising the exact log marginal likelihood / n: 20 L-BFGS iterations by
   default, or 20 Adam steps at lr 0.1 as the reference (``optimizer="adam"``), keeping the best
   iterate evaluated *including* the last one;
-  the flat graph's WL depth h is chosen from ``flat_hs`` by the best marginal likelihood;
+  the flat graph's WL depth h is chosen from ``flat_hs`` by the best marginal likelihood; the
+  value kernel's lengthscales have a prior, which makes their fit a MAP estimate;
 * everything fixed during optimisation (WL features, raw Gram matrices, distances) is computed
   once per fit, so an optimiser step is a Cholesky of an n x n matrix;
 * :meth:`GraphGP.predict` gives the posterior mean and variance of the latent log error (in
@@ -31,7 +33,7 @@ import torch
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.threads import torch_threads
 from algebraic_nas.surrogate.graphs import DEFAULT_LEVELS, GraphFn, TermGraphs
-from algebraic_nas.surrogate.kernel_spec import BASE_KERNELS, build_kernel, parse_kernel_spec, set_flat_h
+from algebraic_nas.surrogate.kernel_spec import BASE_KERNELS, auto_kernel, build_kernel, parse_kernel_spec, set_flat_h
 from algebraic_nas.surrogate.kernels import HierarchicalWLKernel, NASBOTKernel
 from algebraic_nas.surrogate.likelihood import IndexGP, exact_gp_settings, neg_mll, optimise_hyperparameters
 
@@ -45,7 +47,8 @@ class GraphGP:
     """Exact GP over algebraic architecture terms.
 
     Args:
-        kernel: ``"hwl" | "wl" | "nasbot" | "values"`` or a ``+``/``*`` combination.
+        kernel: ``"hwl" | "wl" | "nasbot" | "values"`` or a ``+``/``*`` combination; ``"auto"``:
+            chosen from ``grammar`` (see :func:`~.kernel_spec.auto_kernel`).
         grammar: the terms' grammar (for the default fold graphs and for parsing term strings).
         graphs: a shared :class:`TermGraphs` cache (else one is made from ``grammar`` / ``graph_fn``).
         graph_fn: injectable term -> [flat graph, fold graphs...] (see :mod:`.graphs`).
@@ -85,6 +88,10 @@ class GraphGP:
         dtype: torch.dtype = torch.float64,
         num_threads: Optional[int] = 1,
     ) -> None:
+        if kernel == "auto":
+            if grammar is None:
+                raise ValueError("kernel='auto' chooses the kernel from the grammar: pass grammar=")
+            kernel = auto_kernel(grammar)
         self.names, self.op = parse_kernel_spec(kernel)
         self.kernel = kernel
         self.grammar = grammar
@@ -111,7 +118,8 @@ class GraphGP:
         self.num_threads = num_threads
         self.model: Optional[IndexGP] = None
         self.h: Optional[int] = None  # chosen flat WL depth
-        self.loss_: Optional[float] = None  # best negative log marginal likelihood / n
+        # best negative log marginal likelihood / n (+ negative log prior / n with the value kernel)
+        self.loss_: Optional[float] = None
         self.history_: dict[int, list[float]] = {}
 
     # --- data -------------------------------------------------------------------------------
@@ -142,7 +150,8 @@ class GraphGP:
     def _build(self, terms: list[Term]) -> tuple[gpytorch.kernels.Kernel, Optional[Any]]:
         """Sources + kernel for ``terms``; returns (kernel, the WL kernel whose flat h is tuned)."""
         kernel, tuned, self.points = build_kernel(
-            self.names, self.op, self.graphs, terms, self.flat_hs, self.fold_hs, self.direction, self.device, self.dtype
+            self.names, self.op, self.graphs, terms, self.flat_hs, self.fold_hs, self.direction, self.device, self.dtype,
+            grammar=self.grammar,
         )
         return kernel, tuned
 

@@ -3,6 +3,8 @@
 * :data:`BASE_KERNELS` — ``"hwl"`` (softmax-weighted flat + fold-level WL kernels), ``"wl"`` (flat
   graph only), ``"nasbot"`` (NASBOT-like distance kernel), ``"values"`` (stationary kernel on
   numeric placeholders); a spec joins them with one operator kind, ``+`` or ``*``;
+* :func:`auto_kernel` — the spec for a grammar's space (``kernel: auto``): ``"values"`` when its
+  terms differ only in numbers, ``"hwl"`` when they hold no numbers, ``"hwl+values"`` for both;
 * :func:`parse_kernel_spec` — ``"hwl+values"`` -> (["hwl", "values"], "+");
 * :func:`build_kernel` — the feature sources and the gpytorch kernel for a training set;
 * :func:`set_flat_h` — the flat graph's WL depth, the one hyperparameter chosen by grid.
@@ -10,11 +12,13 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import gpytorch
 import torch
 
+from algebraic_nas.grammar.grammar import Grammar
+from algebraic_nas.grammar.sites import has_numbers, has_structure
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.graphs import TermGraphs
 from algebraic_nas.surrogate.kernels import NASBOTKernel, NASBOTSource, ValueKernel, ValueSource
@@ -24,6 +28,20 @@ from algebraic_nas.surrogate.wl_kernels import HierarchicalWLKernel, WLKernel, W
 BASE_KERNELS = ("hwl", "wl", "nasbot", "values")
 
 TunedKernel = Union[WLKernel, HierarchicalWLKernel]
+
+
+def auto_kernel(grammar: Any) -> str:
+    """The kernel spec for the terms of ``grammar``, decided from its rules.
+
+    ``"values"`` when every choice in the grammar is a choice of numbers (generator spaces such
+    as ``nago_hnag`` and ``rnag``: the structure is fixed, the numbers are all there is to
+    model); ``"hwl"`` when the grammar has no numeric placeholders (``hnb201``); ``"hwl+values"``
+    when it has both (``mobilenet``). An object that is not a :class:`Grammar` (a stand-in of
+    tests) gets ``"hwl"``.
+    """
+    if not isinstance(grammar, Grammar) or not has_numbers(grammar):
+        return "hwl"
+    return "hwl+values" if has_structure(grammar) else "values"
 
 
 def parse_kernel_spec(spec: str) -> tuple[list[str], str]:
@@ -61,8 +79,12 @@ def build_kernel(
     direction: str,
     device: torch.device,
     dtype: torch.dtype,
+    grammar: Optional[Grammar] = None,
 ) -> tuple[gpytorch.kernels.Kernel, Optional[TunedKernel], PointSet]:
     """Sources fitted to ``terms`` and the kernel of the parsed spec (``names`` joined by ``op``).
+
+    ``grammar`` gives the value kernel the declared ranges of the placeholders (else it scales
+    by the training values' range).
 
     The flat WL depth starts at ``flat_hs[0]`` (features up to ``max(flat_hs)`` are computed);
     fold depths default to 1 for the coarsest fold and 2 for the others. Returns (kernel on the
@@ -91,7 +113,8 @@ def build_kernel(
         elif name == "nasbot":
             parts.append(NASBOTKernel(NASBOTSource(points, 0)))
         elif name == "values":
-            parts.append(ValueSource(points))  # placeholder: needs the dimension after fit
+            # declared ranges need a real Grammar (not a duck-typed stand-in)
+            parts.append(ValueSource(points, grammar if isinstance(grammar, Grammar) else None))  # placeholder: needs the dimension after fit
     points.set_train(terms)
     kernels = [ValueKernel(p, dim=p.dim) if isinstance(p, ValueSource) else p for p in parts]
     kernel = kernels[0]

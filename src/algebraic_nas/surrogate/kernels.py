@@ -13,23 +13,31 @@ products, NASBOT distances, numeric values); the gpytorch kernels only apply the
   |sorted out-degrees|_1`` between flat graphs (degree profiles zero-padded to equal length,
   which is the 1-D optimal transport between the degree multisets with empty slots of degree
   0), lengthscale l learned.
-* :class:`ValueKernel` — any stationary gpytorch kernel on the numeric placeholder values;
-  combine with a graph kernel by ``+`` / ``*`` (gpytorch's Additive/ProductKernel).
+* :class:`ValueKernel` — a stationary kernel on the numeric placeholder values (features: each
+  value scaled to [0, 1] by its declared range, see :class:`ValueSource`; default Matern-5/2 with
+  one lengthscale per placeholder under a dimension-scaled log-normal prior); combine with a
+  graph kernel by ``+`` / ``*`` (gpytorch's Additive/ProductKernel). The default kernel of
+  generator spaces (BANAT's ``kernel: auto``, :func:`~.kernel_spec.auto_kernel`).
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import math
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import gpytorch
 import numpy as np
 import torch
 from scipy.spatial.distance import cdist
 
+from algebraic_nas.grammar.sites import value_sites
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.graphs import term_values
 from algebraic_nas.surrogate.points import PointSet, Source, check_indices, take, term_indices
 from algebraic_nas.surrogate.wl_kernels import HierarchicalWLKernel, WLKernel, WLSource
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
 
 __all__ = [
     "PointSet",
@@ -136,22 +144,39 @@ class NASBOTKernel(gpytorch.kernels.Kernel):
 
 
 class ValueSource(Source):
-    """Numeric placeholder values of the terms, scaled to [0, 1] by the training range.
+    """The numeric placeholder values of the terms as features in [0, 1] (pre-order of the term).
 
-    Terms with fewer values than the widest are zero-padded at the end (generator spaces whose
-    structure fixes the number of placeholders never need this).
+    With the grammar, the value ``v`` of a placeholder ``int(lo, hi)`` or ``float(lo, hi)`` becomes
+    ``(v - lo) / (hi - lo)``: ints and floats alike span [0, 1] over their *declared* range, so a
+    lengthscale is a fraction of that range whatever the data, and no query falls outside. A
+    choice between numbers (``KSIZE ::= 3 | 5``) is scaled by the span of the choice; fixed
+    numbers (literals) are left out. Without a grammar (terms built in code, graph kernels from a
+    ``graph_fn``), each position is scaled by the range of the training values instead. Terms
+    with fewer values than the widest are zero-padded at the end (a space whose structure fixes
+    the placeholders, as generator spaces do, never needs this).
+
+    Args:
+        points: the :class:`PointSet` of the fit.
+        grammar: the terms' grammar (for the declared ranges), or ``None``.
     """
 
-    def __init__(self, points: PointSet) -> None:
+    def __init__(self, points: PointSet, grammar: Optional[Grammar] = None) -> None:
         super().__init__(points)
+        self.grammar = grammar
         self._train = np.zeros((0, 0))
         self._query = np.zeros((0, 0))
         self.lo: Optional[np.ndarray] = None
         self.scale: Optional[np.ndarray] = None
 
-    @staticmethod
-    def _raw(terms: Sequence[Term], width: Optional[int] = None) -> np.ndarray:
-        vals = [term_values(t) for t in terms]
+    def _row(self, term: Term) -> tuple[float, ...]:
+        if self.grammar is None:
+            return term_values(term)
+        # fixed numbers (literals such as a channel ratio) carry nothing to model: left out
+        return tuple((s.value - s.span[0]) / (s.span[1] - s.span[0])
+                     for s in value_sites(self.grammar, term) if s.span[1] > s.span[0])
+
+    def _raw(self, terms: Sequence[Term], width: Optional[int] = None) -> np.ndarray:
+        vals = [self._row(t) for t in terms]
         w = max((len(v) for v in vals), default=0) if width is None else width
         m = np.zeros((len(vals), w))
         for k, v in enumerate(vals):
@@ -162,9 +187,12 @@ class ValueSource(Source):
         raw = self._raw(terms)
         if raw.shape[1] == 0:
             raise ValueError("the value kernel needs terms with numeric placeholders; these have none")
-        self.lo = raw.min(axis=0)
-        span = raw.max(axis=0) - self.lo
-        self.scale = np.where(span > 0, span, 1.0)
+        if self.grammar is not None:  # already scaled by the declared ranges
+            self.lo, self.scale = np.zeros(raw.shape[1]), np.ones(raw.shape[1])
+        else:
+            self.lo = raw.min(axis=0)
+            span = raw.max(axis=0) - self.lo
+            self.scale = np.where(span > 0, span, 1.0)
         self._train = (raw - self.lo) / self.scale
         self._query = np.zeros((0, raw.shape[1]))
 
@@ -184,15 +212,39 @@ class ValueSource(Source):
         return allv[idx]
 
 
+def dim_scaled_lengthscale_prior(dim: int) -> gpytorch.priors.LogNormalPrior:
+    """``LogNormal(sqrt(2) + log(dim) / 2, sqrt(3))``: the lengthscale prior of Hvarfner et al.
+    (2024, "Vanilla Bayesian optimization performs great in high dimensions"), BoTorch's default
+    for inputs in the unit cube; its median grows like ``sqrt(dim)``, as typical distances do."""
+    return gpytorch.priors.LogNormalPrior(math.sqrt(2.0) + 0.5 * math.log(max(dim, 1)), math.sqrt(3.0))
+
+
+def default_value_base(dim: int) -> gpytorch.kernels.Kernel:
+    """Matern-5/2 with one lengthscale per placeholder (ARD), each >= 0.025 of its range, with
+    the :func:`dim_scaled_lengthscale_prior` and started at the prior's mode.
+
+    The prior makes the fit a MAP estimate (:func:`~.likelihood.optimise_hyperparameters` adds
+    it); without it a few observations let a lengthscale collapse to 0 (a dimension that
+    "explains" everything as noise) and the kernel matrix turns NaN."""
+    prior = dim_scaled_lengthscale_prior(dim)
+    kernel = gpytorch.kernels.MaternKernel(
+        nu=2.5, ard_num_dims=dim, lengthscale_prior=prior, lengthscale_constraint=gpytorch.constraints.GreaterThan(0.025)
+    )
+    kernel.lengthscale = torch.full((1, dim), float(prior.mode))
+    return kernel
+
+
 class ValueKernel(gpytorch.kernels.Kernel):
-    """A stationary gpytorch kernel (default Matern-5/2 with ARD) on the numeric values of terms."""
+    """A stationary gpytorch kernel on the value features of :class:`ValueSource` (default:
+    :func:`default_value_base`). Its variance is 1: the GP's targets are standardised, and in a
+    sum with a graph kernel both parts have unit variance."""
 
     has_lengthscale = False
 
     def __init__(self, source: ValueSource, base: Optional[gpytorch.kernels.Kernel] = None, dim: Optional[int] = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source = source
-        self.base = base if base is not None else gpytorch.kernels.MaternKernel(nu=2.5, ard_num_dims=dim)
+        self.base = base if base is not None else default_value_base(dim if dim is not None else source.dim)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, last_dim_is_batch: bool = False, **params):
         v1 = self.source.values(term_indices(x1), x1.dtype, x1.device)

@@ -4,7 +4,9 @@
 * :class:`NegLogMarginal` — ``-log N(y | 0, K) / n`` with a cheap closed-form gradient;
 * :class:`IndexGP` — the gpytorch model over term indices (zero mean, any index kernel);
 * :func:`neg_mll` / :func:`optimise_hyperparameters` — the loss of a model and its minimisation
-  by L-BFGS or Adam, keeping the best iterate evaluated (the last one included).
+  by L-BFGS or Adam, keeping the best iterate evaluated (the last one included); the priors a
+  kernel registers (the value kernel's lengthscales) enter the minimised loss
+  (:func:`neg_log_prior`: a MAP fit), kernels without priors are fitted by marginal likelihood.
 """
 
 from __future__ import annotations
@@ -81,10 +83,18 @@ def neg_mll(model: IndexGP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return NegLogMarginal.apply(k, y)
 
 
+def neg_log_prior(model: IndexGP, n: int) -> torch.Tensor | float:
+    """``-sum log p(theta) / n`` over the priors registered in ``model`` (0.0 when none)."""
+    total: torch.Tensor | float = 0.0
+    for _, module, prior, closure, _ in model.named_priors():
+        total = total - prior.log_prob(closure(module)).sum()
+    return total / n
+
+
 def optimise_hyperparameters(
     model: IndexGP, x: torch.Tensor, y: torch.Tensor, optimizer: str, steps: int, lr: float
 ) -> tuple[float, Optional[dict], list[float]]:
-    """Minimise :func:`neg_mll` over ``model``'s parameters from their current values.
+    """Minimise :func:`neg_mll` (+ :func:`neg_log_prior`) over ``model``'s parameters from their current values.
 
     ``optimizer`` is ``"lbfgs"`` (``steps`` iterations, strong-Wolfe line search) or ``"adam"``
     (``steps`` steps at ``lr``). Returns (best loss, its state dict, loss per evaluated iterate);
@@ -92,6 +102,11 @@ def optimise_hyperparameters(
     """
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
+    has_priors = any(True for _ in model.named_priors())
+
+    def loss_of() -> torch.Tensor:
+        loss = neg_mll(model, x, y)
+        return loss + neg_log_prior(model, len(y)) if has_priors else loss
     best: tuple[float, Optional[dict]] = (math.inf, None)
     hist: list[float] = []
 
@@ -106,7 +121,7 @@ def optimise_hyperparameters(
             opt = torch.optim.Adam(params, lr=lr)
             for _ in range(steps):
                 opt.zero_grad()
-                loss = neg_mll(model, x, y)
+                loss = loss_of()
                 consider(float(loss.detach()))  # the loss of the parameters *before* this step
                 loss.backward()
                 opt.step()
@@ -115,7 +130,7 @@ def optimise_hyperparameters(
 
             def closure():
                 opt.zero_grad()
-                loss = neg_mll(model, x, y)
+                loss = loss_of()
                 consider(float(loss.detach()))
                 loss.backward()
                 return loss
@@ -125,5 +140,8 @@ def optimise_hyperparameters(
             except Exception:  # a failed line search keeps the best iterate seen so far
                 pass
         with torch.no_grad():
-            consider(float(neg_mll(model, x, y)))  # ...and of the final parameters
+            try:  # ...and of the final parameters (a diverged line search may leave them not PD)
+                consider(float(loss_of()))
+            except RuntimeError:
+                pass
     return best[0], best[1], hist

@@ -2,8 +2,11 @@
 
 Each proposal:
 
-1. fits the graph GP (``GraphGP(kernel="hwl" | "wl")``) on the successful observations
-   (the GP models the standardised log validation error);
+1. fits the graph GP (``GraphGP(kernel="hwl" | "wl" | "values" | ...)``) on the successful
+   observations (the GP models the standardised log validation error); by default
+   (``kernel: auto``) the kernel is chosen from the grammar: hWL for spaces of structures
+   (hnb201), the stationary value kernel for generator spaces whose terms differ only in numbers
+   (nago_hnag, rnag: BO over the generator hyperparameters), ``hwl+values`` for both;
 2. gives every pending term its posterior mean as a fake observation (Kriging believer) and
    refits, so that workers still busy steer the next proposal away from their terms;
 3. maximises expected improvement (log-EI by default) over the best observed log error with
@@ -85,7 +88,9 @@ def _pinned_graph_cache(grammar: Any, kernel: str, max_candidates: int, seed: in
 class BanatConfig:
     """BANAT's settings (``kernel: wl`` is BANAT (WL)).
 
-    kernel: ``"hwl"`` (BANAT) or ``"wl"`` (BANAT (WL)); any kernel ``GraphGP`` accepts.
+    kernel: ``"auto"`` (chosen from the grammar: ``"hwl"``, ``"values"`` or ``"hwl+values"``,
+        see :func:`algebraic_nas.surrogate.kernel_spec.auto_kernel`), ``"hwl"`` (BANAT),
+        ``"wl"`` (BANAT (WL)); any kernel ``GraphGP`` accepts.
     n_initial: size of the random initial design.
     acquisition: ``"log_ei"`` or ``"ei"``; both rank candidates the same way where EI does not
         underflow.
@@ -96,7 +101,7 @@ class BanatConfig:
         the graph cache of acquisition candidates.
     """
 
-    kernel: str = "hwl"
+    kernel: str = "auto"
     n_initial: int = 10
     acquisition: str = "log_ei"
     xi: float = 0.0
@@ -140,7 +145,11 @@ class BANAT(Strategy):
             raise ConfigError(f"strategy.failed must be 'exclude' or 'worst', not {c.failed!r}")
         evolution = EvolutionConfig(**c.evolution) if isinstance(c.evolution, Mapping) else c.evolution
         self.kernel = c.kernel
-        self.name = "banat" if c.kernel == "hwl" else f"banat_{c.kernel}"
+        if self.kernel == "auto":
+            from algebraic_nas.surrogate.kernel_spec import auto_kernel  # imported late: torch + gpytorch
+
+            self.kernel = auto_kernel(grammar)
+        self.name = "banat" if self.kernel == "hwl" else f"banat_{self.kernel}"
         self.n_initial = c.n_initial
         self.acquisition = ACQUISITIONS[c.acquisition]
         self.acquisition_name = c.acquisition
@@ -177,13 +186,17 @@ class BANAT(Strategy):
         if self.surrogate_factory is not None:
             model = self.surrogate_factory(self.kernel, self.grammar, self.surrogate_options)
         else:
-            from algebraic_nas.surrogate import GraphGP  # imported late: torch + gpytorch
+            from algebraic_nas.surrogate import GraphGP, parse_kernel_spec  # imported late: torch + gpytorch
 
-            if self._graphs is None:
-                self._graphs = _pinned_graph_cache(self.grammar, self.kernel, self.max_cached_candidates,
-                                                   self.network_seed)
-            self._graphs.pin(terms)
-            model = GraphGP(kernel=self.kernel, grammar=self.grammar, graphs=self._graphs, **self.surrogate_options)
+            if parse_kernel_spec(self.kernel)[0] == ["values"]:  # numbers only: no graphs to build
+                model = GraphGP(kernel=self.kernel, grammar=self.grammar, **self.surrogate_options)
+            else:
+                if self._graphs is None:
+                    self._graphs = _pinned_graph_cache(self.grammar, self.kernel, self.max_cached_candidates,
+                                                       self.network_seed)
+                self._graphs.pin(terms)
+                model = GraphGP(kernel=self.kernel, grammar=self.grammar, graphs=self._graphs,
+                                **self.surrogate_options)
         model.fit(terms, np.asarray(errors, dtype=float))
         return model
 
