@@ -20,6 +20,20 @@ def test_build_json_reports_params_flops_and_output_shape(capsys):
     assert out["output_shape"] == [1, 10]
 
 
+def test_build_sizes_a_budget_term_by_its_budget(capsys):
+    term = ("Budget(Linear5(WattsStrogatz(10, 4, 0.5, Linear3(relu, conv3x3, batch), wsum), nago_transition, "
+            "WattsStrogatz(10, 4, 0.5, Linear3(relu, conv3x3, batch), wsum), nago_transition, "
+            "WattsStrogatz(10, 4, 0.5, Linear3(relu, conv3x3, batch), wsum)))")
+    assert main(["build", "rnag", term, "--dataset", "digits", "--json", "--seed", "3"]) == 0
+    sized = json.loads(capsys.readouterr().out)
+    assert 200_000 < sized["params"] <= 260_000  # the default budget of 8×8 inputs: 250 k (+ BN and head)
+    assert main(["build", "rnag", term, "--dataset", "digits", "--json", "--budget", "60000"]) == 0
+    small = json.loads(capsys.readouterr().out)
+    assert small["base_channels"] < sized["base_channels"] and small["params"] < 65_000
+    assert main(["build", "rnag", term, "--dataset", "digits", "--json", "--base-channels", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["base_channels"] == 4
+
+
 def test_build_human_readable(capsys):
     assert main(["build", "toy", "Linear(conv, id, fc)", "--dataset", "cifar10"]) == 0
     text = capsys.readouterr().out

@@ -5,7 +5,7 @@ the evaluation package's, so ``cli.py`` hands ``add_build_parser`` the function 
 dataset name to its :class:`~algebraic_nas.assembly.shapes.InputSpec` (the assembler itself
 knows no datasets: imports flow grammar → assembly → evaluation)::
 
-    algebraic-nas build GRAMMAR TERM --dataset NAME [--json] [--device cpu|cuda] [--base-channels 16]
+    algebraic-nas build GRAMMAR TERM --dataset NAME [--json] [--device cpu|cuda] [--base-channels C] [--budget P] [--seed S]
     algebraic-nas draw GRAMMAR TERM -o FILE.png|FILE.svg [--level L]
 
 ``GRAMMAR`` is a shipped grammar name or a path to an ``.ebnf`` file; ``TERM`` the term string
@@ -56,7 +56,7 @@ def build_command(args: argparse.Namespace, spec: InputSpec) -> int:
 
     _, term = _parse(args.grammar, args.term)
     t0 = time.perf_counter()
-    net = build_network(term, spec, base_channels=args.base_channels)
+    net = build_network(term, spec, base_channels=args.base_channels, seed=args.seed, budget=args.budget)
     build_s = time.perf_counter() - t0
     device = torch.device(args.device)
     net = net.to(device)
@@ -78,6 +78,7 @@ def build_command(args: argparse.Namespace, spec: InputSpec) -> int:
         "term": str(term),
         "dataset": args.dataset,
         "input_shape": [args.batch, spec.channels, spec.resolution, spec.resolution],
+        "base_channels": net.base_channels,
         "params": stats["params"],
         "flops": stats["flops"],
         "macs": stats["macs"],
@@ -119,7 +120,11 @@ def add_build_parser(subparsers: Any, dataset_spec: DatasetSpecFn) -> argparse.A
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="cpu", help="torch device for the forward pass (cpu, cuda)")
     p.add_argument("--batch", type=int, default=2, help="batch size of the random forward pass")
-    p.add_argument("--base-channels", type=int, default=16, help="channels after the stem")
+    p.add_argument("--base-channels", type=int, default=None,
+                   help="channels after the stem (default: 16, or from the parameter budget of a Budget(...) term)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="size the width by this many parameters (NAGO's rule; overrides a Budget(...) term's)")
+    p.add_argument("--seed", type=int, default=0, help="network seed (draws the graphs of generator topologies)")
     p.set_defaults(func=lambda args: build_command(args, dataset_spec(args.dataset)))
     return p
 
