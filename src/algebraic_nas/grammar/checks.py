@@ -25,6 +25,26 @@ class Structure:
 
     refs: Refs
     nonterminals: list[str]
+    unit_depth: int = 0  # the longest chain of unit productions A ::= B ::= ... (0: none)
+
+
+def longest_chain(nodes: list[str], graph: Graph) -> int:
+    """The number of edges on the longest path of an acyclic ``graph`` (bottom-up, explicit stack)."""
+    memo: dict[str, int] = {}
+    for root in nodes:
+        stack = [root]
+        while stack:
+            x = stack[-1]
+            if x in memo:
+                stack.pop()
+                continue
+            missing = [m for m in graph.get(x, []) if m not in memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            memo[x] = max((memo[m] + 1 for m in graph.get(x, [])), default=0)
+    return max(memo.values(), default=0)
 
 
 def _collect(e: Expr, out: list, top: bool) -> None:
@@ -141,7 +161,7 @@ def check_structure(
             raise rules[cyc[0]].loc.error(
                 "recursive grammar without a depth bound: " + " -> ".join(cyc) + " (add a directive such as %max_depth 5)"
             )
-    return Structure(refs, nonterminals)
+    return Structure(refs, nonterminals, longest_chain(nonterminals, unit))
 
 
 def check_productive(

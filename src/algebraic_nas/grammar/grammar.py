@@ -111,6 +111,7 @@ class Grammar:
 
         structure = check_structure(source_rules, {r.name for r in root.rules}, self.start, d.shared, self.max_depth)
         self.nonterminals: list[str] = structure.nonterminals
+        self.unit_depth = structure.unit_depth  # the longest chain of unit productions (A ::= B)
         self.shared: set[str] = d.shared & set(self.nonterminals)
         rules = {a: source_rules[a] for a in self.nonterminals}
         self.rules: dict[str, list[Alternative]] = compile_rules(self.nonterminals, rules, self.zero)
@@ -307,9 +308,11 @@ class Grammar:
         the connectivity constraint, the depth bound, shared nonterminals and the Python constraints.
         Positions are character offsets in ``str(term)``.
         """
+        from .termparse import deep_recursion, term_depth
         from .validation import validate
 
-        validate(self, term, nonterminal or self.start, None, None)
+        with deep_recursion(term_depth(term) if isinstance(term, Term) else 1, self.unit_depth, None):
+            validate(self, term, nonterminal or self.start, None, None)
         return term
 
     def is_valid(self, term: Term) -> bool:

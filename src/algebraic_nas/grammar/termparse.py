@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_TERM_CHARS = 2_000_000  # longer term strings are refused at once (a TermError at this position)
 FRAMES_PER_LEVEL = 12  # Python frames the matcher and validation use per nesting level, at most
+MAX_FRAMES = 400_000  # the most Python frames a parse may use (about 100 MB)
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|(?P<punct>[(),])|(?P<bad>\S))"
@@ -122,19 +123,31 @@ def _parse_tree(text: str) -> tuple[Node, int]:
             return node, depth
 
 
+def term_depth(t: Term) -> int:
+    """The nesting depth of a term (its longest root-to-leaf path), computed without recursion."""
+    best = 0
+    stack = [(t, 1)]
+    while stack:
+        x, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in x.children)
+    return best
+
+
 @contextmanager
-def deep_recursion(depth: int, text: Optional[str]) -> Iterator[None]:
-    """Let the recursive matcher and validation follow a term nested ``depth`` levels: raise
-    Python's recursion limit for the call (pure Python frames, no C stack in CPython >= 3.11); a
-    RecursionError left over becomes a TermError."""
+def deep_recursion(levels: int, unit_depth: int, text: Optional[str]) -> Iterator[None]:
+    """Let the recursive matcher, validation and samplers follow a term ``levels`` deep whose
+    nodes may each pass through ``unit_depth`` unit productions: raise Python's recursion limit for
+    the call (pure Python frames, which CPython >= 3.11 keeps off the C stack; capped at
+    :data:`MAX_FRAMES`). A RecursionError left over becomes a TermError."""
     old = sys.getrecursionlimit()
-    need = FRAMES_PER_LEVEL * depth + 1000
+    need = min(MAX_FRAMES, FRAMES_PER_LEVEL * (levels + 1) * (unit_depth + 1) + 1000)
     if need > old:
         sys.setrecursionlimit(need)
     try:
         yield
     except RecursionError:
-        raise TermError(0, f"term nested too deeply ({depth} levels)", text) from None
+        raise TermError(0, f"term nested too deeply ({levels} levels)", text) from None
     finally:
         if need > old:
             sys.setrecursionlimit(old)
@@ -262,7 +275,7 @@ def parse_term(g: "Grammar", text: str, start: str) -> Term:
     if not isinstance(text, str):
         raise TypeError(f"parse expects a string, got {type(text).__name__}")
     root, depth = _parse_tree(text)
-    with deep_recursion(depth, text):
+    with deep_recursion(depth, g.unit_depth, text):
         m = _Matcher(g, text)
         t = m.nt(start, root)
         if t is None:

@@ -36,23 +36,36 @@ def validate(g: "Grammar", term: Term, start: str, root: Optional[Node], text: O
     lens: dict = {}
 
     def length(t: Term) -> int:
-        k = id(t)
-        n = lens.get(k)
-        if n is None:
-            if t._str is not None:
-                n = len(t._str)
-            elif t.collapsed:
-                n = len(t.nonterminal or t.symbol)
-            elif t.value is not None:
-                n = len(repr(t.value) if isinstance(t.value, float) else str(t.value))
-            elif not t.symbol:
-                n = length(t.children[0])
-            elif not t.children:
-                n = len(t.symbol)
+        """Characters of ``str(t)``, computed bottom-up with an explicit stack (any depth)."""
+        n = lens.get(id(t))
+        if n is not None:
+            return n
+        stack = [t]
+        while stack:
+            x = stack[-1]
+            if id(x) in lens:
+                stack.pop()
+                continue
+            if x._str is not None:
+                n = len(x._str)
+            elif x.collapsed:
+                n = len(x.nonterminal or x.symbol)
+            elif x.value is not None:
+                n = len(repr(x.value) if isinstance(x.value, float) else str(x.value))
+            elif not x.children:
+                n = len(x.symbol)
             else:
-                n = len(t.symbol) + 2 + sum(length(c) for c in t.children) + 2 * (len(t.children) - 1)
-            lens[k] = n
-        return n
+                missing = [c for c in x.children if id(c) not in lens]
+                if missing:
+                    stack.extend(missing)
+                    continue
+                if not x.symbol:
+                    n = lens[id(x.children[0])]
+                else:
+                    n = len(x.symbol) + 2 + sum([lens[id(c)] for c in x.children]) + 2 * (len(x.children) - 1)
+            stack.pop()
+            lens[id(x)] = n
+        return lens[id(t)]
 
     def err(pos: int, msg: str):
         raise TermError(pos, msg, text)
@@ -166,7 +179,7 @@ def canonical_shared(g: "Grammar", term: Term) -> Term:
         if r is not None:
             return r
         if t.children:
-            new = tuple(rec(c) for c in t.children)
+            new = tuple([rec(c) for c in t.children])  # no generator: deep terms recurse in Python frames only
             if any(a is not b for a, b in zip(new, t.children)):
                 t2 = Term(t.nonterminal, t.production, t.symbol, new, t.value, t.collapsed)
             else:
