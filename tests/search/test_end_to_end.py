@@ -44,7 +44,7 @@ def config(*overrides: str):
 
 def test_default_command_is_banat_on_hnb201_digits_within_budget():
     cfg = config()
-    assert cfg.strategy.name == "banat" and cfg.strategy.kernel == "hwl"
+    assert cfg.strategy.name == "banat" and cfg.strategy.kernel == "auto"  # hWL on hnb201 (auto_kernel)
     assert cfg.grammar.name == "hnb201" and cfg.dataset.name == "digits"
     assert cfg.executor.kind == "auto" and cfg.n_workers == 1
     assert cfg.budget.wall_time_s <= 15 * 60  # a hard stop inside the 15 minutes

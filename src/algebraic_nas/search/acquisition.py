@@ -240,6 +240,7 @@ class EvolutionaryOptimiser:
         return gain <= self.config.tolerance if log_scale else gain <= self.config.tolerance * abs(old)
 
     def _holds_numbers(self, term: Term) -> bool:
+        """Whether ``term`` has a numeric leaf (cached for the current ``optimise`` call)."""
         got = self._numbers_of.get(term)
         if got is None:
             got = self._numbers_of[term] = any(node.value is not None for _, node in term.walk())

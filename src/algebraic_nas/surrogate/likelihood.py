@@ -107,6 +107,7 @@ def optimise_hyperparameters(
     def loss_of() -> torch.Tensor:
         loss = neg_mll(model, x, y)
         return loss + neg_log_prior(model, len(y)) if has_priors else loss
+
     best: tuple[float, Optional[dict]] = (math.inf, None)
     hist: list[float] = []
 
