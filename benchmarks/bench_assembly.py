@@ -10,6 +10,10 @@
   and a mixed cell with cheap operations (pooling, identities), where overhead shows most.
 * ``assembly.train_images_per_s`` (only with CUDA): training-step throughput of sampled
   ``hnb201`` networks, batch 256, 32×32: eager fp32, bf16 autocast + channels_last, torch.compile.
+* ``assembly.nago_optimum.*``: NAGO's CIFAR-10 optimum generator (top (8, 5, 0.6), mid (1, 0.7),
+  bottom (5, 4, 0.2)) in ``nago_hnag`` under its 4 M budget: ``params``, ``flops``, ``build_ms``
+  (median over network seeds, the budget probe included) and ``forward_ms`` (eval, batch 64) on
+  the CPU and, when there is one, on CUDA.
 """
 
 from __future__ import annotations
@@ -237,7 +241,52 @@ def gpu_throughput(quick: bool) -> Iterable[dict]:
     yield from train_throughput(torch.device("cuda"), _hnb201_terms(2 if quick else 3, seed=1), 256, 5 if quick else 20)
 
 
+#: NAGO's CIFAR-10 optimum (BOHB, REFERENCE §7) as a nago_hnag term.
+NAGO_OPTIMUM = ("Budget(WattsStrogatz(8, 5, 0.6, 0.333, 0.333, 0.333, 1, 2, 4, ErdosRenyi(1, 0.7, "
+                "WattsStrogatz(5, 4, 0.2, Linear3(relu, conv3x3, batch), wsum), wsum), wsum))")
+
+
+def nago_optimum(quick: bool) -> Iterable[dict]:
+    """Parameters, FLOPs, build and forward time (batch 64) of NAGO's CIFAR-10 optimum."""
+    from algebraic_nas.assembly import network_stats
+    from algebraic_nas.grammar import load_grammar
+
+    term = load_grammar("nago_hnag").parse(NAGO_OPTIMUM)
+    seeds = range(3 if quick else 10)
+    torch.manual_seed(0)
+    build_network(term, CIFAR10)  # warm-up: imports, registries
+    builds = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        net = build_network(term, CIFAR10, seed=seed)
+        builds.append(time.perf_counter() - t0)
+        stats = network_stats(net, CIFAR10)
+        yield record("assembly.nago_optimum.params", stats["params"], "parameters", seed=seed, budget=4_000_000,
+                     width=net.base_channels)
+        yield record("assembly.nago_optimum.flops", stats["flops"], "FLOPs", seed=seed)
+    yield record("assembly.nago_optimum.build_ms", statistics.median(builds) * 1e3, "ms", seeds=len(builds),
+                 stat="median", max_ms=max(builds) * 1e3)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    for device in devices:
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        net = build_network(term, CIFAR10, seed=0).to(device).eval()
+        x = torch.randn(64, 3, 32, 32, device=device)
+        with torch.no_grad():
+            net(x)  # warm-up
+            sync()
+            times = []
+            for _ in range(3 if quick else 5):
+                t0 = time.perf_counter()
+                net(x)
+                sync()
+                times.append(time.perf_counter() - t0)
+        name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+        yield record("assembly.nago_optimum.forward_ms", statistics.median(times) * 1e3, "ms", batch=64, mode="eval",
+                     device=name, stat="median", repeats=len(times))
+
+
 def run(quick: bool) -> Iterable[dict]:
     yield from overhead(quick)
     yield from build_time(quick)
     yield from gpu_throughput(quick)
+    yield from nago_optimum(quick)
