@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from .bottomup import bottom_up
 from .meta import Expr, Loc, Rule
 
 Refs = dict[str, list[tuple[str, bool, Loc]]]  # A -> [(B, B is the whole alternative (unit), loc)]
@@ -29,21 +30,14 @@ class Structure:
 
 
 def longest_chain(nodes: list[str], graph: Graph) -> int:
-    """The number of edges on the longest path of an acyclic ``graph`` (bottom-up, explicit stack)."""
+    """The number of edges on the longest path of an acyclic ``graph`` (bottom-up, no recursion)."""
     memo: dict[str, int] = {}
+
+    def compute(x: str) -> int:
+        return max((memo[m] + 1 for m in graph.get(x, [])), default=0)
+
     for root in nodes:
-        stack = [root]
-        while stack:
-            x = stack[-1]
-            if x in memo:
-                stack.pop()
-                continue
-            missing = [m for m in graph.get(x, []) if m not in memo]
-            if missing:
-                stack.extend(missing)
-                continue
-            stack.pop()
-            memo[x] = max((memo[m] + 1 for m in graph.get(x, [])), default=0)
+        bottom_up(root, lambda x: graph.get(x, []), compute, memo)
     return max(memo.values(), default=0)
 
 

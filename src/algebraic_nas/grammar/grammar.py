@@ -134,7 +134,6 @@ class Grammar:
         self._zero_masks: dict[tuple[str, int], Optional[bytes]] = {}
         self._mutable = frozenset(a for a in self.nonterminals if _more_than_one(*self.counts(a, self.root_depth)))
         self._size_cache: Optional[Count] = None
-        self._discrete_cache: Optional[Count] = None
 
     # ------------------------------------------------------------------ interface of the operators and the parser
 
@@ -212,10 +211,7 @@ class Grammar:
     def discrete_size(self) -> Optional[int]:
         """The number of *discrete structures* (distinct terms with every numeric placeholder
         counted as one value); ``None`` when at least ``10^COUNT_LIMIT_DIGITS``."""
-        if self._discrete_cache is None:
-            counts = Counts(self.rules, self.shared, self.zero, self.max_depth, numbers_as_one=True)
-            self._discrete_cache = counts.exact_size(self.start, self._groups)
-        n = self._discrete_cache
+        n = Counts(self.rules, self.shared, self.zero, self.max_depth, numbers_as_one=True).exact_size(self.start, self._groups)
         return None if n == INF or n >= CAP else int(n)
 
     def log10_size(self) -> float:

@@ -8,6 +8,7 @@ caller of :func:`~algebraic_nas.grammar.grammar.load_grammar`.
 
 from __future__ import annotations
 
+from .bottomup import bottom_up
 from .checks import Refs
 from .meta import Expr, Rule
 from .patterns import Alternative
@@ -92,27 +93,17 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
     """Ambiguity visible at the leaves: one nullary terminal derivable by two alternatives."""
     leaves: dict[str, set] = {}
 
+    def units(x: str) -> list[str]:
+        return [al.pattern[1] for al in alts[x] if al.kind == "unit"]
+
+    def compute(x: str) -> set:
+        out: set = {al.expr.name for al in alts[x] if al.kind == "leaf"}
+        for b in units(x):
+            out |= leaves[b]
+        return out
+
     def leaf_set(b: str) -> set:
-        # bottom-up with an explicit stack (unit productions are acyclic: checks.py)
-        todo = [b]
-        while todo:
-            x = todo[-1]
-            if x in leaves:
-                todo.pop()
-                continue
-            missing = [al.pattern[1] for al in alts[x] if al.kind == "unit" and al.pattern[1] not in leaves]
-            if missing:
-                todo.extend(missing)
-                continue
-            todo.pop()
-            out: set = set()
-            for al in alts[x]:
-                if al.kind == "leaf":
-                    out.add(al.expr.name)
-                elif al.kind == "unit":
-                    out |= leaves[al.pattern[1]]
-            leaves[x] = out
-        return leaves[b]
+        return bottom_up(b, units, compute, leaves)  # unit productions are acyclic (checks.py)
 
     messages = []
     for a_name in nonterminals:

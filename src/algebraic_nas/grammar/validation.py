@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
+from .bottomup import bottom_up
 from .errors import TermError
 from .patterns import P_FLOAT, P_INT, P_NT, P_T, is_zero
 from .term import Term
@@ -35,37 +36,20 @@ def validate(g: "Grammar", term: Term, start: str, root: Optional[Node], text: O
     seen_shared: dict = {}
     lens: dict = {}
 
+    def own_length(x: Term) -> int:
+        if x._str is not None:
+            return len(x._str)
+        if x.collapsed:
+            return len(x.nonterminal or x.symbol)
+        if x.value is not None:
+            return len(repr(x.value) if isinstance(x.value, float) else str(x.value))
+        if not x.symbol:
+            return lens[x.children[0]]
+        return len(x.symbol) + 2 + sum([lens[c] for c in x.children]) + 2 * (len(x.children) - 1)
+
     def length(t: Term) -> int:
-        """Characters of ``str(t)``, computed bottom-up with an explicit stack (any depth)."""
-        n = lens.get(id(t))
-        if n is not None:
-            return n
-        stack = [t]
-        while stack:
-            x = stack[-1]
-            if id(x) in lens:
-                stack.pop()
-                continue
-            if x._str is not None:
-                n = len(x._str)
-            elif x.collapsed:
-                n = len(x.nonterminal or x.symbol)
-            elif x.value is not None:
-                n = len(repr(x.value) if isinstance(x.value, float) else str(x.value))
-            elif not x.children:
-                n = len(x.symbol)
-            else:
-                missing = [c for c in x.children if id(c) not in lens]
-                if missing:
-                    stack.extend(missing)
-                    continue
-                if not x.symbol:
-                    n = lens[id(x.children[0])]
-                else:
-                    n = len(x.symbol) + 2 + sum([lens[id(c)] for c in x.children]) + 2 * (len(x.children) - 1)
-            stack.pop()
-            lens[id(x)] = n
-        return lens[id(t)]
+        """Characters of ``str(t)``, computed bottom-up without recursion (any depth)."""
+        return bottom_up(t, lambda x: x.children if x._str is None and not x.collapsed else (), own_length, lens)
 
     def err(pos: int, msg: str):
         raise TermError(pos, msg, text)
