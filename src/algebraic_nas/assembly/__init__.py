@@ -15,7 +15,7 @@ Modules: :mod:`.registry` (``@register_primitive``, ``register_merge``; re-expor
 layer's topology registry: ``register_topology``, ``Template``...), :mod:`.graph`
 (term → pruned op-edge DAG, WL graphs), :mod:`.network` (shape propagation, step-list executor,
 stem/head), :mod:`.primitives` (REFERENCE §3 and NB201 ops), :mod:`.blocks` (DARTS, Liu et al.,
-MobileNet, Auto-DeepLab), :mod:`.merges` (sum and concat merge modules),
+MobileNet, Auto-DeepLab, NAGO transitions), :mod:`.merges` (sum, concat and NAGO's merges),
 :mod:`.stats`, :mod:`.draw`, :mod:`.commands` (``algebraic-nas build/draw``).
 
 The torch-free parts (registries, :mod:`.graph`) import without torch; the torch parts
