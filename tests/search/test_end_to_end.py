@@ -51,11 +51,12 @@ def test_default_command_is_banat_on_hnb201_digits_within_budget():
 
 
 def test_without_run_dir_the_run_goes_to_hydras_output_directory(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "algebraic_nas.search", "budget.evaluations=0", "report=false"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "algebraic_nas.search", *FAST, "strategy=random", "budget.evaluations=1",
+                          "report=false"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     (store,) = tmp_path.glob("outputs/*/*/runs.sqlite")
     assert (store.parent / ".hydra" / "config.yaml").exists()
+    assert [p.name for p in store.parent.glob("*.log")] == ["search.log"]  # the Hydra job is named
 
 
 @pytest.mark.parametrize(

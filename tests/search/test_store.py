@@ -96,10 +96,10 @@ def test_readonly_store(tmp_path):
 def test_one_driver_per_run_directory(tmp_path):
     first = Store(tmp_path)
     first.start_session()
-    second = Store(tmp_path)
-    with pytest.raises(RuntimeError, match="another search driver"):
-        second.start_session()
+    with pytest.raises(RuntimeError, match="another search driver"):  # decided when opened, before any write
+        Store(tmp_path)
     first.close()  # the lock goes with the driver
+    second = Store(tmp_path)
     second.start_session()
     second.close()
 

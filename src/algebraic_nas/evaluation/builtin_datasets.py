@@ -2,7 +2,9 @@
 :func:`~.data.register_dataset` like any user dataset.
 
 Files are data, read through the safe loaders of :mod:`.files` (never unpickled as code, never
-downloaded); ``digits`` and ``clutterdigits`` are embedded (:mod:`.embedded`).
+downloaded); where they are is one table (``_LAYOUTS``), used by the loaders and by the check a
+search runs before it starts (``check_files``); ``digits`` and ``clutterdigits`` are embedded
+(:mod:`.embedded`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,37 @@ _IMAGENET16_MEAN = (122.68 / 255, 116.66 / 255, 104.01 / 255)
 _IMAGENET16_STD = (63.22 / 255, 61.26 / 255, 65.09 / 255)
 
 
+# Where each dataset's files are: the candidate sub-directories of the data root (tried in
+# order; "" is the root itself) and the files the loader reads, the first one locating the
+# directory. One table for the loaders and for the check a search runs before it starts.
+_NPY_FILES = [f"{s}_{xy}.npy" for s in ("train", "valid", "test") for xy in ("x", "y")]
+_LAYOUTS: dict[str, tuple[list[str], list[str]]] = {
+    "cifar10": (["cifar-10-batches-py", "cifar10", "cifar-10", ""], [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]),
+    "cifar100": (["cifar-100-python", "cifar100", "cifar-100", ""], ["train", "test"]),
+    "imagenet16-120": (["ImageNet16", "ImageNet16-120", "imagenet16-120", "imagenet16", ""],
+                       [f"train_data_batch_{i}" for i in range(1, 11)] + ["val_data"]),
+    "addnist": (["addnist", "ADDNIST", "Addnist", ""], _NPY_FILES),
+    "cifartile": (["cifartile", "CIFARTILE", "Cifartile", ""], _NPY_FILES),
+}
+
+
+def dataset_dir(name: str, root: Optional[Path]) -> Path:
+    """The directory holding every file of dataset ``name`` under the data root ``root``;
+    :class:`DatasetFileNotFoundError` naming the first missing file otherwise (reads nothing)."""
+    candidates, files = _LAYOUTS[name]
+    d = find_dir(default_data_root(root), candidates, files[0], name)
+    for f in files[1:]:  # report every missing file by name before reading any
+        require_file(d / f, name)
+    return d
+
+
+def _check(name: str) -> Callable[[Path], Path]:
+    return lambda root: dataset_dir(name, root)
+
+
 def _load_cifar10(root: Optional[Path]) -> ImageDataset:
     name = "cifar10"
-    d = find_dir(default_data_root(root), ["cifar-10-batches-py", "cifar10", "cifar-10", ""], "data_batch_1", name)
+    d = dataset_dir(name, root)
     parts = [read_image_pickle(d / f"data_batch_{i}", name, "labels", 32) for i in range(1, 6)]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
@@ -50,7 +80,7 @@ def _load_cifar10(root: Optional[Path]) -> ImageDataset:
 
 def _load_cifar100(root: Optional[Path]) -> ImageDataset:
     name = "cifar100"
-    d = find_dir(default_data_root(root), ["cifar-100-python", "cifar100", "cifar-100", ""], "train", name)
+    d = dataset_dir(name, root)
     x, y = read_image_pickle(d / "train", name, "fine_labels", 32)
     xt, yt = read_image_pickle(d / "test", name, "fine_labels", 32)
     check_labels(y, 100, name, str(d / "train"))
@@ -62,11 +92,7 @@ def _load_cifar100(root: Optional[Path]) -> ImageDataset:
 
 def _load_imagenet16_120(root: Optional[Path]) -> ImageDataset:
     name = "imagenet16-120"
-    d = find_dir(default_data_root(root), ["ImageNet16", "ImageNet16-120", "imagenet16-120", "imagenet16", ""],
-                 "train_data_batch_1", name)
-    for i in range(1, 11):  # report every missing batch by name before reading any
-        require_file(d / f"train_data_batch_{i}", name)
-    require_file(d / "val_data", name)
+    d = dataset_dir(name, root)
     xs, ys = [], []
     for i in range(1, 11):
         xi, yi = read_image_pickle(d / f"train_data_batch_{i}", name, "labels", 16)
@@ -86,7 +112,7 @@ def _load_imagenet16_120(root: Optional[Path]) -> ImageDataset:
 
 def _npy_loader(name: str, channels: int, resolution: int, classes: int) -> Callable[[Optional[Path]], ImageDataset]:
     def load(root: Optional[Path]) -> ImageDataset:
-        d = find_dir(default_data_root(root), [name, name.upper(), name.capitalize(), ""], "train_x.npy", name)
+        d = dataset_dir(name, root)
         splits = {}
         for s in ("train", "valid", "test"):
             x, y = read_npy_split(d, s, name, channels, resolution)
@@ -109,13 +135,18 @@ _FILES = "local files under data_root (never downloaded)"
 
 def register_builtin_datasets() -> None:
     """Register the built-in datasets (what importing :mod:`algebraic_nas.evaluation` does)."""
-    register_dataset("cifar10", DatasetInfo(3, 32, 10, _load_cifar10), aliases=("cifar-10",), doc=f"CIFAR-10, {_FILES}")
-    register_dataset("cifar100", DatasetInfo(3, 32, 100, _load_cifar100), aliases=("cifar-100",),
-                     doc=f"CIFAR-100, {_FILES}")
-    register_dataset("imagenet16-120", DatasetInfo(3, 16, 120, _load_imagenet16_120),
+    register_dataset("cifar10", DatasetInfo(3, 32, 10, _load_cifar10, check_files=_check("cifar10")),
+                     aliases=("cifar-10",), doc=f"CIFAR-10, {_FILES}")
+    register_dataset("cifar100", DatasetInfo(3, 32, 100, _load_cifar100, check_files=_check("cifar100")),
+                     aliases=("cifar-100",), doc=f"CIFAR-100, {_FILES}")
+    register_dataset("imagenet16-120",
+                     DatasetInfo(3, 16, 120, _load_imagenet16_120, check_files=_check("imagenet16-120")),
                      aliases=("imagenet16", "imagenet16_120", "imagenet-16-120"), doc=f"ImageNet16-120, {_FILES}")
-    register_dataset("addnist", DatasetInfo(3, 28, 20, _npy_loader("addnist", 3, 28, 20)), doc=f"AddNIST, {_FILES}")
-    register_dataset("cifartile", DatasetInfo(3, 64, 4, _npy_loader("cifartile", 3, 64, 4)), doc=f"CIFARTile, {_FILES}")
+    register_dataset("addnist", DatasetInfo(3, 28, 20, _npy_loader("addnist", 3, 28, 20), check_files=_check("addnist")),
+                     doc=f"AddNIST, {_FILES}")
+    register_dataset("cifartile",
+                     DatasetInfo(3, 64, 4, _npy_loader("cifartile", 3, 64, 4), check_files=_check("cifartile")),
+                     doc=f"CIFARTile, {_FILES}")
     register_dataset("digits", DatasetInfo(*embedded.DIGITS_SPEC, _embedded_loader(embedded.digits_splits, "digits", 10),
                                            embedded=True),
                      doc="embedded offline default: scikit-learn's bundled 8x8 digits (no files needed)")

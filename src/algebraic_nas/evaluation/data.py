@@ -114,7 +114,9 @@ class ImageDataset:
 @dataclass(frozen=True)
 class DatasetInfo:
     """A registered dataset: the input spec, known without loading, and the loader
-    (``loader(data_root)``; ``embedded`` ones need no files and get ``None``); ``doc``: one line."""
+    (``loader(data_root)``; ``embedded`` ones need no files and get ``None``); ``doc``: one line;
+    ``check_files(data_root)``: raises :class:`DatasetFileNotFoundError` naming the first missing
+    file without reading any (a search calls it once, before it starts; ``None``: no check)."""
 
     channels: int
     resolution: int
@@ -122,6 +124,7 @@ class DatasetInfo:
     loader: Callable[[Optional[Path]], ImageDataset]
     embedded: bool = False
     doc: str = ""
+    check_files: Optional[Callable[[Path], object]] = None
 
     @property
     def spec(self) -> InputSpec:
@@ -246,6 +249,15 @@ def get_dataset_spec(name: str) -> InputSpec:
     Raises :class:`ValueError` naming the known datasets for an unknown ``name``.
     """
     return get_dataset_info(name).spec
+
+
+def check_dataset_files(name: str, data_root: Union[str, Path, None] = None) -> None:
+    """Fail now, naming the missing file, when dataset ``name``'s files are not under the data
+    root (see :func:`default_data_root`); reads nothing. Embedded datasets and those registered
+    without ``check_files`` pass."""
+    info = get_dataset_info(name)
+    if not info.embedded and info.check_files is not None:
+        info.check_files(default_data_root(data_root))
 
 
 def get_dataset(name: str, data_root: Union[str, Path, None] = None, device: Union[str, torch.device] = "cpu") -> ImageDataset:

@@ -3,6 +3,14 @@
 All arguments are plain picklable values, so ``evaluate`` can be submitted to Dask worker
 processes as is. The model construction is injectable: :func:`evaluate_model` runs the same
 pipeline for any ``factory(spec) -> nn.Module`` (tests use a tiny fixed CNN).
+
+CPU threads: an evaluation runs with the protocol's ``cpu_threads``, else
+:data:`DEFAULT_CPU_THREADS` (one), and restores the caller's setting afterwards. A search uses the
+same default (its ``executor.threads`` becomes the protocol's ``cpu_threads``): these networks
+gain little from intra-op threads, and on a loaded machine two threads made an evaluation 2-20x
+slower (spinning).
+
+:func:`check_buildable` is the search's fail-fast check of a space: it builds a few sampled terms.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from algebraic_nas.assembly.shapes import InputSpec
+from algebraic_nas.threads import torch_threads
 
 from .data import canonical_name, get_dataset, get_dataset_spec
 from .devices import describe_device, resolve_device
@@ -35,6 +44,15 @@ if TYPE_CHECKING:
 ModelFactory = Callable[[InputSpec], nn.Module]
 StatsFn = Callable[[nn.Module, InputSpec], Mapping[str, Any]]
 
+# torch CPU threads of an evaluation whose protocol leaves cpu_threads unset (also a search's)
+DEFAULT_CPU_THREADS = 1
+
+
+def cpu_threads(protocol: Protocol) -> int:
+    """The torch CPU threads an evaluation under ``protocol`` runs with: its ``cpu_threads``,
+    else :data:`DEFAULT_CPU_THREADS`."""
+    return DEFAULT_CPU_THREADS if protocol.cpu_threads is None else int(protocol.cpu_threads)
+
 
 def evaluate(
     term: str,
@@ -50,7 +68,8 @@ def evaluate(
 
     ``protocol`` is a preset name (``"nb201"``, ``"cvprnas"``, ``"quick"``), a mapping with a
     ``"name"`` and overrides, or a :class:`Protocol`; ``overrides`` replaces protocol fields
-    (``{"epochs": 3}``). ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
+    (``{"epochs": 3}``). ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``. Runs with
+    :func:`cpu_threads` torch threads (one unless the protocol sets ``cpu_threads``).
     The record's ``outcome`` is ``"failed"`` with a ``reason`` for an unparsable term, a network
     that cannot be built, divergence, out-of-memory, or any other exception.
     """
@@ -82,36 +101,43 @@ def evaluate_model(
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         proto = get_protocol(protocol, **dict(overrides or {}))
         rec.protocol, rec.config = proto.name, proto.to_dict()
-        dev = resolve_device(device)
-        rec.device = describe_device(dev)
-        rec.dataset = canonical_name(dataset)
-        spec = get_dataset_spec(dataset)
-        # Build once on the CPU for the counts and the objectives known before training (a
-        # separate instance: counting runs a forward pass, latency may move it to the device).
-        with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the caller's RNG
-            probe = factory(spec)
-            counted = (stats or count_stats)(probe, spec)
-            rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
-            rec.objectives = measure_objectives(MeasureContext(rec, probe, spec, dev, proto), trained=False)
-        del probe
-        data = get_dataset(dataset, data_root, device="cpu")
-        if dev.type == "cuda" and fits_on_device(data, dev):
-            data = get_dataset(dataset, data_root, device=dev)  # a cached device copy, reused by later runs
-        result = train(lambda: factory(spec), data, proto, seed=seed, device=dev,
-                       label=f"{rec.dataset}/{term[:30] or 'model'}/s{seed}")
-        rec.outcome, rec.reason = result.outcome, result.reason
-        rec.valid_error, rec.test_error = result.valid_error, result.test_error
-        rec.train_losses, rec.valid_errors = list(result.train_losses), list(result.valid_errors)
-        rec.epoch_times_s = list(result.epoch_times_s)
-        rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
-        rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
-        if rec.ok:
-            rec.objectives.update(measure_objectives(MeasureContext(rec, None, spec, dev, proto), trained=True))
+        with torch_threads(cpu_threads(proto)):
+            _train_and_measure(rec, factory, dataset, proto, seed, device, data_root, stats)
     except Exception as exc:  # never crash the caller: the record says what happened
         rec.outcome, rec.reason = FAILED, (OUT_OF_MEMORY if is_oom(exc) else f"{type(exc).__name__}: {exc}")
         log.info("evaluation failed (%s): %s", term[:60] or "model", rec.reason)
     rec.wall_time_s = time.perf_counter() - start
     return rec
+
+
+def _train_and_measure(rec: EvaluationRecord, factory: ModelFactory, dataset: str, proto: Protocol, seed: int,
+                       device: str, data_root: Optional[str], stats: Optional[StatsFn]) -> None:
+    """The body of :func:`evaluate_model`: fills ``rec`` (raises on failure)."""
+    dev = resolve_device(device)
+    rec.device = describe_device(dev)
+    rec.dataset = canonical_name(dataset)
+    spec = get_dataset_spec(dataset)
+    # Build once on the CPU for the counts and the objectives known before training (a
+    # separate instance: counting runs a forward pass, latency may move it to the device).
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the caller's RNG
+        probe = factory(spec)
+        counted = (stats or count_stats)(probe, spec)
+        rec.params, rec.flops = int(counted["params"]), int(counted["flops"])
+        rec.objectives = measure_objectives(MeasureContext(rec, probe, spec, dev, proto), trained=False)
+    del probe
+    data = get_dataset(dataset, data_root, device="cpu")
+    if dev.type == "cuda" and fits_on_device(data, dev):
+        data = get_dataset(dataset, data_root, device=dev)  # a cached device copy, reused by later runs
+    result = train(lambda: factory(spec), data, proto, seed=seed, device=dev,
+                   label=f"{rec.dataset}/{rec.term[:30] or 'model'}/s{seed}")
+    rec.outcome, rec.reason = result.outcome, result.reason
+    rec.valid_error, rec.test_error = result.valid_error, result.test_error
+    rec.train_losses, rec.valid_errors = list(result.train_losses), list(result.valid_errors)
+    rec.epoch_times_s = list(result.epoch_times_s)
+    rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
+    rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
+    if rec.ok:
+        rec.objectives.update(measure_objectives(MeasureContext(rec, None, spec, dev, proto), trained=True))
 
 
 def _label(protocol: Any) -> str:
@@ -165,3 +191,37 @@ def term_network_stats(net: nn.Module, spec: InputSpec) -> Mapping[str, Any]:
     from algebraic_nas.assembly import network_stats
 
     return network_stats(net, spec)
+
+
+def check_buildable(grammar: Grammar, dataset: str, seed: int = 0, tries: int = 3) -> Term:
+    """Fail fast on a space whose networks cannot be built: build the networks of up to
+    ``tries`` terms sampled from ``grammar`` (a random stream from ``seed``) for ``dataset``'s
+    input spec, each run in eval mode on one zero image ``(1, C, R, R)`` on the CPU, one thread,
+    without touching the caller's RNG; returns the first term that builds.
+
+    Raises :class:`~algebraic_nas.assembly.registry.AssemblyError` with the reason of the last
+    failure (e.g. a terminal with no implementation) when none does.
+    """
+    import random
+
+    from algebraic_nas.assembly import build_network
+    from algebraic_nas.assembly.registry import AssemblyError
+
+    spec = get_dataset_spec(dataset)
+    rng = random.Random(seed)
+    reason = ""
+    with torch.random.fork_rng(devices=[]), torch_threads(DEFAULT_CPU_THREADS), torch.no_grad():
+        for _ in range(max(1, tries)):
+            try:
+                term = grammar.sample(rng)
+            except Exception as exc:  # noqa: BLE001 - a space that cannot even be sampled
+                raise AssemblyError(f"cannot sample a term: {type(exc).__name__}: {exc}") from exc
+            try:
+                net = build_network(term, spec, seed=seed).eval()
+                net(torch.zeros(1, spec.channels, spec.resolution, spec.resolution))
+                return term
+            except Exception as exc:  # noqa: BLE001 - any failure means: this term cannot run
+                text = str(term)
+                reason = f"{type(exc).__name__}: {exc} (term {text[:80]}{'...' if len(text) > 80 else ''})"
+    raise AssemblyError(f"none of {max(1, tries)} sampled terms builds for {canonical_name(dataset)} "
+                        f"input {spec.channels}x{spec.resolution}x{spec.resolution}: {reason}")

@@ -11,6 +11,11 @@ generated from their registries (``--help`` lists them). A strategy or executor 
 your own module is selectable once the module is named in ``ALGEBRAIC_NAS_PLUGINS``::
 
     ALGEBRAIC_NAS_PLUGINS=my_strategies python -m algebraic_nas.search strategy=my_search
+
+A mistake in the configuration (``budget.evaluations=0``, ``device=gpu``, a dataset whose files
+are missing, a grammar that cannot be built, ...) and a run directory another driver holds are
+reported in one line, ``error: KEY=VALUE: what is accepted``, with exit status 2, before Hydra
+writes anything into the run directory. The run's log is ``RUN_DIR/search.log``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from algebraic_nas.search.config import register_configs
+from algebraic_nas.errors import AlgebraicNASError
+from algebraic_nas.search.config import fail, register_configs
 
 register_configs()
 
@@ -29,7 +35,10 @@ def main(cfg: DictConfig) -> None:
     """Hydra entry point: the run directory is Hydra's output directory (``run_dir``)."""
     from algebraic_nas.search.runner import run_search
 
-    run_search(cfg, HydraConfig.get().runtime.output_dir)
+    try:
+        run_search(cfg, HydraConfig.get().runtime.output_dir)
+    except AlgebraicNASError as exc:
+        fail(exc)
 
 
 if __name__ == "__main__":

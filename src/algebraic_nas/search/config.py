@@ -5,7 +5,10 @@ and their types, so a misspelt or mistyped override fails at composition time na
 (``strategy.kernl=wl`` → "Key 'kernl' not in 'BanatStrategyConf'", ``n_workers=two`` → "Value 'two'
 ... could not be converted to Integer ... full_key: n_workers").
 
-Config groups: ``grammar`` (YAML files over these schemas); ``dataset`` and ``protocol``,
+Every value is then checked (``search/validation.py``) by :class:`CheckBeforeRun`, a Hydra
+callback, before Hydra creates the run directory: a mistake is one line and exit status 2.
+
+Config groups: ``grammar`` (YAML files typed by ``SearchConf.grammar``); ``dataset`` and ``protocol``,
 generated from the evaluation package's dataset and protocol registries (one option per
 registered name, e.g. ``dataset=clutterdigits protocol=tiny``); and
 ``strategy`` and ``executor``, generated from the strategy and executor registries: one option
@@ -17,14 +20,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import sys
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
+from algebraic_nas.errors import AlgebraicNASError, ConfigError
 from algebraic_nas.search.worker import DEFAULT_FUNCTION
+
+EXIT_USAGE = 2  # a configuration that cannot run (argparse's status for usage errors)
 
 
 @dataclass
@@ -142,10 +151,7 @@ def register_configs() -> None:
     OmegaConf.register_new_resolver("an.or", _first_set, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="search_schema", node=SearchConf)
-    # kept out of the selectable groups: the YAML options name them as /schema/GROUP/NAME@_here_
-    cs.store(group="schema/grammar", name="grammar", node=GrammarConf)
-    cs.store(group="schema/dataset", name="dataset", node=DatasetConf)
-    cs.store(group="schema/protocol", name="protocol", node=ProtocolConf)
+    # no schema groups (--help would list them as choices): SearchConf types every group's node
     for name in dataset_names():  # the name picks the dataset; data_root stays a key of each
         cs.store(group="dataset", name=name, node=DatasetConf(name=name))
     for name in protocol_names():  # the name picks the preset; every field stays overridable
@@ -154,3 +160,35 @@ def register_configs() -> None:
         cs.store(group="strategy", name=entry.name, node=strategy_node(entry))
     for entry in executor_entries():
         cs.store(group="executor", name=entry.name, node=executor_node(entry))
+
+
+def fail(exc: AlgebraicNASError) -> NoReturn:
+    """Print ``error: MESSAGE`` (one line, no traceback) and exit with status 2."""
+    print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_USAGE)
+
+
+class CheckBeforeRun(Callback):
+    """Hydra callback (``hydra.callbacks`` in ``search.yaml``): before Hydra creates the run
+    directory and writes ``.hydra/`` and the log into it, check the configuration and that no
+    other driver holds the directory; a mistake exits with :func:`fail`."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from algebraic_nas.search.lock import RunDirectoryBusy, busy_message, lock_holder
+        from algebraic_nas.search.validation import check_config
+
+        try:
+            c = OmegaConf.to_container(OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]),
+                                       resolve=True, throw_on_missing=True)
+            run_dir = str(config.hydra.run.dir)
+        except MissingMandatoryValue as exc:
+            fail(ConfigError(f"{exc.full_key}=???: must be set (e.g. {exc.full_key}=VALUE on the command line)"))
+        except Exception:  # noqa: BLE001 - unresolvable here (e.g. ${hydra:...}): run_search checks it
+            return
+        try:
+            check_config(c)
+            holder = lock_holder(run_dir)
+            if holder is not None:
+                raise RunDirectoryBusy(busy_message(run_dir, holder))
+        except AlgebraicNASError as exc:
+            fail(exc)

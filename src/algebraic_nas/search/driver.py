@@ -18,8 +18,9 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
+from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors import Executor
 from algebraic_nas.search.progress import Progress, Status
 from algebraic_nas.search.proposal import Proposal, Result
@@ -28,6 +29,37 @@ from algebraic_nas.search.strategies.base import Strategy
 from algebraic_nas.search.worker import EvaluationTask
 
 log = logging.getLogger(__name__)
+
+
+# protocol fields that do not make results incomparable: a resumed run may change them
+_UNCOMPARED = ("cpu_threads",)
+
+
+def _comparable(identity: Mapping[str, Any]) -> dict:
+    out = dict(identity)
+    for key in ("protocol", "overrides"):
+        if isinstance(out.get(key), Mapping):
+            out[key] = {k: v for k, v in out[key].items() if k not in _UNCOMPARED}
+    return out
+
+
+def check_stored_settings(store: Store, settings: EvaluationTask) -> None:
+    """A run directory holds one search: store the evaluation settings of ``settings`` if it
+    has none, else raise :class:`~algebraic_nas.errors.ConfigError` naming every setting that
+    differs (results under other settings are not comparable; the CPU thread count may change)."""
+    stored = store.get_meta("evaluation")
+    mine = settings.identity()
+    if stored is None:
+        store.set_meta("evaluation", mine)
+        return
+    a, b = _comparable(stored), _comparable(mine)
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if diff:
+        details = "; ".join(f"{k}: stored {stored.get(k)!r}, now {mine.get(k)!r}" for k in diff)
+        raise ConfigError(
+            f"{store.path} holds a search with different evaluation settings ({details}); "
+            "use another run directory or the same settings to resume"
+        )
 
 
 @dataclass
@@ -94,24 +126,10 @@ class Driver:
 
     # --- resume ----------------------------------------------------------------------------------
 
-    def _check_settings(self) -> None:
-        stored = self.store.get_meta("evaluation")
-        mine = self.settings.identity()
-        if stored is None:
-            self.store.set_meta("evaluation", mine)
-            return
-        diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
-        if diff:
-            details = "; ".join(f"{k}: stored {stored.get(k)!r}, now {mine.get(k)!r}" for k in diff)
-            raise ValueError(
-                f"{self.store.path} holds a search with different evaluation settings ({details}); "
-                "use another run directory or the same settings to resume"
-            )
-
     def resume(self) -> int:
         """Replay the stored finished evaluations into the strategy (in evaluation order) and
         queue the unfinished ones for evaluation; returns the number replayed."""
-        self._check_settings()
+        check_stored_settings(self.store, self.settings)
         finished = self.store.rows(status=("done", "failed"), order="finished")
         for row in finished:
             record = row.result or {"outcome": "ok" if row.status == "done" else "failed", "valid_error": row.valid_error}

@@ -13,6 +13,8 @@ from typing import Optional, TextIO
 
 log = logging.getLogger("algebraic_nas.search")
 
+PROGRESS_MODES = ("auto", "bar", "log", "none")  # the values of the search's ``progress`` setting
+
 
 def format_seconds(s: Optional[float]) -> str:
     """``3725`` → ``"1:02:05"``; ``None`` → ``"?"``."""
@@ -53,8 +55,8 @@ class Progress:
     """
 
     def __init__(self, mode: str = "auto", stream: TextIO = sys.stderr) -> None:
-        if mode not in ("auto", "bar", "log", "none"):
-            raise ValueError(f"progress must be auto, bar, log or none, not {mode!r}")
+        if mode not in PROGRESS_MODES:
+            raise ValueError(f"progress must be one of {', '.join(PROGRESS_MODES)}, not {mode!r}")
         if mode == "auto":
             mode = "bar" if getattr(stream, "isatty", lambda: False)() else "log"
         self.mode = mode

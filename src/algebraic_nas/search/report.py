@@ -6,6 +6,8 @@ Writes into ``RUN_DIR/report/``:
   and every measured objective;
 * ``incumbent.png`` — the best validation error so far over evaluations and over wall time;
 * ``summary.json`` — the best term with its statistics (its objectives and fidelity), counts, times;
+  for a run with no successful evaluation, ``best`` is null, ``no_successful_evaluation`` says so
+  and ``failure_reasons`` counts why evaluations failed (the plot says so too, instead of empty axes);
 
 The best is the lowest validation error at the highest fidelity present (``{}``, full fidelity,
 when any row has it): errors after fewer epochs are not comparable.
@@ -22,8 +24,9 @@ import json
 import logging
 import math
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from algebraic_nas.search.progress import format_seconds
 from algebraic_nas.search.proposal import OBJECTIVES, fidelity_key
@@ -75,7 +78,27 @@ def write_csv(rows: Sequence[Row], path: Path) -> None:
             w.writerow([cell(r, c) for c in CSV_COLUMNS] + [r.objectives.get(k, "") for k in extra])
 
 
-def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title: str = "") -> None:
+def failure_reasons(rows: Sequence[Row], top: int = 5) -> list[tuple[str, int]]:
+    """The ``top`` most common reasons (first line of the stored error, at most 200
+    characters) of failed evaluations, with their counts, most common first."""
+    reasons = Counter(((r.error or "unknown").strip().splitlines() or ["unknown"])[0][:200]
+                      for r in rows if r.status == "failed")
+    return reasons.most_common(top)
+
+
+def no_success_message(counts: Mapping[str, int]) -> str:
+    """What a run without a successful evaluation has: ``"no successful evaluation (3 failed,
+    1 unfinished)"``."""
+    failed = counts.get("failed", 0)
+    unfinished = counts.get("running", 0) + counts.get("pending", 0)
+    parts = [f"{failed} failed"] + ([f"{unfinished} unfinished"] if unfinished else [])
+    return f"no successful evaluation ({', '.join(parts)})"
+
+
+def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title: str = "",
+                   empty_note: str = "no successful evaluation") -> None:
+    """The best validation error over evaluations and over wall time; with no finite point,
+    ``empty_note`` written across both panels instead of empty axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,6 +110,12 @@ def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title:
         n, t, b = zip(*pts)
         axes[0].step(n, b, where="post")
         axes[1].step([x / 60.0 for x in t], b, where="post")
+    else:
+        for ax in axes:
+            ax.text(0.5, 0.5, empty_note, ha="center", va="center", transform=ax.transAxes, fontsize=11,
+                    color="firebrick", wrap=True)
+            ax.set_xticks([])
+            ax.set_yticks([])
     axes[0].set_xlabel("evaluations")
     axes[1].set_xlabel("search wall time (min)")
     for ax in axes:
@@ -134,8 +163,9 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
     strategy = (config.get("strategy") or {}).get("name") or (rows[0].strategy if rows else "?")
     grammar_name = evaluation.get("grammar") or (config.get("grammar") or {}).get("name")
     dataset = evaluation.get("dataset") or (config.get("dataset") or {}).get("name")
-    plot_incumbent(trace, out / "incumbent.png", title=f"{strategy} on {grammar_name} / {dataset}")
     best = summary.best
+    note = no_success_message(summary.counts)
+    plot_incumbent(trace, out / "incumbent.png", title=f"{strategy} on {grammar_name} / {dataset}", empty_note=note)
     info: dict[str, Any] = {
         "run_dir": str(run_dir),
         "strategy": strategy,
@@ -146,6 +176,8 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
         "mean_eval_time_s": _mean([r.eval_time_s for r in rows if r.finished]),
         "mean_propose_time_s": _mean([r.propose_time_s for r in rows]),
         "best": None,
+        "no_successful_evaluation": best is None,
+        "failure_reasons": [{"reason": r, "count": n} for r, n in failure_reasons(rows)],
         "files": {"csv": str(out / "evaluations.csv"), "incumbent_plot": str(out / "incumbent.png")},
     }
     if best is not None:
@@ -196,7 +228,8 @@ def format_summary(info: dict) -> str:
         if b.get("fidelity"):
             lines.append(f"  at fidelity {fidelity_key(b['fidelity'])} (the highest in this run)")
     else:
-        lines.append("  no successful evaluation yet")
+        lines.append("  " + no_success_message(c))
+        lines += [f"    {f['count']} x {f['reason']}" for f in info.get("failure_reasons") or []]
     lines.append("  report: " + ", ".join(str(v) for v in info["files"].values()))
     return "\n".join(lines)
 

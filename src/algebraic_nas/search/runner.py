@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
-from algebraic_nas.search.driver import Budget, Driver, SearchResult
+from algebraic_nas.search.driver import Budget, Driver, SearchResult, check_stored_settings
 from algebraic_nas.search.executors import Executor, make_executor
 from algebraic_nas.search.progress import Progress
-from algebraic_nas.search.settings import resolve_config
 from algebraic_nas.search.store import Store
-from algebraic_nas.search.strategies import Strategy, get_strategy, make_strategy
+from algebraic_nas.search.strategies import Strategy, make_strategy
+from algebraic_nas.search.validation import check_config, grammar_reference
 from algebraic_nas.search.worker import DEFAULT_FUNCTION, EvaluationTask
+
+__all__ = ["build_executor", "build_strategy", "check_config", "grammar_reference", "protocol_spec", "run_search"]
 
 log = logging.getLogger("algebraic_nas.search")
 
@@ -35,19 +37,15 @@ def _plain(cfg: Any) -> dict:
     return {k: (_plain(v) if isinstance(v, Mapping) else v) for k, v in dict(cfg).items()}
 
 
-def grammar_reference(name: str) -> str:
-    """A shipped grammar name as is; a path made absolute (workers may run elsewhere)."""
-    p = Path(name).expanduser()
-    if p.suffix == ".ebnf" or os.sep in name or p.exists():
-        return str(p.resolve())
-    return name
-
-
-def protocol_spec(protocol: Mapping[str, Any]) -> dict:
+def protocol_spec(protocol: Mapping[str, Any], threads: Optional[int] = None) -> dict:
     """The protocol config as ``evaluate`` takes it: the preset name plus the fields set.
-    The trainer's own epoch progress is off unless asked for: the search shows its own."""
+    The trainer's own epoch progress is off unless asked for: the search shows its own.
+    ``threads`` (``executor.threads``) becomes ``cpu_threads`` when the protocol leaves it unset
+    (unset, evaluate's default applies: one thread, as everywhere)."""
     spec = {k: v for k, v in protocol.items() if v is not None}
     spec.setdefault("progress", "none")
+    if threads is not None:
+        spec.setdefault("cpu_threads", int(threads))
     return spec
 
 
@@ -62,75 +60,69 @@ def build_strategy(cfg: Mapping[str, Any], grammar: Any, seed: int, **extra: Any
     return make_strategy(name, grammar, seed=seed, **s, **extra)
 
 
+def _stored_rows(run_dir: Path) -> int:
+    """How many proposals the run directory's store holds (0 without a store), read-only."""
+    try:
+        with Store(run_dir, readonly=True) as store:
+            return len(store.rows())
+    except FileNotFoundError:
+        return 0
+
+
 def build_executor(cfg: Mapping[str, Any], n_workers: int) -> Executor:
     """The executor of ``cfg["executor"]``: its registered ``kind`` plus fields of its config."""
     ex = dict(cfg)
     return make_executor(ex.pop("kind", "auto"), n_workers=n_workers, **ex)
 
 
-def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> None:
-    """Fail before anything starts (:class:`ConfigError` naming the key and the known names)
-    when the strategy or executor is not registered or has a setting its config lacks, or the
-    dataset or protocol is not registered."""
-    from algebraic_nas.search.executors import get_executor
-
-    if not strategy_given:
-        s = dict(c.get("strategy") or {})
-        entry = get_strategy(s.pop("name", ""))
-        s.pop("batch_size", None)
-        resolve_config(entry.config, None, s, where="strategy")
-    ex = dict(c.get("executor") or {})
-    resolve_config(get_executor(ex.pop("kind", "auto")).config, None, ex, where="executor")
-    if (c.get("evaluation_function") or DEFAULT_FUNCTION) == DEFAULT_FUNCTION:  # a user function may take any name
-        from algebraic_nas.evaluation import get_dataset_info, get_protocol
-
-        get_dataset_info(str((c.get("dataset") or {}).get("name")))  # ConfigError naming dataset.name
-        get_protocol(str((c.get("protocol") or {}).get("name")))  # ConfigError naming protocol.name
-
-
 def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy] = None) -> SearchResult:
     """Run (or resume) the search described by ``cfg`` in ``run_dir``.
+
+    Everything that can be checked is checked before anything is written
+    (:func:`~algebraic_nas.search.validation.check_config`, then the strategy is built); then
+    the run directory's driver lock is taken (``RunDirectoryBusy`` if another driver holds it)
+    and the stored evaluation settings are compared (``ConfigError`` if they differ), both
+    before the stored config is replaced.
 
     Args:
         cfg: the composed config (keys of ``SearchConf``).
         run_dir: output directory; holds ``runs.sqlite`` and, at the end, ``report/``.
         strategy: use this strategy object instead of building ``cfg["strategy"]``.
     """
-    from algebraic_nas.grammar import load_grammar
+    from algebraic_nas.evaluation.evaluate import DEFAULT_CPU_THREADS
 
     c = _plain(cfg)
-    check_config(c, strategy_given=strategy is not None)
+    grammar = check_config(c, strategy_given=strategy is not None)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     grammar_name = grammar_reference(c["grammar"]["name"])
-    grammar = load_grammar(grammar_name)
     seed = int(c.get("seed", 0))
     eval_seed = c.get("eval_seed")
+    network_seed = seed if eval_seed is None else int(eval_seed)
     n_workers = int(c.get("n_workers", 1))
     ex = dict(c.get("executor") or {})
-    # one torch thread per evaluation unless asked: these networks gain little from intra-op
-    # threads, and on a shared CPU two threads made one hnb201 epoch 20x slower (spinning);
-    # use more workers to use more cores
-    threads = ex.get("threads") or 1
+    # one torch thread per evaluation unless asked (evaluate's default too): these networks gain
+    # little from intra-op threads, and on a shared CPU two threads made one hnb201 epoch 20x
+    # slower (spinning); use more workers to use more cores
+    threads = ex.get("threads")
+    settings = EvaluationTask(
+        grammar=grammar_name,
+        dataset=c["dataset"]["name"],
+        protocol=protocol_spec(c["protocol"], threads),
+        seed=network_seed,
+        device=c.get("device", "auto"),
+        data_root=c["dataset"].get("data_root"),
+        function=c.get("evaluation_function") or DEFAULT_FUNCTION,
+        threads=threads or DEFAULT_CPU_THREADS,
+    )
+    # a resumed run must not repeat the random choices of the sessions before it
+    n_rows = _stored_rows(run_dir)
+    if strategy is None:  # built before anything is written: its settings may still be wrong
+        strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows, network_seed=network_seed)
 
-    with Store(run_dir) as store:
-        # a resumed run must not repeat the random choices of the sessions before it
-        n_rows = len(store.rows())
-        if strategy is None:
-            strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows,
-                                      network_seed=seed if eval_seed is None else int(eval_seed))
+    with Store(run_dir) as store:  # takes the run directory's driver lock first
+        check_stored_settings(store, settings)
         store.set_meta("config", c)
         executor = build_executor(ex, n_workers)
-        settings = EvaluationTask(
-            grammar=grammar_name,
-            dataset=c["dataset"]["name"],
-            protocol=protocol_spec(c["protocol"]),
-            seed=seed if eval_seed is None else int(eval_seed),
-            device=c.get("device", "auto"),
-            data_root=c["dataset"].get("data_root"),
-            function=c.get("evaluation_function") or DEFAULT_FUNCTION,
-            threads=threads,
-        )
         b = c.get("budget") or {}
         budget = Budget(evaluations=b.get("evaluations"), wall_time_s=b.get("wall_time_s"))
         log.info(

@@ -11,7 +11,10 @@ A store written by an older version is migrated in place when opened for writing
 columns added, ``meta.schema_version`` set); read-only, it is read as it is.
 
 Only the driver process writes; readers (``algebraic-nas report``) may open the database at
-any time thanks to WAL.
+any time thanks to WAL. One driver per run directory: :class:`DriverLock` (an ``flock`` on
+``RUN_DIR/runs.lock``) is taken before anything is written — a store opened for writing takes it
+first — so a second driver stops with :class:`RunDirectoryBusy`, naming the directory and the
+process holding it, and leaves the first one's settings untouched.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from algebraic_nas.search.lock import DriverLock, RunDirectoryBusy  # noqa: F401 - RunDirectoryBusy re-exported
 from algebraic_nas.search.proposal import fidelity_key, fidelity_rank, finite_or_none, objectives_of
 
 STORE_FILENAME = "runs.sqlite"
@@ -149,31 +153,44 @@ class Store:
     Args:
         path: a run directory (the database is ``path/runs.sqlite``) or the database file.
         readonly: open for reading only (the report does this while a search may be running).
+
+    Opened for writing, the store first takes the run directory's :class:`DriverLock` (held
+    until :meth:`close`): :class:`RunDirectoryBusy` if another driver holds it, before anything
+    is written.
     """
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False) -> None:
         path = Path(path)
         if path.suffix != ".sqlite":
-            if not readonly:
-                path.mkdir(parents=True, exist_ok=True)
             path = path / STORE_FILENAME
         if readonly and not path.exists():
             raise FileNotFoundError(f"no search store at {path}")
         self.path = path
         self.readonly = readonly
-        if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
-        else:
-            self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk when execute() returns, so nothing finished is lost
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            self._migrate()
+        self._session: Optional[int] = None
+        self._lock = DriverLock(path.parent)
+        if not readonly:
+            self._lock.acquire()  # before anything is written: a busy directory is left as it is
+        try:
+            self._connect()
+        except BaseException:
+            self._lock.release()
+            raise
         self._db.row_factory = sqlite3.Row
         self._columns = {r[1] for r in self._db.execute("PRAGMA table_info(evaluations)")}
-        self._session: Optional[int] = None
-        self._lock: Any = None
+
+    def _connect(self) -> None:
+        """Open the database (read-only, or for writing: WAL, schema created and migrated)."""
+        if self.readonly:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk when execute() returns, so nothing finished is lost
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._migrate()
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -181,9 +198,7 @@ class Store:
         if self._session is not None:
             self.heartbeat()  # the session's time counts up to its clean end
             self._session = None
-        if self._lock is not None:
-            self._lock.close()  # releases the flock
-            self._lock = None
+        self._lock.release()
         self._db.close()
 
     def __enter__(self) -> "Store":
@@ -220,32 +235,9 @@ class Store:
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
 
-    def _acquire_driver_lock(self) -> None:
-        """One driver per run directory: a second one would re-queue the first one's running
-        evaluations. The lock is an ``flock`` on ``runs.lock``, released by the kernel when the
-        driver dies, even by ``kill -9``."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: no protection
-            return
-        f = open(self.path.with_suffix(".lock"), "a+")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            owner = f.read().strip() or "?"
-            f.close()
-            raise RuntimeError(f"another search driver (pid {owner}) is running in {self.path.parent}") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self._lock = f
-
     def start_session(self) -> int:
-        """Record that a driver (re)started (taking the run directory's driver lock); returns
-        the session id."""
-        self._acquire_driver_lock()
+        """Record that a driver (re)started (the store holds the run directory's driver lock);
+        returns the session id."""
         now = time.time()
         cur = self._write("INSERT INTO sessions (started_at, last_seen, pid) VALUES (?, ?, ?)", (now, now, os.getpid()))
         self._session = int(cur.lastrowid)

@@ -1,0 +1,185 @@
+"""Every configuration mistake fails before the run directory exists, with one line naming the key
+and what is accepted (issue 15): a table with one row per mistake, run through ``run_search``; the
+command line prints it as ``error: ...`` and exits with status 2 without a traceback; a fuzz test
+over the numeric settings; a space that cannot be built fails before any evaluation (issue 10)."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.runner import protocol_spec, run_search
+from algebraic_nas.search.validation import check_config
+
+HERE = Path(__file__).parent
+TINY = str(HERE / "tiny.ebnf")
+VALID = {
+    "grammar": {"name": TINY}, "dataset": {"name": "digits", "data_root": None}, "protocol": {"name": "tiny"},
+    "strategy": {"name": "random", "batch_size": 1}, "executor": {"kind": "auto"},
+    "budget": {"evaluations": 1, "wall_time_s": None}, "seed": 0, "n_workers": 1, "device": "cpu",
+    "progress": "none", "report": False,
+}
+UNBUILDABLE = "NET ::= Linear2(OP, OP)\nOP  ::= mystery_op | other_mystery\n"
+SYNTAX_ERROR = "NET ::= Linear2(OP, OP\n"
+
+
+def signature_mismatch(term):  # an evaluation function that lacks the documented arguments
+    return {}
+
+
+NOT_CALLABLE = 3
+
+
+def with_(**changes) -> dict:
+    """VALID with ``{"a.b": value}`` changes (``"a.b"`` sets key b of group a)."""
+    c = copy.deepcopy(VALID)
+    for dotted, value in changes.items():
+        node = c
+        *path, last = dotted.split(".")
+        for p in path:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return c
+
+
+# (changes, the start of the one-line message)
+MISTAKES = [
+    ({"budget.evaluations": 0}, "budget.evaluations=0: must be an integer >= 1 or null"),
+    ({"budget.evaluations": -3}, "budget.evaluations=-3: must be an integer >= 1"),
+    ({"budget.evaluations": 2.5}, "budget.evaluations=2.5: must be an integer >= 1"),
+    ({"budget.wall_time_s": 0}, "budget.wall_time_s=0: must be a number of seconds > 0 or null"),
+    ({"budget.wall_time_s": float("nan")}, "budget.wall_time_s=nan: must be a number of seconds > 0"),
+    ({"budget.evaluations": None}, "budget: set budget.evaluations"),
+    ({"n_workers": 0}, "n_workers=0: must be an integer >= 1 (0, as many as the scheduler has, only with"),
+    ({"n_workers": -1}, "n_workers=-1: must be an integer >= 1"),
+    ({"n_workers": 2, "executor.kind": "inprocess"}, "n_workers=2: must be 1 with executor=inprocess"),
+    ({"executor.kind": "dask"}, "executor.address=None: executor=dask needs the scheduler's address"),
+    ({"executor.threads": 0}, "executor.threads=0: must be an integer >= 1 or null"),
+    ({"executor.threads": 2, "protocol.cpu_threads": 3}, "executor.threads=2: disagrees with protocol.cpu_threads=3"),
+    ({"strategy.batch_size": 0}, "strategy.batch_size=0: must be an integer >= 1"),
+    ({"device": "gpu"}, "device='gpu': must be auto, cpu, cuda or cuda:N"),
+    ({"device": "cuda:x"}, "device='cuda:x': must be auto, cpu, cuda or cuda:N"),
+    ({"device": "cuda:99"}, "device='cuda:99': this machine has"),
+    ({"progress": "off"}, "progress='off': must be one of auto, bar, log, none"),
+    ({"seed": "x"}, "seed='x': must be an integer"),
+    ({"eval_seed": 1.5}, "eval_seed=1.5: must be an integer or null"),
+    ({"evaluation_function": "no_such_module_xyz:evaluate"}, "evaluation_function='no_such_module_xyz:evaluate': "
+                                                             "cannot be imported (ModuleNotFoundError"),
+    ({"evaluation_function": "algebraic_nas.evaluation:no_such_function"}, "evaluation_function="
+                                                                           "'algebraic_nas.evaluation:no_such_function': "
+                                                                           "cannot be imported (AttributeError"),
+    ({"evaluation_function": f"{__name__}:NOT_CALLABLE"}, f"evaluation_function='{__name__}:NOT_CALLABLE': is a int"),
+    ({"evaluation_function": f"{__name__}:signature_mismatch"},
+     f"evaluation_function='{__name__}:signature_mismatch': has the signature (term)"),
+    ({"protocol.epochs": 0}, "protocol.epochs=0: must be an integer >= 1"),
+    ({"protocol.lr": 0.0}, "protocol.lr=0.0: must be a number > 0"),
+    ({"protocol.lr": float("inf")}, "protocol.lr=inf: must be a number > 0"),
+    ({"protocol.momentum": 1.5}, "protocol.momentum=1.5: must be a number in [0, 1)"),
+    ({"protocol.weight_decay": -1e-4}, "protocol.weight_decay=-0.0001: must be a number >= 0"),
+    ({"protocol.batch_size": 0}, "protocol.batch_size=0: must be an integer >= 1"),
+    ({"protocol.min_lr": 1.0}, "protocol.min_lr=1.0: must be <= protocol.lr (0.1)"),
+    ({"protocol.optimizer": "adam"}, "protocol.optimizer='adam': must be one of sgd, adamw"),
+    ({"protocol.schedule": "linear"}, "protocol.schedule='linear': must be one of cosine, constant"),
+    ({"protocol.grad_clip": 0.0}, "protocol.grad_clip=0.0: must be a number > 0 or null (no clipping)"),
+    ({"protocol.label_smoothing": 1.0}, "protocol.label_smoothing=1.0: must be a number in [0, 1)"),
+    ({"protocol.progress": "off"}, "protocol.progress='off': must be one of auto, bar, log, none"),
+    ({"protocol.cpu_threads": 0}, "protocol.cpu_threads=0: must be an integer >= 1 or null"),
+    ({"dataset.name": "cifar10", "dataset.data_root": "{tmp}/no_data"}, "dataset.name='cifar10': dataset 'cifar10': "
+                                                                         "expected file 'data_batch_1'"),
+    ({"grammar.name": "no_such_grammar"}, "grammar.name='no_such_grammar': no_such_grammar: no grammar file"),
+    ({"grammar.name": ""}, "grammar.name='': must be a shipped grammar name or the path of an .ebnf file"),
+    ({"grammar.name": "{tmp}/syntax.ebnf"}, "grammar.name='{tmp}/syntax.ebnf': {tmp}/syntax.ebnf:"),
+    ({"grammar.name": "{tmp}/unbuildable.ebnf"}, "grammar.name='{tmp}/unbuildable.ebnf': grammar 'unbuildable' cannot "
+                                                 "be built for dataset 'digits': none of 3 sampled terms builds"),
+]
+
+
+def _fill(value, tmp: Path):
+    return value.replace("{tmp}", str(tmp)) if isinstance(value, str) else value
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "unbuildable.ebnf").write_text(UNBUILDABLE)
+    (tmp_path / "syntax.ebnf").write_text(SYNTAX_ERROR)
+    return tmp_path
+
+
+@pytest.mark.parametrize("changes, message", MISTAKES, ids=[" ".join(f"{k}={v}" for k, v in c.items()) for c, _ in MISTAKES])
+def test_each_mistake_fails_before_the_run_directory_exists(files: Path, changes: dict, message: str) -> None:
+    cfg = with_(**{k: _fill(v, files) for k, v in changes.items()})
+    run_dir = files / "run"
+    with pytest.raises(ConfigError) as info:
+        run_search(cfg, run_dir)
+    text = str(info.value)
+    assert text.startswith(_fill(message, files)), text
+    assert "\n" not in text
+    assert not run_dir.exists()
+
+
+def test_the_valid_config_passes_and_returns_its_grammar() -> None:
+    assert check_config(VALID).name == "tiny"
+    # documented meaning of 0 workers: as many as an existing scheduler has (its GPUs are not checked here)
+    check_config(with_(**{"n_workers": 0, "executor.kind": "dask", "executor.address": "tcp://nowhere:1",
+                          "device": "cuda:7"}))
+
+
+def test_an_unbuildable_space_stops_the_search_before_any_evaluation(files: Path) -> None:
+    """Issue 10: not a whole budget of failed evaluations and exit 0."""
+    cfg = with_(**{"grammar.name": str(files / "unbuildable.ebnf"), "budget.evaluations": 5})
+    with pytest.raises(ConfigError, match=r"no implementation registered for terminal '(other_)?mystery"):
+        run_search(cfg, files / "run")
+    assert not (files / "run").exists()
+
+
+def test_executor_threads_become_the_protocols_cpu_threads() -> None:
+    assert "cpu_threads" not in protocol_spec({"name": "quick", "epochs": None})  # evaluate's default: one
+    assert protocol_spec({"name": "quick"}, threads=2)["cpu_threads"] == 2
+    assert protocol_spec({"name": "quick", "cpu_threads": 2}, threads=2)["cpu_threads"] == 2
+
+
+NUMBERS = st.one_of(st.none(), st.booleans(), st.integers(-3, 5), st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from(["", "x", "1"]))
+KEYS = ["budget.evaluations", "budget.wall_time_s", "n_workers", "executor.threads", "strategy.batch_size", "seed",
+        "eval_seed", "protocol.epochs", "protocol.lr", "protocol.momentum", "protocol.batch_size", "protocol.min_lr",
+        "protocol.grad_clip", "protocol.label_smoothing", "protocol.cpu_threads", "protocol.crop_padding"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.sampled_from(KEYS), value=NUMBERS)
+def test_any_value_of_a_numeric_setting_passes_or_fails_naming_its_key(key: str, value) -> None:
+    try:
+        check_config(with_(**{key: value}))
+    except ConfigError as exc:
+        text = str(exc)
+        assert "\n" not in text
+        assert text.startswith((f"{key}=", "budget: ", "protocol: ")), text
+
+
+def _cli(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "algebraic_nas.search", *overrides], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_command_line_prints_one_line_and_exits_2_before_writing_anything(tmp_path: Path) -> None:
+    for overrides, key in ((["budget.evaluations=0"], "budget.evaluations=0"), (["progress=off"], "progress='off'"),
+                           (["device=gpu"], "device='gpu'"), (["grammar=custom"], "grammar.name=''")):
+        out = _cli(*overrides, f"run_dir={tmp_path / 'run'}", cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.strip().splitlines() == [out.stderr.strip()] and out.stderr.startswith(f"error: {key}: ")
+        assert "Traceback" not in out.stderr
+        assert not (tmp_path / "run").exists() and not (tmp_path / "outputs").exists()
+
+
+def test_help_lists_the_groups_a_user_picks_and_no_internal_schema(tmp_path: Path) -> None:
+    out = _cli("--help", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "strategy: banat" in out.stdout and "dataset: " in out.stdout
+    assert "schema" not in out.stdout
