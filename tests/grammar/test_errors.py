@@ -250,9 +250,9 @@ def test_term_number_out_of_range_and_wrong_kind():
     t = str(g.sample(0))
     bad = t.replace("WattsStrogatz(", "WattsStrogatz(11, ", 1)
     bad = bad[: bad.index("11, ") + 4] + bad[bad.index(",", bad.index("11, ") + 4) + 2 :]
-    term_fails(g, bad, 14, "outside the range int(3, 10)")
-    bad2 = "WattsStrogatz(3.5" + t[t.index(","):]
-    term_fails(g, bad2, 14, "expected an integer")
+    term_fails(g, bad, 21, "outside the range int(3, 10)")  # after "Budget(WattsStrogatz("
+    bad2 = "Budget(WattsStrogatz(3.5" + t[t.index(","):]
+    term_fails(g, bad2, 21, "expected an integer")
 
 
 def test_term_shared_occurrences_must_agree():

@@ -150,12 +150,15 @@ def test_numbers_print_and_parse():
         values = [n.value for _, n in t.walk() if n.value is not None]
         floats = [v for v in values if isinstance(v, float)]
         ints = [v for v in values if isinstance(v, int)]
-        assert len(floats) == 3 and len(ints) == 5
+        # 3 searched probabilities + 3 stage ratios; 5 searched counts + 3 channel ratios
+        assert len(floats) == 6 and len(ints) == 8
         assert all(0.1 <= v <= 0.9 and round(v, 3) == v for v in floats)
-    assert g.parse("WattsStrogatz(3, 2, 0.5, ErdosRenyi(1, 0.25, WattsStrogatz(10, 5, 0.9, Linear3(relu, conv3x3, batch))))")
+    text = ("Budget(WattsStrogatz(3, 2, 0.5, 0.333, 0.333, 0.333, 1, 2, 4, ErdosRenyi(1, 0.25, "
+            "WattsStrogatz(10, 5, 0.9, Linear3(relu, conv3x3, batch), wsum), wsum), wsum))")
+    assert g.parse(text)
     # an integer written where a float is expected is that float
-    t = g.parse("WattsStrogatz(3, 2, 0.5, ErdosRenyi(1, 0.25, WattsStrogatz(10, 5, 0.9, Linear3(relu, conv3x3, batch))))")
-    assert str(t).startswith("WattsStrogatz(3, 2, 0.5,")
+    t = g.parse(text)
+    assert str(t).startswith("Budget(WattsStrogatz(3, 2, 0.5,")
 
 
 def test_float_digits_directive():
