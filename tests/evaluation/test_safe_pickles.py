@@ -52,7 +52,8 @@ def test_a_crafted_cifar_pickle_in_the_data_root_does_not_run_its_command(tmp_pa
     d = tmp_path / "cifar-10-batches-py"
     d.mkdir()
     payload = {b"data": _Runs(os.system, f"touch {marker}"), b"labels": [0]}
-    (d / "data_batch_1").write_bytes(pickle.dumps(payload, protocol=2))
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (d / name).write_bytes(pickle.dumps(payload, protocol=2))
     with pytest.raises(DatasetError, match=r"refused to read pickle .*data_batch_1.*system"):
         get_dataset("cifar10", tmp_path)
     assert not marker.exists()
