@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install search test bench clean
+.PHONY: install search test bench fuzz clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ search: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+# The grammar and term-string fuzzers with N examples each (CI runs a few dozen): make fuzz N=5000
+fuzz: $(STAMP)
+	ALGEBRAIC_NAS_FUZZ=$(or $(N),2000) $(PY) -m pytest -q -p no:cacheprovider tests/grammar/test_fuzz.py --hypothesis-show-statistics $(ARGS)
 
 bench: $(STAMP)
 	@$(PY) -m benchmarks $(ARGS)

@@ -7,10 +7,12 @@
     g.size(), g.log10_size()          # exact number of valid terms (None = infinite)
     g.mutate(t, rng), g.crossover(a, b, rng), g.self_crossover(t, rng), g.fold(t, 2)
 
-No torch here. The language is documented in ``docs/grammar.md``. Modules, one concept each:
+No torch here. The language is documented in the README ("Writing a search space"). Modules, one concept each:
 ``meta`` (the Lark meta-grammar: text of one file), ``loading`` (paths, ``%import``, merged rules,
 directives), ``checks`` (undefined, unreachable, cycles, unproductive), ``patterns`` (compiled
-alternatives, zero masks, head index), ``counting`` (exact counts and size), ``sampling``
+alternatives, zero masks, head index), ``connectivity`` (the zero constraint per mask and its
+counting), ``bottomup`` (values over acyclic dependencies without recursion), ``counting``
+(exact counts and size), ``sampling``
 (weighted, constraint-aware samplers), ``lint`` (warnings, interchangeable shared groups),
 ``termparse`` / ``validation`` (term strings, term checks), ``sites`` / ``operators`` (mutation
 and crossover), ``fold``, and ``grammar`` (the `Grammar` facade over them).

@@ -1,6 +1,6 @@
 """Reading `.ebnf` grammar files: the Lark meta-grammar and the syntax tree of a grammar file.
 
-The language is documented in ``docs/grammar.md`` ("Writing a search space"). This module only
+The language is documented in the README ("Writing a search space"). This module only
 turns the text of one file into a :class:`GrammarFile` (rules, directives, imports, each with its
 file, line and column); following the imports and reading the directives is :mod:`.loading`'s job,
 checking and compiling them :mod:`.checks`' and :mod:`.patterns`'. Nothing read from a grammar
@@ -129,7 +129,7 @@ class GrammarFile:
 
 
 # Limits that keep loading bounded in time and memory whatever a file contains (documented in
-# docs/grammar.md): bigger or deeper files are refused with a GrammarError at the offending place.
+# README.md, "Errors"): bigger or deeper files are refused with a GrammarError at the offending place.
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 100  # parentheses inside one alternative
 
