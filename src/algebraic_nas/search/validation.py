@@ -176,8 +176,9 @@ def check_device(device: Any, remote: bool) -> None:
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(device.partition(":")[2] or 0)
         if index >= count:
-            have = f"GPUs 0..{count - 1}" if count else "no GPU"
-            raise _fail("device", device, f"this machine has {have}; use {DEVICES} with a present GPU (or auto, cpu)")
+            have = "no GPU" if not count else f"{count} GPU{'s' if count > 1 else ''}"
+            accepted = "auto, cpu" + (f", cuda, cuda:0..cuda:{count - 1}" if count else "")
+            raise _fail("device", device, f"this machine has {have}; accepted: {accepted}")
 
 
 def check_evaluation_function(path: Any) -> Callable[..., Any]:
