@@ -129,7 +129,7 @@ class Counts:
             if key in cache:
                 stack.pop()
                 continue
-            missing = [d for d in self._deps(key[0], key[1], mode) if d not in cache]
+            missing = [d for d in self.deps(key[0], key[1], mode) if d not in cache]
             if missing:
                 if waiting.intersection(missing):  # pragma: no cover - excluded by checks.py
                     raise RuntimeError(f"cyclic counting dependencies at {key}")
@@ -142,7 +142,7 @@ class Counts:
             if mode is None:
                 self.order.append(key)
 
-    def _deps(self, a_name: str, r: Depth, mode: Any) -> list[tuple[str, Depth]]:
+    def deps(self, a_name: str, r: Depth, mode: Any = None) -> list[tuple[str, Depth]]:
         """The ``(nonterminal, remaining depth)`` counts that ``(a_name, r)`` reads."""
         out = []
         for al in self._rules[a_name]:

@@ -40,7 +40,8 @@ from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, 
 from .loading import load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
 from .meta import GrammarFile, parse_grammar_text, read_grammar_file
 from .patterns import P_OP, P_T, Alternative, HeadIndex, compile_rules, zero_masks_for
-from .sampling import SampleContext, Rejected, Sampler, Samplers
+from .sampling import DrawFailed, SampleContext, Sampler, Samplers, draw
+from .termsize import MAX_SAMPLE_NODES, max_nodes
 from .term import Term
 from .topology_zero import register_zero
 
@@ -130,6 +131,7 @@ class Grammar:
             warnings.warn(message, stacklevel=2)  # at the caller of load_grammar
 
         self._samplers = Samplers(self.rules, self._counts, self.shared, self.zero, self.float_digits)
+        self._samplers.count_nodes = max_nodes(self.rules, self._counts, self.shared, self.start, self.root_depth) > MAX_SAMPLE_NODES
         self._heads = HeadIndex(self.rules)
         self._zero_masks: dict[tuple[str, int], Optional[bytes]] = {}
         self._mutable = frozenset(a for a in self.nonterminals if _more_than_one(*self.counts(a, self.root_depth)))
@@ -250,29 +252,12 @@ class Grammar:
         if a_name not in self.rules:
             raise KeyError(f"{a_name} is not a nonterminal of {self.name}")
         sampler = self.sampler_for(a_name, self.root_depth, False)
-        rejected_by: dict[str, int] = {}  # constraint -> candidates it rejected
-        for _ in range(SAMPLE_TRIES):
-            ctx.shared = {}
-            try:
-                t = sampler(ctx)
-            except Rejected:
-                continue
-            except RecursionError:
-                raise GrammarError(
-                    f"a sampled term of {self.name} is nested too deeply for Python's recursion limit: "
-                    "lower %max_depth or the weights of the recursive alternatives", self.path
-                ) from None
-            if self._groups:
-                t = self.canonical(t)
-            if self.constraints:
-                name = self._hooks.violated(t)
-                if name is not None:
-                    rejected_by[name] = rejected_by.get(name, 0) + 1
-                    continue
-            return t
-        if rejected_by:
-            raise GrammarError(f"no term of {self.name} {self._hooks.failure(SAMPLE_TRIES, rejected_by)}", self.path)
-        raise GrammarError(f"could not sample a term of {self.name} in {SAMPLE_TRIES} tries (shared subterms conflict)", self.path)
+        accept = self._hooks.violated if self.constraints else None
+        try:
+            return draw(sampler, ctx, self.canonical if self._groups else None, accept, SAMPLE_TRIES)
+        except DrawFailed as exc:
+            why = self._hooks.failure(SAMPLE_TRIES, exc.rejected_by) if exc.rejected_by else exc.reason
+            raise GrammarError(f"no term of {self.name} {why}", self.path) from None
 
     def canonical(self, term: Term) -> Term:
         """The canonical form of a term (identity unless the grammar has interchangeable shared

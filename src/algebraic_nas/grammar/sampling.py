@@ -29,10 +29,14 @@ class Rejected(Exception):
     """A sampler could not complete the term (a shared subterm conflicts); draw again."""
 
 
+class TooLarge(Rejected):
+    """The term being drawn passed :data:`~.termsize.MAX_SAMPLE_NODES` nonterminal nodes."""
+
+
 class SampleContext:
     """What samplers receive: the bound methods of the caller's Random and the per-term cache of shared subterms."""
 
-    __slots__ = ("random", "randint", "uniform", "shared", "rng")
+    __slots__ = ("random", "randint", "uniform", "shared", "rng", "nodes")
 
     def __init__(self, rng: random.Random):
         self.rng = rng
@@ -40,6 +44,7 @@ class SampleContext:
         self.randint = rng.randint
         self.uniform = rng.uniform
         self.shared: dict = {}
+        self.nodes = 0  # nonterminal nodes drawn (counted only for grammars with huge terms)
 
 
 Sampler = Callable[[SampleContext], Term]
@@ -59,7 +64,9 @@ class Samplers:
         self._cache: dict = {}
         self._fresh: dict = {}
         self._warming = False
-        self._warmed = 0  # how many keys of the counts' bottom-up order have samplers
+        self._warmed = 0
+        # set by the grammar when its terms can exceed MAX_SAMPLE_NODES: samplers then count nodes
+        self.count_nodes = False  # how many keys of the counts' bottom-up order have samplers
 
     def _warm(self, a_name: str, r: Depth) -> None:
         """Build the samplers ``(a_name, r)`` needs bottom-up, in the order the counts were computed,
@@ -93,6 +100,8 @@ class Samplers:
             s = self._shared_sampler(a_name, need_nonzero)
         else:
             s = self._build(a_name, r, need_nonzero)
+        if self.count_nodes:
+            s = _counted(s)
         self._cache[key] = s
         return s
 
@@ -102,7 +111,8 @@ class Samplers:
         key = (x, need_nonzero)
         s = self._fresh.get(key)
         if s is None:
-            s = self._fresh[key] = self._build(x, self._counts.root_depth, need_nonzero)
+            s = self._build(x, self._counts.root_depth, need_nonzero)
+            s = self._fresh[key] = _counted(s) if self.count_nodes else s
         return s
 
     def _feasible(self, a_name: str, r: Depth, need_nz: bool) -> tuple[list[Alternative], list[float]]:
@@ -261,6 +271,66 @@ class Samplers:
             return make(tuple(children))
 
         return s_op
+
+
+class DrawFailed(Exception):
+    """:func:`draw` found no acceptable term: ``rejected_by`` (constraint -> candidates it
+    rejected) or ``reason``."""
+
+    def __init__(self, reason: str, rejected_by: dict[str, int]):
+        super().__init__(reason)
+        self.reason = reason
+        self.rejected_by = rejected_by
+
+
+TOO_LARGE_DRAWS = 5  # draws past the node limit before giving up (each costs the limit in steps)
+
+
+def draw(
+    sampler: Sampler, ctx: SampleContext, canonical: Optional[Callable[[Term], Term]],
+    violated: Optional[Callable[[Term], Optional[str]]], tries: int,
+) -> Term:
+    """A term from ``sampler``, drawn again while a shared subterm conflicts or a constraint
+    (``violated`` returns its name) rejects it; :class:`DrawFailed` after ``tries`` candidates,
+    after :data:`TOO_LARGE_DRAWS` terms too large, or for a term too deep for Python's recursion."""
+    rejected_by: dict[str, int] = {}
+    too_large = 0
+    for _ in range(tries):
+        ctx.shared = {}
+        ctx.nodes = 0
+        try:
+            t = sampler(ctx)
+        except TooLarge as exc:
+            too_large += 1
+            if too_large >= TOO_LARGE_DRAWS:
+                raise DrawFailed(f"in {too_large} draws: {exc} (lower the weights of recursive alternatives or %max_depth)", {}) from None
+            continue
+        except Rejected:
+            continue
+        except RecursionError:
+            raise DrawFailed("is shallow enough for Python's recursion limit: lower %max_depth or the weights of recursive alternatives", {}) from None
+        if canonical is not None:
+            t = canonical(t)
+        if violated is not None:
+            name = violated(t)
+            if name is not None:
+                rejected_by[name] = rejected_by.get(name, 0) + 1
+                continue
+        return t
+    raise DrawFailed(f"in {tries} tries (shared subterms conflict)", rejected_by)
+
+
+def _counted(s: Sampler) -> Sampler:
+    """``s`` counting the nodes of the term being drawn; :class:`TooLarge` beyond the limit."""
+    from .termsize import MAX_SAMPLE_NODES
+
+    def counted(ctx):
+        ctx.nodes += 1
+        if ctx.nodes > MAX_SAMPLE_NODES:
+            raise TooLarge(f"a sampled term exceeds {MAX_SAMPLE_NODES} nodes")
+        return s(ctx)
+
+    return counted
 
 
 def _plain_op(owner: Optional[str], idx: int, symbol: str, free: list, make: Any) -> Sampler:
