@@ -268,3 +268,23 @@ def test_info_of_a_space_beyond_exact_counting(capsys, tmp_path):
     assert main(["info", str(path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["size"] is None and not info["infinite"] and info["log10_size_at_least"] == COUNT_LIMIT_DIGITS
+
+
+# ---------------------------------------------------------------------------- found by the fuzzer
+
+
+@pytest.mark.parametrize("alts, ambiguous", [
+    ("int(0, 3) | conv | 3", True), ("float(1, 4) | 2", True), ("0.5 | float(0, 1)", True),
+    ("int(1, 4) | 2.0", False), ("float(0.1, 0.9) | 1", False), ("int(0, 3) | 4", False),
+])
+def test_overlapping_numeric_alternatives_are_warned_about(alts, ambiguous):
+    """`N ::= int(0, 3) | 3` loaded silently although a sampled 3 parses back as the other derivation."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = load(f"S ::= f(N)\nN ::= {alts}")
+    assert any("ambiguous grammar" in str(w.message) for w in caught) == ambiguous
+    for t in g.sample_many(20, rng=0):
+        back = g.parse(str(t))
+        assert str(back) == str(t) and (ambiguous or back == t)

@@ -39,9 +39,6 @@ class PathTable:
         self._cache: dict[int, int] = {}
         self._limit = cache_limit
 
-    def __len__(self) -> int:
-        return 1 << len(self.edges)
-
     def __getitem__(self, mask: int) -> int:
         v = self._cache.get(mask)
         if v is None:

@@ -36,7 +36,7 @@ from .constraints import Hooks
 from .counting import CAP, COUNT_LIMIT_DIGITS, INF, Count, Counts
 from .errors import GrammarError, TermError
 from .fold import fold_term
-from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, undeclared_zero
+from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, overlapping_numbers, undeclared_zero
 from .loading import load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
 from .meta import GrammarFile, parse_grammar_text, read_grammar_file
 from .patterns import P_OP, P_T, Alternative, HeadIndex, compile_rules, zero_masks_for
@@ -125,6 +125,7 @@ class Grammar:
         self._groups, messages = find_shared_groups(self.nonterminals, self.rules, self.shared, structure.refs, rules)
         messages += duplicate_alternatives(self.nonterminals, self.rules)
         messages += ambiguous_leaves(self.nonterminals, self.rules, self._groups)
+        messages += overlapping_numbers(self.nonterminals, self.rules)
         if self.zero is None and not d.zero_silenced:
             messages += undeclared_zero(self.rules, rules[self.start])
         for message in messages:

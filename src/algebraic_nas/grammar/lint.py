@@ -8,6 +8,8 @@ caller of :func:`~algebraic_nas.grammar.grammar.load_grammar`.
 
 from __future__ import annotations
 
+import math
+
 from .bottomup import bottom_up
 from .checks import Refs
 from .meta import Expr, Rule
@@ -128,6 +130,29 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
                         "parse picks the first, size counts both derivations"
                     )
                 owner.setdefault(nm, al)
+    return messages
+
+
+def overlapping_numbers(nonterminals: list[str], alts: Alternatives) -> list[str]:
+    """Ambiguity between numeric alternatives of one nonterminal: a number string two of them
+    match (``int(0, 3) | 3``; a float range before an int one also matches its integers)."""
+    messages = []
+    for a_name in nonterminals:
+        nums = [al for al in alts[a_name] if al.kind in ("int", "float")]
+        for i, first in enumerate(nums):
+            for second in nums[i + 1:]:
+                if first.kind == "int" and second.kind == "float":
+                    continue  # an integer string matches the int first; a float never matches an int
+                lo, hi = max(first.expr.lo, second.expr.lo), min(first.expr.hi, second.expr.hi)
+                if lo > hi or (second.kind == "int" and math.floor(hi) < math.ceil(lo)):
+                    continue
+                al = second
+                messages.append(
+                    f"{al.loc.file}:{al.loc.line}:{al.loc.column}: ambiguous grammar: {a_name} derives the number {lo!r} "
+                    f"through alternative {first.index + 1} ({first.expr}) and alternative {al.index + 1} ({al.expr}); "
+                    "parse picks the first, size counts both derivations"
+                )
+                break
     return messages
 
 
