@@ -288,3 +288,13 @@ def test_overlapping_numeric_alternatives_are_warned_about(alts, ambiguous):
     for t in g.sample_many(20, rng=0):
         back = g.parse(str(t))  # an ambiguous grammar's parse picks the first alternative that matches
         assert g.is_valid(back) and (ambiguous or back == t)
+
+
+def test_a_number_reached_through_two_unit_productions_is_warned_about():
+    """Found by the grammar fuzzer: N0 ::= N1 | conv | N2 with N2 ::= N1 derives every number of N1 twice."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load("N0 ::= N1 | conv | N2\nN1 ::= int(0, 0)\nN2 ::= N1\n")
+    assert any("ambiguous grammar: N0 derives int(0, 0)" in str(w.message) for w in caught)

@@ -91,6 +91,13 @@ def duplicate_alternatives(nonterminals: list[str], alts: Alternatives) -> list[
     return messages
 
 
+_LEAF_KINDS = ("leaf", "int", "float")  # numeric placeholders are leaves too (N1 ::= int(0, 3) reached twice)
+
+
+def _leaf_name(al: Alternative) -> str:
+    return al.expr.name if al.kind == "leaf" else str(al.expr)
+
+
 def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[list[str]]) -> list[str]:
     """Ambiguity visible at the leaves: one nullary terminal derivable by two alternatives."""
     leaves: dict[str, set] = {}
@@ -99,7 +106,7 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
         return [al.pattern[1] for al in alts[x] if al.kind == "unit"]
 
     def compute(x: str) -> set:
-        out: set = {al.expr.name for al in alts[x] if al.kind == "leaf"}
+        out: set = {_leaf_name(al) for al in alts[x] if al.kind in _LEAF_KINDS}
         for b in units(x):
             out |= leaves[b]
         return out
@@ -111,8 +118,8 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
     for a_name in nonterminals:
         owner: dict[str, Alternative] = {}
         for al in alts[a_name]:
-            if al.kind == "leaf":
-                names = {al.expr.name}
+            if al.kind in _LEAF_KINDS:
+                names = {_leaf_name(al)}
             elif al.kind == "unit":
                 names = leaf_set(al.pattern[1])
             else:
