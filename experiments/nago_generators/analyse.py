@@ -56,7 +56,8 @@ def load_fig2(path: Path) -> dict[str, dict[int, dict[int, dict]]]:
 def spread(values: np.ndarray) -> dict:
     """One-way random-effects summary of a (generators × seeds) array: variance of the generator
     means, mean within-generator variance (ddof=1), their ratio, the ANOVA F test of 'no
-    generator effect' and the share of variance due to the generator (ICC(1))."""
+    generator effect', the share of variance due to the generator (ICC(1)) and Spearman's rank
+    correlation between a generator's mean and its standard deviation (NAGO: good generators vary little)."""
     from scipy import stats
 
     g, n = values.shape
@@ -65,12 +66,15 @@ def spread(values: np.ndarray) -> dict:
     var_within = float(values.var(axis=1, ddof=1).mean())
     f_stat = n * var_between_means / var_within if var_within > 0 else math.inf
     p = float(stats.f.sf(f_stat, g - 1, g * (n - 1))) if math.isfinite(f_stat) else 0.0
+    sds = values.std(axis=1, ddof=1)
+    rho, rho_p = stats.spearmanr(means, sds) if np.ptp(sds) > 0 else (math.nan, math.nan)
     sigma_b2 = max(var_between_means - var_within / n, 0.0)  # generator variance component
     return {"generators": g, "seeds": n, "var_of_generator_means": var_between_means,
             "mean_within_generator_var": var_within, "ratio": var_between_means / var_within if var_within else math.inf,
             "F": f_stat, "p": p, "icc": sigma_b2 / (sigma_b2 + var_within) if sigma_b2 + var_within else math.nan,
             "generator_sd": math.sqrt(sigma_b2), "seed_sd": math.sqrt(var_within),
-            "range_of_means": [float(means.min()), float(means.max())]}
+            "range_of_means": [float(means.min()), float(means.max())],
+            "spearman_mean_vs_sd": float(rho), "spearman_p": float(rho_p)}
 
 
 def fig2(plt) -> dict:
@@ -180,7 +184,7 @@ def search(plt) -> dict:
         mean = curves.mean(axis=0)
         se = curves.std(axis=0, ddof=1) / math.sqrt(len(seeds)) if len(seeds) > 1 else np.zeros(depth)
         line, = ax.plot(x, mean, {"random": ":", "tpe": "--"}.get(s, "-"), lw=1.6,
-                        label=f"{LABELS.get(s, s)} ({len(seeds)} seeds)")
+                        label=f"{LABELS.get(s, s)} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
         ax.fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.2)
         entry: dict = {"per_seed_final": [float(c[-1]) for c in curves]}
         for at in sorted({10, 20, 30, depth} & set(range(1, depth + 1))):
@@ -192,7 +196,8 @@ def search(plt) -> dict:
         entry["trained"] = sum(not r["cached"] for r in rows)
         entry["median_params_proposed"] = float(np.nanmedian([_f(r["params"]) for r in rows]))
         summary["strategies"][s] = entry
-    ax.set_xlabel("evaluations")
+    ax.axvline(10.5, color="grey", lw=0.8, ls="-.")  # the 10 random start-up terms end here
+    ax.set_xlabel("evaluations (after the dash-dotted line: each strategy's own proposals)")
     ax.set_ylabel("best validation error so far")
     ax.set_title("nago_hnag on clutterdigits (1 epoch): mean ± 1 s.e. over search seeds", fontsize=9)
     ax.grid(alpha=0.3)
@@ -206,14 +211,15 @@ def search(plt) -> dict:
 def markdown(summary: dict) -> str:
     lines = []
     if summary.get("fig2"):
-        lines += ["| space | generators × seeds | quantity | var of generator means | mean within-generator var | ratio | F (p) | ICC | range of generator means |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += ["| space | generators × seeds | quantity | var of generator means | mean within-generator var | ratio | F (p) | ICC | range of generator means | Spearman(mean, sd) (p) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for g, e in summary["fig2"].items():
             for q in ("valid_error", "params", "flops"):
                 s = e[q]
                 lines.append(f"| {g} | {s['generators']} × {s['seeds']} | {q} | {s['var_of_generator_means']:.4g} | "
                              f"{s['mean_within_generator_var']:.4g} | {s['ratio']:.2f} | {s['F']:.2f} ({s['p']:.2g}) | "
-                             f"{s['icc']:.2f} | {s['range_of_means'][0]:.4g}–{s['range_of_means'][1]:.4g} |")
+                             f"{s['icc']:.2f} | {s['range_of_means'][0]:.4g}–{s['range_of_means'][1]:.4g} | "
+                             f"{s['spearman_mean_vs_sd']:.2f} ({s['spearman_p']:.2g}) |")
         lines.append("")
     sr = summary.get("search") or {}
     if sr.get("strategies"):
