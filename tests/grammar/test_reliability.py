@@ -298,3 +298,17 @@ def test_a_number_reached_through_two_unit_productions_is_warned_about():
         warnings.simplefilter("always")
         load("N0 ::= N1 | conv | N2\nN1 ::= int(0, 0)\nN2 ::= N1\n")
     assert any("ambiguous grammar: N0 derives int(0, 0)" in str(w.message) for w in caught)
+
+
+def test_operators_work_on_terms_at_the_depth_limit():
+    """Mutation and crossover walk the whole term (site counts, heights, shared replacement):
+    a term nested MAX_DEPTH_LIMIT - 1 deep must not hit Python's recursion limit."""
+    g = load(f"%max_depth {MAX_DEPTH_LIMIT}\nS ::= Linear2(S, conv) [0.01] | conv")
+    n = MAX_DEPTH_LIMIT - 1
+    t = g.parse("Linear2(" * n + "conv" + ", conv)" * n)
+    child = g.mutate(t, 0)
+    assert child != t and g.is_valid(child)
+    pair = g.crossover(t, g.sample(1), 0)
+    assert pair is None or all(g.is_valid(c) for c in pair)
+    sc = g.self_crossover(t, 0)
+    assert sc is None or g.is_valid(sc)

@@ -16,7 +16,7 @@ whether they can differ in anything but numbers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional, Union
 
 from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, is_zero
 from .term import Term
@@ -27,40 +27,60 @@ if TYPE_CHECKING:  # pragma: no cover
 _EMPTY: dict = {}
 
 
+def _post_order_missing(t: Term, done: Callable[[Term], bool]) -> list[Term]:
+    """The nodes of ``t`` not ``done`` yet, children before parents (an explicit stack: terms may
+    be nested deeper than Python's recursion limit allows, up to ``%max_depth`` 1000 and beyond)."""
+    out: list[Term] = []
+    stack: list[tuple[Term, bool]] = [(t, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            out.append(node)
+        elif not done(node):
+            stack.append((node, True))
+            stack.extend((ch, False) for ch in reversed(node.children))
+    return out
+
+
 def site_counts(t: Term) -> dict:
     """``{nonterminal: number of sites in the subtree}`` (cached on the term)."""
     c = t._aux
-    if c is None:
-        nt = t.nonterminal if not t.collapsed else None
-        if not t.children:
+    if c is not None:
+        return c
+    for node in _post_order_missing(t, lambda x: x._aux is not None):
+        if node._aux is not None:  # a subterm shared within this term, counted already
+            continue
+        nt = node.nonterminal if not node.collapsed else None
+        if not node.children:
             c = {nt: 1} if nt is not None else _EMPTY
         else:
             c = {}
-            for ch in t.children:
-                cc = ch._aux
-                if cc is None:
-                    cc = site_counts(ch)
-                for k, v in cc.items():
+            for ch in node.children:
+                for k, v in ch._aux.items():
                     if k is not None:
                         c[k] = c.get(k, 0) + v
             if nt is not None:
                 c[nt] = c.get(nt, 0) + 1
-        object.__setattr__(t, "_aux", c)
-    return c
+        object.__setattr__(node, "_aux", c)
+    return t._aux
 
 
 def height(t: Term) -> int:
     """Levels of nonterminal nodes in the subtree (transparent nodes do not count)."""
-    c = site_counts(t)
-    if c is _EMPTY:
-        return 0
-    h = c.get(None)
-    if h is None:
-        h = max((height(ch) for ch in t.children), default=0)
-        if t.nonterminal is not None and not t.collapsed and not t.is_transparent:
+    site_counts(t)
+
+    def known(x: Term) -> bool:
+        return x._aux is _EMPTY or None in x._aux
+
+    for node in _post_order_missing(t, known):
+        c = node._aux
+        if known(node):
+            continue
+        h = max((0 if ch._aux is _EMPTY else ch._aux[None] for ch in node.children), default=0)
+        if node.nonterminal is not None and not node.collapsed and not node.is_transparent:
             h += 1
         c[None] = h
-    return h
+    return 0 if t._aux is _EMPTY else t._aux[None]
 
 
 def descend(t: Term, a_name: str, k: int) -> tuple[list[int], list[Term]]:
@@ -167,28 +187,30 @@ def place(g: "Grammar", term: Term, site: Site, new: Term) -> Term:
 
 
 def replace_all(term: Term, old: Term, new: Term) -> Term:
-    """``term`` with every subterm equal to ``old`` replaced by ``new``."""
-    memo: dict = {}
+    """``term`` with every subterm equal to ``old`` replaced by ``new`` (unchanged subterms are
+    kept as the same objects; an explicit stack, for terms of any depth)."""
+    memo: dict[int, Term] = {}
     h = hash(old)
 
-    def rec(t: Term) -> Term:
-        k = id(t)
-        r = memo.get(k)
-        if r is not None:
-            return r
+    def replaced(t: Term) -> bool:
+        if id(t) in memo:
+            return True
         if hash(t) == h and t == old:
-            r = new
-        elif not t.children:
-            r = t
-        else:
-            ch = tuple(rec(c) for c in t.children)
-            r = t if all(a is b for a, b in zip(ch, t.children)) else Term(
-                t.nonterminal, t.production, t.symbol, ch, t.value, t.collapsed
-            )
-        memo[k] = r
-        return r
+            memo[id(t)] = new
+            return True
+        if not t.children:
+            memo[id(t)] = t
+            return True
+        return False
 
-    return rec(term)
+    for node in _post_order_missing(term, replaced):
+        if id(node) in memo:
+            continue
+        ch = tuple(memo[id(c)] for c in node.children)
+        memo[id(node)] = node if all(a is b for a, b in zip(ch, node.children)) else Term(
+            node.nonterminal, node.production, node.symbol, ch, node.value, node.collapsed
+        )
+    return memo[id(term)]
 
 
 def sites_of(g: "Grammar", term: Term, a_name: str) -> list[Site]:
