@@ -1,6 +1,7 @@
 """Every configuration mistake fails before the run directory exists, with one line naming the key
 and what is accepted (issue 15): a table with one row per mistake, run through ``run_search``; the
-command line prints it as ``error: ...`` and exits with status 2 without a traceback; a fuzz test
+command line prints it as ``error: ...`` and exits with status 2 without a traceback, also for the
+errors Hydra itself raises while composing (unknown key, mistyped value, unknown option); a fuzz test
 over the numeric settings; a space that cannot be built fails before any evaluation (issue 10)."""
 
 from __future__ import annotations
@@ -176,6 +177,39 @@ def test_the_command_line_prints_one_line_and_exits_2_before_writing_anything(tm
         assert out.stderr.strip().splitlines() == [out.stderr.strip()] and out.stderr.startswith(f"error: {key}: ")
         assert "Traceback" not in out.stderr
         assert not (tmp_path / "run").exists() and not (tmp_path / "outputs").exists()
+
+
+# Hydra's own composition errors (issue 15): (override, the start of the one-line message)
+HYDRA_MISTAKES = [
+    ("strategy.kernl=wl", "strategy.kernl=wl: no key strategy.kernl; the keys of strategy are name, batch_size, kernel"),
+    ("budgets.evaluations=3", "budgets.evaluations=3: no key budgets; the top-level keys are grammar, dataset,"),
+    ("hydra.job.nam=x", "hydra.job.nam=x: no key hydra.job.nam; the keys of hydra.job are name,"),
+    ("seed=x", "seed='x': must be an integer"),
+    ("n_workers=two", "n_workers='two': must be an integer"),
+    ("seed=", "seed='': must be an integer"),
+    ("budget.evaluations=x", "budget.evaluations='x': must be an integer or null"),
+    ("report=maybe", "report='maybe': must be true or false"),
+    ("strategy=bogus", "strategy=bogus: unknown option; must be one of banat, banat_wl, evolution, random"),
+    ("dataset=nope", "dataset=nope: unknown option; must be one of addnist, cifar10,"),
+    ("budget.evaluations=[1", "budget.evaluations=[1: not an override KEY=VALUE (no viable alternative"),
+    ("seed=1,2", "seed=1,2: ambiguous value; write a list as [a,b]"),
+]
+
+
+@pytest.mark.parametrize("override, message", HYDRA_MISTAKES, ids=[o for o, _ in HYDRA_MISTAKES])
+def test_hydras_composition_errors_are_one_line_and_exit_2(tmp_path: Path, override: str, message: str) -> None:
+    out = _cli(override, f"run_dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert out.stderr.startswith(f"error: {message}"), out.stderr
+    assert "Traceback" not in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no run directory, no outputs/
+
+
+def test_hydra_overrides_and_cfg_still_work_after_the_check(tmp_path: Path) -> None:
+    out = _cli("--cfg", "job", "seed=3", "hydra.job.name=other", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "seed: 3" in out.stdout
 
 
 def test_help_lists_the_groups_a_user_picks_and_no_internal_schema(tmp_path: Path) -> None:

@@ -15,17 +15,22 @@ your own module is selectable once the module is named in ``ALGEBRAIC_NAS_PLUGIN
 A mistake in the configuration (``budget.evaluations=0``, ``device=gpu``, a dataset whose files
 are missing, a grammar that cannot be built, ...) and a run directory another driver holds are
 reported in one line, ``error: KEY=VALUE: what is accepted``, with exit status 2, before Hydra
-writes anything into the run directory. The run's log is ``RUN_DIR/search.log``.
+writes anything into the run directory. So are the mistakes Hydra finds while composing the
+config (a misspelt key, ``seed=x``, ``strategy=bogus``, a malformed override): the overrides are
+composed once with Hydra's compose API first (:func:`check_overrides`). The run's log is
+``RUN_DIR/search.log``.
 """
 
 from __future__ import annotations
+
+import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from algebraic_nas.errors import AlgebraicNASError
-from algebraic_nas.search.config import fail, register_configs
+from algebraic_nas.search.config import check_overrides, fail, register_configs
 
 register_configs()
 
@@ -42,4 +47,8 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    try:
+        check_overrides(sys.argv[1:])
+    except AlgebraicNASError as exc:
+        fail(exc)
     main()

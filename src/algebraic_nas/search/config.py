@@ -6,7 +6,9 @@ and their types, so a misspelt or mistyped override fails at composition time na
 ... could not be converted to Integer ... full_key: n_workers").
 
 Every value is then checked (``search/validation.py``) by :class:`CheckBeforeRun`, a Hydra
-callback, before Hydra creates the run directory: a mistake is one line and exit status 2.
+callback, before Hydra creates the run directory: a mistake is one line and exit status 2. Errors
+Hydra raises itself while composing (unknown key, mistyped value, unknown group option, malformed
+override) are caught earlier by :func:`check_overrides` and reported the same way.
 
 Config groups: ``grammar`` (YAML files typed by ``SearchConf.grammar``); ``dataset`` and ``protocol``,
 generated from the evaluation package's dataset and protocol registries (one option per
@@ -192,3 +194,81 @@ class CheckBeforeRun(Callback):
                 raise RunDirectoryBusy(busy_message(run_dir, holder))
         except AlgebraicNASError as exc:
             fail(exc)
+
+
+def _accepted_type(t: Any) -> str:
+    """``Optional[int]`` -> ``'an integer or null'``: what a typed key accepts, in words."""
+    args = typing.get_args(t)
+    nullable = type(None) in args
+    if nullable:
+        rest = [a for a in args if a is not type(None)]
+        t = rest[0] if len(rest) == 1 else Any
+    words = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(t, "a value")
+    return f"{words} or null" if nullable else words
+
+
+def _override_of(key: str, overrides: list[str]) -> str:
+    """The command-line override that set ``key`` (or a key below it), else ``key`` itself."""
+    for o in overrides:
+        name = o.lstrip("+~").split("=", 1)[0]
+        if name == key or name.startswith(key + "."):
+            return o
+    return key
+
+
+def _composition_error(exc: Exception, overrides: list[str]) -> ConfigError:
+    """One line naming the key and what is accepted, for an error Hydra raised while composing."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
+
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
+        group, _, option = exc.missing_cfg_file.rpartition("/")
+        return ConfigError(f"{group}={option}: unknown option; must be one of {', '.join(exc.options)}")
+    if isinstance(exc, OverrideParseException):
+        reason = str(exc.message).splitlines()[0] if exc.message else "malformed"
+        return ConfigError(f"{exc.override}: not an override KEY=VALUE ({reason}); quote values with spaces or "
+                           "brackets, e.g. key='a b'")
+    cause: Optional[BaseException] = exc
+    while cause is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OmegaConfBaseException) and cause.full_key:
+        owner = cause.object_type
+        hints = typing.get_type_hints(owner) if dataclasses.is_dataclass(owner) else {}
+        given = _override_of(str(cause.full_key), overrides)
+        if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+            parent = str(cause.full_key).rpartition(".")[0]
+            where = f"keys of {parent}" if parent else "top-level keys"
+            return ConfigError(f"{given}: no key {cause.full_key}; the {where} are {', '.join(hints)}")
+        if isinstance(cause, ValidationError) and cause.key in hints:
+            return ConfigError(f"{cause.full_key}={cause.value!r}: must be {_accepted_type(hints[cause.key])}")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if first.startswith("Ambiguous value for argument '"):  # seed=1,2 without -m
+        given = first.split("'")[1]
+        return ConfigError(f"{given}: ambiguous value; write a list as [a,b], quote a string ('a,b'), or sweep "
+                           "with -m")
+    return ConfigError(f"{' '.join(overrides) or 'the configuration'}: {first}")
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Compose the config from the command line's overrides with Hydra's compose API, before
+    ``@hydra.main`` runs: Hydra's own composition errors (an unknown key, a value of the wrong
+    type, an unknown group option, a malformed override) become one :class:`ConfigError` line.
+    ``--help``, ``--cfg``-style flags that change the config source, and multirun sweeps are left
+    to Hydra (they compose nothing or sweep); ``hydra.*`` overrides are composed like any other."""
+    from hydra import compose, initialize_config_module
+    from hydra._internal.utils import get_args_parser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        args, _ = get_args_parser().parse_known_args(argv)
+    except SystemExit:  # argparse's own usage error: Hydra prints it
+        return
+    if (args.help or args.hydra_help or args.multirun or args.shell_completion or args.info
+            or args.config_path or args.config_dir or args.config_name or args.experimental_rerun):
+        return
+    try:
+        with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
+            compose(config_name="search", overrides=list(args.overrides), return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _composition_error(exc, list(args.overrides)) from exc
