@@ -206,6 +206,24 @@ def test_hydras_composition_errors_are_one_line_and_exit_2(tmp_path: Path, overr
     assert list(tmp_path.iterdir()) == []  # no run directory, no outputs/
 
 
+# with -m every swept value is composed once before anything runs: (arguments, start of the message)
+MULTIRUN_MISTAKES = [
+    (["-m", "strategy=random,bogus"], "strategy=bogus: unknown option; must be one of banat,"),
+    (["-m", "seed=1,x"], "seed='x': must be an integer"),
+    (["-m", "n_workers=range(1,3)", "protocol.epochs=x"], "protocol.epochs='x': must be an integer or null"),
+    (["-m", "strategy=glob(r*)", "seed=x"], "seed='x': must be an integer"),
+    (["--cfg", "job", "-m", "seed=1,2"], "-m and --cfg: only one of --run, -m, --cfg, --info"),
+]
+
+
+@pytest.mark.parametrize("args, message", MULTIRUN_MISTAKES, ids=[" ".join(a) for a, _ in MULTIRUN_MISTAKES])
+def test_multirun_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: list, message: str) -> None:
+    out = _cli(*args, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and out.stderr.startswith(f"error: {message}"), out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_hydra_overrides_and_cfg_still_work_after_the_check(tmp_path: Path) -> None:
     out = _cli("--cfg", "job", "seed=3", "hydra.job.name=other", cwd=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -253,8 +253,8 @@ def check_overrides(argv: list[str]) -> None:
     """Compose the config from the command line's overrides with Hydra's compose API, before
     ``@hydra.main`` runs: Hydra's own composition errors (an unknown key, a value of the wrong
     type, an unknown group option, a malformed override) become one :class:`ConfigError` line.
-    ``--help``, ``--cfg``-style flags that change the config source, and multirun sweeps are left
-    to Hydra (they compose nothing or sweep); ``hydra.*`` overrides are composed like any other."""
+    ``--help`` and the flags that change the config source are left to Hydra; with ``-m`` each
+    swept value is composed once; ``hydra.*`` overrides are composed like any other."""
     from hydra import compose, initialize_config_module
     from hydra._internal.utils import get_args_parser
     from hydra.errors import HydraException
@@ -264,11 +264,37 @@ def check_overrides(argv: list[str]) -> None:
         args, _ = get_args_parser().parse_known_args(argv)
     except SystemExit:  # argparse's own usage error: Hydra prints it
         return
-    if (args.help or args.hydra_help or args.multirun or args.shell_completion or args.info
-            or args.config_path or args.config_dir or args.config_name or args.experimental_rerun):
+    if (args.help or args.hydra_help or args.config_path or args.config_dir or args.config_name or args.experimental_rerun):
         return
+    modes = [flag for flag, on in (("--run", args.run), ("-m", args.multirun), ("--cfg", args.cfg),
+                                   ("--info", args.info), ("--shell-completion", args.shell_completion)) if on]
+    if len(modes) > 1:  # Hydra raises a ValueError with a traceback
+        raise ConfigError(f"{' and '.join(modes)}: only one of --run, -m, --cfg, --info can be given")
+    overrides = list(args.overrides)
     try:
+        points = _sweep_points(overrides) if args.multirun else [overrides]
         with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
-            compose(config_name="search", overrides=list(args.overrides), return_hydra_config=True)
+            for point in points:
+                compose(config_name="search", overrides=point, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise _composition_error(exc, list(args.overrides)) from exc
+        raise _composition_error(exc, overrides) from exc
+
+
+def _sweep_points(overrides: list[str]) -> list[list[str]]:
+    """For ``-m``: the fixed overrides, then each value of each sweep (``seed=1,2``,
+    ``n_workers=range(1,3)``) with the fixed ones, so every value Hydra would compose is composed
+    once (not every combination). A ``glob(...)`` sweep needs Hydra's config loader: left to Hydra."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    points = [fixed]
+    for o in parsed:
+        if o.is_sweep_override():
+            try:
+                values = list(o.sweep_string_iterator())
+            except HydraException:
+                continue
+            points += [fixed + [f"{o.get_key_element()}={v}"] for v in values]
+    return points
