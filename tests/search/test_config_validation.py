@@ -235,3 +235,19 @@ def test_help_lists_the_groups_a_user_picks_and_no_internal_schema(tmp_path: Pat
     assert out.returncode == 0, out.stderr
     assert "strategy: banat" in out.stdout and "dataset: " in out.stdout
     assert "schema" not in out.stdout
+
+
+def test_every_shipped_grammar_is_a_grammar_option():
+    """`grammar=NAME` selects any shipped grammar (the group is generated from the shipped files);
+    `grammar=custom grammar.name=PATH` stays the way to a user's own file."""
+    from hydra import compose, initialize_config_module
+
+    from algebraic_nas.grammar import shipped_grammars
+    from algebraic_nas.search.config import register_configs
+
+    register_configs()
+    with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
+        for name in shipped_grammars():
+            assert compose("search", overrides=[f"grammar={name}"]).grammar.name == name
+        assert compose("search").grammar.name == "hnb201"
+        assert compose("search", overrides=["grammar=custom", "grammar.name=/x.ebnf"]).grammar.name == "/x.ebnf"

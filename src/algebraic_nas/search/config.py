@@ -10,7 +10,8 @@ callback, before Hydra creates the run directory: a mistake is one line and exit
 Hydra raises itself while composing (unknown key, mistyped value, unknown group option, malformed
 override) are caught earlier by :func:`check_overrides` and reported the same way.
 
-Config groups: ``grammar`` (YAML files typed by ``SearchConf.grammar``); ``dataset`` and ``protocol``,
+Config groups: ``grammar`` (one option per shipped grammar, plus ``custom`` for a path: the
+YAML file ``conf/grammar/custom.yaml``); ``dataset`` and ``protocol``,
 generated from the evaluation package's dataset and protocol registries (one option per
 registered name, e.g. ``dataset=clutterdigits protocol=tiny``); and
 ``strategy`` and ``executor``, generated from the strategy and executor registries: one option
@@ -154,6 +155,10 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="search_schema", node=SearchConf)
     # no schema groups (--help would list them as choices): SearchConf types every group's node
+    from algebraic_nas.grammar import shipped_grammars
+
+    for name in shipped_grammars():  # every shipped grammar is an option: grammar=nago_hnag
+        cs.store(group="grammar", name=name, node=GrammarConf(name=name))
     for name in dataset_names():  # the name picks the dataset; data_root stays a key of each
         cs.store(group="dataset", name=name, node=DatasetConf(name=name))
     for name in protocol_names():  # the name picks the preset; every field stays overridable
