@@ -36,10 +36,11 @@ from .constraints import Hooks
 from .counting import CAP, COUNT_LIMIT_DIGITS, INF, Count, Counts
 from .errors import GrammarError, TermError
 from .fold import fold_term
+from .inventory import terminal_arities
 from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, overlapping_numbers, undeclared_zero
 from .loading import load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
 from .meta import GrammarFile, parse_grammar_text, read_grammar_file
-from .patterns import P_OP, P_T, Alternative, HeadIndex, compile_rules, zero_masks_for
+from .patterns import Alternative, HeadIndex, compile_rules, zero_masks_for
 from .sampling import DrawFailed, SampleContext, Sampler, Samplers, draw
 from .termsize import MAX_SAMPLE_NODES, max_nodes
 from .term import Term
@@ -347,23 +348,7 @@ class Grammar:
 
     def terminals(self) -> dict[str, set[int]]:
         """Terminal symbols used by the grammar, with their arities (numeric placeholders excluded)."""
-        out: dict[str, set[int]] = {}
-
-        def visit(p):
-            if p[0] == P_T:
-                out.setdefault(p[1], set()).add(0)
-            elif p[0] == P_OP:
-                out.setdefault(p[1], set()).add(len(p[2]))
-                for s in p[2]:
-                    visit(s)
-
-        for alts in self.rules.values():
-            for al in alts:
-                if al.kind == "leaf":
-                    out.setdefault(al.expr.name, set()).add(0)
-                else:
-                    visit(al.pattern)
-        return out
+        return terminal_arities(self.rules)
 
     def topologies(self) -> list[str]:
         """Terminal symbols used with arguments (topology operators)."""
