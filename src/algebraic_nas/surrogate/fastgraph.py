@@ -79,7 +79,6 @@ class BlockBuilder:
     """
 
     def __init__(self, max_cache: int = 500_000, seed: int = 0) -> None:
-        self._zero, self._ident = ZERO_OPS, IDENTITY_OPS
         self.seed = seed
         self._cache: dict[tuple, Block] = {}
         self._tmpl_cache: dict[tuple, Any] = {}
@@ -138,21 +137,21 @@ class BlockBuilder:
         if t.collapsed:
             if r == FLAT:
                 raise Unsupported("collapsed term in a flat graph")
-            return EMPTY if t.symbol in self._zero else _op(t.label)
+            return EMPTY if t.symbol in ZERO_OPS else _op(t.label)
         if t.nonterminal is not None and r != FLAT:
             if r == 0:
                 sym = t.symbol or t.resolve().symbol
-                return EMPTY if sym in self._zero else _op(f"{t.nonterminal} {sym}")
+                return EMPTY if sym in ZERO_OPS else _op(f"{t.nonterminal} {sym}")
             if not t.is_transparent:
                 r -= 1
         if t.is_transparent:
             return self.block(t.children[0], r, path + (0,))
         if t.value is not None:
             raise Unsupported("a number where an operation is expected")
-        if t.symbol in self._zero:
+        if t.symbol in ZERO_OPS:
             return EMPTY
         if not t.children:
-            return THROUGH if t.symbol in self._ident else _op(t.symbol)
+            return THROUGH if t.symbol in IDENTITY_OPS else _op(t.symbol)
         tmpl = self._template_of(t, path)
         if tmpl is None:
             if r != FLAT and any(c.nonterminal is not None for c in t.children):
@@ -165,7 +164,7 @@ class BlockBuilder:
             if e.attrs or not (e.arg is None or isinstance(e.arg, int)):
                 raise Unsupported("template edge with attributes or a nested argument")
             if e.arg is None:
-                parts.append(THROUGH if e.op in self._ident else EMPTY if e.op in self._zero else _op(e.op))
+                parts.append(THROUGH if e.op in IDENTITY_OPS else EMPTY if e.op in ZERO_OPS else _op(e.op))
             else:
                 parts.append(self.block(t.children[e.arg], r, path + (e.arg,)))
         return compose(tmpl.n_nodes, [(e.src, e.dst) for e in tmpl.edges], parts)

@@ -16,6 +16,7 @@ import torch
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.graphs import TermGraphs
 
+
 class PointSet:
     """The terms a GP talks about: training terms then an exchangeable query block.
 
