@@ -56,6 +56,15 @@ def is_zero(t: Term, zero: Optional[str]) -> bool:
     return t.symbol == zero and not t.children and t.value is None and not t.collapsed
 
 
+def zero_mask(children: tuple, zero: Optional[str], skip: int = -1) -> int:
+    """Bit ``q`` set for each of ``children`` (other than index ``skip``) that is ``zero``."""
+    mask = 0
+    for q, c in enumerate(children):
+        if q != skip and is_zero(c, zero):
+            mask |= 1 << q
+    return mask
+
+
 class Alternative:
     """One compiled alternative (production) of a nonterminal.
 

@@ -64,9 +64,9 @@ class Samplers:
         self._cache: dict = {}
         self._fresh: dict = {}
         self._warming = False
-        self._warmed = 0
+        self._warmed = 0  # how many keys of the counts' bottom-up order have samplers
         # set by the grammar when its terms can exceed MAX_SAMPLE_NODES: samplers then count nodes
-        self.count_nodes = False  # how many keys of the counts' bottom-up order have samplers
+        self.count_nodes = False
 
     def _warm(self, a_name: str, r: Depth) -> None:
         """Build the samplers ``(a_name, r)`` needs bottom-up, in the order the counts were computed,
@@ -148,8 +148,7 @@ class Samplers:
         for w in weights:
             acc += w / total
             cum.append(acc)
-        cum[-1] = 2.0  # guard against rounding
-        cum = cum[:-1]
+        cum = cum[:-1]  # the last bound (1 up to rounding) is implied: bisect_right never passes len(cum)
 
         def pick(ctx, subs=subs, cum=cum):
             return subs[bisect_right(cum, ctx.random())](ctx)
@@ -239,11 +238,11 @@ class Samplers:
                 if t is None:
                     t = memo[key] = Term(owner, idx, symbol, children)
                 return t
-        if valid is None or not any(counts.pattern_can_be_zero(sp, rc) for sp in subs):
+        can_zero = None if valid is None else [counts.pattern_can_be_zero(sp, rc) for sp in subs]
+        if not can_zero or not any(can_zero):
             return _plain_op(owner, idx, symbol, free, make if memo is not None else None)
         # with the connectivity constraint: arguments left to right, zero only where a path remains
         nonzero = [self._pat_sampler(sp, rc, None, -1, need_nz=True) for sp in subs]
-        can_zero = [counts.pattern_can_be_zero(sp, rc) for sp in subs]
         forced = 0  # arguments that can only be zero
         for i, sp in enumerate(subs):
             if not counts.pattern_can_be_nonzero(sp, rc):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional, Union
 
-from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, is_zero
+from .patterns import P_FLOAT, P_INT, P_NT, P_OP, P_T, is_zero, zero_mask
 from .term import Term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,15 +122,6 @@ def _topology_above(g: "Grammar", nodes: list[Term]) -> Optional[tuple[int, byte
     return None if valid is None else (j, valid)
 
 
-def _zero_mask(g: "Grammar", p: Term, skip: int = -1) -> int:
-    """Bit ``q`` set for each argument ``q`` (other than ``skip``) of ``p`` that is zero."""
-    mask = 0
-    for q, c in enumerate(p.children):
-        if q != skip and is_zero(c, g.zero):
-            mask |= 1 << q
-    return mask
-
-
 class Site:
     """A site with its context: depth left, the topology it is an argument of, its shared owner."""
 
@@ -164,7 +155,7 @@ class Site:
             if top is not None:
                 j, valid = top
                 i = path[j]
-                self.allow_zero = bool(valid[_zero_mask(g, nodes[j], skip=i) | 1 << i])
+                self.allow_zero = bool(valid[zero_mask(nodes[j].children, g.zero, skip=i) | 1 << i])
 
     def fits(self, g: "Grammar", sub: Term) -> bool:
         """Whether ``sub`` (a term of the same nonterminal) may replace the subterm here."""
@@ -235,7 +226,7 @@ def zero_ok(g: "Grammar", t: Term, path: list[int]) -> bool:
     if top is None:
         return True
     j, valid = top
-    return bool(valid[_zero_mask(g, nodes[j])])
+    return bool(valid[zero_mask(nodes[j].children, g.zero)])
 
 
 # --- numbers --------------------------------------------------------------------------------

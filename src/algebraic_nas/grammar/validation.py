@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .bottomup import bottom_up
 from .errors import TermError
-from .patterns import P_FLOAT, P_INT, P_NT, P_T, is_zero
+from .patterns import P_FLOAT, P_INT, P_NT, P_T, zero_mask
 from .term import Term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,10 +132,7 @@ def validate(g: "Grammar", term: Term, start: str, root: Optional[Node], text: O
             err(pos, f"expected {p[1]}(...) with {len(subs)} arguments, found {t.label!r} with {len(t.children)}")
         valid = p[3]
         if valid is not None:
-            mask = 0
-            for i, c in enumerate(t.children):
-                if is_zero(c, zero):
-                    mask |= 1 << i
+            mask = zero_mask(t.children, zero)
             if not valid[mask]:
                 zs = [i + 1 for i in range(len(subs)) if mask >> i & 1]
                 err(pos, f"{zero} as argument{'s' if len(zs) > 1 else ''} {', '.join(map(str, zs))} of {p[1]} cuts every input-to-output path")
