@@ -17,6 +17,12 @@ from algebraic_nas.errors import ConfigError
 E = TypeVar("E")
 
 
+def doc_line(obj: object, doc: str = "") -> str:
+    """``doc`` if given, else the first line of ``obj``'s docstring (``""`` without one): the
+    one-line description a registry lists."""
+    return doc or ((getattr(obj, "__doc__", None) or "").strip().splitlines() or [""])[0]
+
+
 class Registry(Generic[E]):
     """Entries by name, plus aliases (other names accepted by :meth:`get`, not listed).
 

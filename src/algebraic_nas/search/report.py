@@ -8,12 +8,11 @@ Writes into ``RUN_DIR/report/``:
 * ``summary.json`` — the best term with its statistics (its objectives and fidelity), counts, times;
   for a run with no successful evaluation, ``best`` is null, ``no_successful_evaluation`` says so
   and ``failure_reasons`` counts why evaluations failed (the plot says so too, instead of empty axes);
-
-The best is the lowest validation error at the highest fidelity present (``{}``, full fidelity,
-when any row has it): errors after fewer epochs are not comparable.
 * ``best_architecture.png`` — a picture of the best architecture (when the assembler can draw it);
 
-and prints a short summary. It reads the store read-only, so it also works on a running search.
+and prints a short summary. The best is the lowest validation error at the highest fidelity
+present (``{}``, full fidelity, when any row has it): errors after fewer epochs are not
+comparable. It reads the store read-only, so it also works on a running search.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any, Callable, List, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors.base import Executor
-from algebraic_nas.search.registry import Registry
+from algebraic_nas.registry import Registry, doc_line
 from algebraic_nas.search.settings import resolve_config
 
 Factory = Callable[[Any, int], Executor]
@@ -65,7 +65,7 @@ def register_executor(name: str, factory: Optional[Factory] = None, config: type
     def add(f: Factory) -> Factory:
         if not dataclasses.is_dataclass(config):
             raise ConfigError(f"executor {name!r}: config must be a dataclass, not {config!r}")
-        line = doc or ((f.__doc__ or "").strip().splitlines() or [""])[0]
+        line = doc_line(f, doc)
         EXECUTOR_REGISTRY.add(name, ExecutorEntry(name, f, config, line))
         return f
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from algebraic_nas.errors import ConfigError
-from algebraic_nas.search.registry import Registry
+from algebraic_nas.registry import Registry, doc_line
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def register_strategy(
         bad = set(defaults or {}) - {f.name for f in dataclasses.fields(conf)}
         if bad:
             raise ConfigError(f"strategy {name!r}: defaults {sorted(bad)} are not fields of {conf.__name__}")
-        line = doc or ((c.__doc__ or "").strip().splitlines() or [""])[0]
+        line = doc_line(c, doc)
         STRATEGY_REGISTRY.add(name, StrategyEntry(name, c, conf, dict(defaults or {}), tuple(aliases), line), aliases)
         return c
 
