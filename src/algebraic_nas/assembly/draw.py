@@ -168,8 +168,8 @@ def figure(term: Term, grammar: Optional[Grammar] = None, level: Optional[int] =
     pos = layout(g)
     texts = {n: wrap_label(d["label"], collapsed=used is not None) for n, d in g.nodes(data=True)}
     # one layout unit = the largest label plus a gap for the arrows, so no box covers another
-    box_w = max(_text_size(t)[0] for t in texts.values())
-    box_h = max(_text_size(t)[1] for t in texts.values())
+    sizes = [_text_size(t) for t in texts.values()]
+    box_w, box_h = max(w for w, _ in sizes), max(h for _, h in sizes)
     unit_x, unit_y = max(1.3, box_w + 0.45), max(0.9, box_h + 0.25)
     width = max(p[0] for p in pos.values()) + 1
     height = max(abs(p[1]) for p in pos.values()) * 2 + 1

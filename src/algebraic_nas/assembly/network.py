@@ -26,10 +26,9 @@ from torch import nn
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.grammar.topology import argument_values
 from algebraic_nas.grammar.topology_generators import BUDGET
-
-from .graph import describe_position, leaf_args, term_graph
 from algebraic_nas.grammar.topology_template import CONCAT, SUM
 
+from .graph import describe_position, leaf_args, term_graph
 from .registry import IDENTITY_OPS, AssemblyError, get_merge, get_primitive, is_topology
 from .shapes import InputSpec, Shape
 
