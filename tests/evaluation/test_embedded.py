@@ -59,6 +59,6 @@ def test_stratified_split_partitions(labels: list[int], seed: int) -> None:
     for p, f in zip(parts, (0.6, 0.2, 0.2)):
         assert abs(len(p) - f * len(y)) <= 1
         for c in np.unique(y):
-            assert abs((y[p] == c).sum() - f * (y == c).sum()) <= 1.5
+            assert abs((y[p] == c).sum() - f * (y == c).sum()) < 2  # less than one per cut (a middle part has two)
     again = stratified_split(y, (0.6, 0.2, 0.2), seed)
     assert all(np.array_equal(a, b) for a, b in zip(parts, again))

@@ -148,7 +148,8 @@ def stratified_split(y: np.ndarray, fractions: tuple[float, ...], seed: int = SP
     Each example gets the key ``(random rank within its class + 0.5) / class size``; sorting by
     it interleaves the classes evenly, and cutting the sorted order at the cumulative fractions
     gives parts whose total sizes follow ``fractions`` exactly (rounded) and whose per-class
-    counts differ from the ideal by less than one. Deterministic in (``y``, ``fractions``,
+    counts differ from the ideal by less than one per cut (a part between two cuts: less than
+    two). Deterministic in (``y``, ``fractions``,
     ``seed``); each part is returned sorted.
     """
     y = np.asarray(y)
