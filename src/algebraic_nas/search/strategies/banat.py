@@ -127,6 +127,7 @@ class BANAT(Strategy):
 
     name = "banat"
     config_class = BanatConfig
+    propose_ahead = True  # a proposal takes seconds: the driver computes it while the workers train
 
     def __init__(
         self,

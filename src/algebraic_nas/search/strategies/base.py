@@ -80,6 +80,9 @@ class Strategy(ABC):
     config_class: ClassVar[type] = StrategyConfig
     # the fidelity this strategy proposes at ({}: full); multi-fidelity strategies vary it
     fidelity: Mapping[str, Any] = {}
+    # whether the driver may compute this strategy's next proposal while the workers train (on a
+    # background thread that owns the strategy): for slow proposals (BANAT); fast ones keep False
+    propose_ahead: bool = False
 
     def __init__(self, grammar: Any, config: Any = None, seed: int = 0, *, network_seed: int = 0,
                  **settings: Any) -> None:
