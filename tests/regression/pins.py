@@ -54,7 +54,7 @@ def network_pins(name: str) -> list:
     spec = InputSpec(channels=3, resolution=32, classes=10)
     out = []
     for s in range(2):
-        net = build_network(g.sample(s), spec)
+        net = build_network(g.sample(s), spec, prune=g.prune)
         stats = network_stats(net, spec)
         out.append([stats["params"], stats["flops"]])
     return out

@@ -54,9 +54,10 @@ def build_command(args: argparse.Namespace, spec: InputSpec) -> int:
     from .network import build_network
     from .stats import network_stats
 
-    _, term = _parse(args.grammar, args.term)
+    grammar, term = _parse(args.grammar, args.term)
     t0 = time.perf_counter()
-    net = build_network(term, spec, base_channels=args.base_channels, seed=args.seed, budget=args.budget)
+    net = build_network(term, spec, base_channels=args.base_channels, seed=args.seed, budget=args.budget,
+                        prune=grammar.prune)
     build_s = time.perf_counter() - t0
     device = torch.device(args.device)
     net = net.to(device)

@@ -7,7 +7,10 @@ Two graph forms:
   (attributes ``op``, ``label``, ``term``, ``path``, ``attrs``, ``order``, and ``occurrence``:
   how many edges with the same ``op`` precede it in the term, e.g. "Block i of Linear3"). Topologies are spliced
   in (argument i onto the template's edge i); ``zero`` edges and every edge on no input→output path
-  are removed. A node combines its incoming edges with its ``merge`` attribute (a merge name:
+  are removed (``prune="paths"``, the default). With ``prune="none"`` (a grammar's ``%prune none``,
+  NAS-Bench-201's semantics) every non-zero edge stays, and each ``zero`` edge stays too, with
+  ``op`` :data:`ZERO_EDGE` and ``attrs`` ``{}``: the assembler uses it only to give a node fed by
+  nothing else a zero tensor of the right shape. A node combines its incoming edges with its ``merge`` attribute (a merge name:
   ``"sum"``, or e.g. ``"concat"`` in ``order``); a node with another merge than sum has exactly
   one edge per branch and ``branch_orders``, the ``order`` of every branch it had before pruning
   (a pruned branch is a zero tensor, so a concatenation keeps its channel count).
@@ -26,12 +29,13 @@ productions included, as in :meth:`Term.walk`) plus the character offset in ``st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import networkx as nx
 
 from algebraic_nas.grammar.term import Term
 
+from algebraic_nas.grammar.loading import PRUNE_MODES
 from algebraic_nas.grammar.topology import term_template
 from algebraic_nas.grammar.topology_template import SUM, split_arg_merge
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
@@ -43,7 +47,10 @@ if TYPE_CHECKING:
 
 Path = tuple[int, ...]
 
-__all__ = ["term_graph", "flat_graph", "fold_graphs", "op_graph", "describe_position", "leaf_args"]
+#: The ``op`` of a ``zero`` edge kept by ``prune="none"`` (never a registered primitive's name).
+ZERO_EDGE = "<zero>"
+
+__all__ = ["ZERO_EDGE", "PRUNE_MODES", "term_graph", "flat_graph", "fold_graphs", "op_graph", "describe_position", "leaf_args"]
 
 
 # --- positions -----------------------------------------------------------------------------------
@@ -87,8 +94,10 @@ def leaf_args(t: Term) -> tuple:
 
 
 class _Flattener:
-    def __init__(self, root: Term, collapsed_as_ops: bool, seed: int, values_root: Optional[Term]) -> None:
+    def __init__(self, root: Term, collapsed_as_ops: bool, seed: int, values_root: Optional[Term],
+                 keep_zero: bool = False) -> None:
         self.root = root
+        self.keep_zero = keep_zero  # record zero edges as ZERO_EDGE (prune="none")
         self.values_root = values_root  # the unfolded term of a fold graph (generator values)
         self.collapsed_as_ops = collapsed_as_ops
         self.seed = seed
@@ -154,6 +163,8 @@ class _Flattener:
         if t.value is not None:
             raise AssemblyError(f"a number stands where an operation is expected: {describe_position(self.root, path)}")
         if t.symbol in ZERO_OPS:
+            if self.keep_zero:
+                self.edge(u, v, op=ZERO_EDGE, label=t.symbol, term=t, path=path, attrs={})
             return
         if not t.children:
             self.edge(u, v, op=t.symbol, label=t.symbol, term=t, path=path, attrs=attrs)
@@ -194,30 +205,42 @@ class _Flattener:
             self.edge(nodes[tmpl.n_nodes], v, op="id", label="id", term=None, path=path, attrs={})
 
 
-def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: bool = True, seed: int = 0,
+def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: Union[bool, str] = True, seed: int = 0,
                unfolded: Optional[Term] = None) -> nx.MultiDiGraph:
-    """The op-edge DAG of ``term`` (see the module docstring), pruned to input→output paths.
+    """The op-edge DAG of ``term`` (see the module docstring).
 
+    ``prune``: ``True`` or ``"paths"`` keeps only the edges on input→output paths (REFERENCE §3);
+    ``"none"`` keeps every edge, ``zero`` ones as :data:`ZERO_EDGE` (NAS-Bench-201, REFERENCE §9);
+    ``False`` returns the spliced graph as it is (no ``zero`` edges, nothing checked).
     ``seed`` is the network seed; generator topologies derive their seed from it and their path.
     ``unfolded``: for a folded ``term``, the term it was folded from (generator topologies read
     their numeric arguments there, as a fold may collapse them).
 
     Raises :class:`AssemblyError` when nothing connects the input to the output (every path cut
-    by ``zero``), or when a folded (collapsed) term is given without ``collapsed_as_ops``.
+    by ``zero``), when a folded (collapsed) term is given without ``collapsed_as_ops``, or for an
+    unknown ``prune`` mode.
     """
-    f = _Flattener(term, collapsed_as_ops, seed, unfolded)
+    if not isinstance(prune, bool) and prune not in PRUNE_MODES:
+        raise AssemblyError(f"unknown prune mode {prune!r} (known: {', '.join(PRUNE_MODES)})")
+    f = _Flattener(term, collapsed_as_ops, seed, unfolded, keep_zero=prune == "none")
     src = f.node(())
     dst = f.node(())
     f.splice(term, src, dst, (), {})
     g = f.g
     g.graph.update(input=src, output=dst, term=term, seed=seed)
-    if not prune:
+    if prune is False:
         return g
-    if not nx.has_path(g, src, dst):
+    live = g if prune != "none" else g.edge_subgraph(
+        [(a, b, k) for a, b, k, op in g.edges(keys=True, data="op") if op != ZERO_EDGE])
+    if src not in live or dst not in live or not nx.has_path(live, src, dst):
         text = str(term)
         text = text if len(text) <= 200 else text[:197] + "..."
         raise AssemblyError(f"the term computes nothing: every input→output path is cut by zero in '{text}'")
-    keep = (nx.descendants(g, src) | {src}) & (nx.ancestors(g, dst) | {dst})
+    if prune == "none":
+        # every edge stays; only nodes that no edge (zero ones included) reaches from the input go
+        keep = nx.descendants(g, src) | {src}
+    else:
+        keep = (nx.descendants(g, src) | {src}) & (nx.ancestors(g, dst) | {dst})
     g.remove_nodes_from([n for n in list(g.nodes) if n not in keep])
     return g
 

@@ -28,7 +28,7 @@ from algebraic_nas.grammar.topology import argument_values
 from algebraic_nas.grammar.topology_generators import BUDGET
 from algebraic_nas.grammar.topology_template import CONCAT, SUM
 
-from .graph import describe_position, leaf_args, term_graph
+from .graph import ZERO_EDGE, describe_position, leaf_args, term_graph
 from .registry import IDENTITY_OPS, AssemblyError, get_merge, get_primitive, is_topology
 from .shapes import InputSpec, Shape
 
@@ -89,17 +89,30 @@ def _edge_position(root: Term, d: dict) -> str:
     return f"fixed operation '{d['op']}' of {describe_position(root, d['path'])}"
 
 
-def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]], seed: int = 0) -> tuple[GraphNet, Shape]:
+class Zero(nn.Module):
+    """NAS-Bench-201's ``none`` on a node that nothing else feeds: ``x * 0`` (same shape as ``x``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mul(0.0)
+
+
+def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]], seed: int = 0,
+               prune: str = "paths") -> tuple[GraphNet, Shape]:
     """The :class:`GraphNet` of ``term`` for per-sample input ``in_shape`` ``(C, H, W)``, and its output shape.
 
     ``seed`` is the network seed: generator topologies derive their graphs from it and their
     position (:func:`algebraic_nas.grammar.topology.position_seed`); it does not seed the weights.
+    ``prune`` is the grammar's ``%prune`` (``Grammar.prune``): ``"paths"`` drops every edge on no
+    input→output path; ``"none"`` builds every non-zero edge (NAS-Bench-201's ``InferCell``): a
+    node fed only by ``zero`` edges holds zeros (a :class:`Zero` on one of them), and operations
+    after it run on those zeros (a ReLU-Conv-BN then outputs its BatchNorm's shift). A ``zero``
+    edge next to other inputs is left out of the sum, which changes nothing for finite values.
 
     Raises :class:`AssemblyError` for a terminal without implementation, a factory that fails,
     or branches of different shapes meeting at a merge (each naming the position in the term).
     """
     in_shape = Shape(*in_shape)
-    g = term_graph(term, seed=seed)
+    g = term_graph(term, seed=seed, prune=prune)
     src, dst = g.graph["input"], g.graph["output"]
     order = list(nx.lexicographical_topological_sort(g))
     if order[0] != src:
@@ -113,12 +126,19 @@ def build_body(term: Term, in_shape: Union[Shape, tuple[int, int, int]], seed: i
     merges: list[nn.Module] = []
     for n in order[1:]:
         in_edges = sorted(g.in_edges(n, data=True), key=lambda e: e[2]["order"])
+        live_edges = [e for e in in_edges if e[2]["op"] != ZERO_EDGE]
+        in_edges = live_edges or in_edges[:1]  # only zero edges: one of them gives the zeros
         ins: list[tuple[int, int]] = []
         outs: list[tuple[Shape, dict]] = []
         for a, _, d in in_edges:
             s = shapes[a]
             if d["op"] in IDENTITY_OPS and not d["attrs"]:
                 ins.append((-1, slot[a]))
+                outs.append((s, d))
+            elif d["op"] == ZERO_EDGE:
+                ins.append((len(ops), slot[a]))
+                ops.append(Zero())
+                labels.append(d["label"])
                 outs.append((s, d))
             else:
                 module, out = _make_op(term, d, s)
@@ -240,7 +260,8 @@ def term_budget(term: Term, spec: Union[InputSpec, tuple[int, int, int]]) -> Opt
     return int(values[0]) if values else default_budget(spec)
 
 
-def conv_params_per_unit_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], seed: int = 0) -> float:
+def conv_params_per_unit_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], seed: int = 0,
+                               prune: str = "paths") -> float:
     """NAGO's *base*: the body's convolution weights Σ k·k·c_in·c_out / groups at stem width 1.
 
     Measured at stem width :data:`PROBE_WIDTH` on the meta device (no memory, no arithmetic) and
@@ -248,20 +269,21 @@ def conv_params_per_unit_width(term: Term, spec: Union[InputSpec, tuple[int, int
     """
     spec = InputSpec(*spec)
     with torch.device("meta"):
-        body, _ = build_body(term, Shape(PROBE_WIDTH, spec.resolution, spec.resolution), seed=seed)
+        body, _ = build_body(term, Shape(PROBE_WIDTH, spec.resolution, spec.resolution), seed=seed, prune=prune)
     n = sum(m.weight.numel() for m in body.modules() if isinstance(m, nn.Conv2d))
     return n / PROBE_WIDTH ** 2
 
 
-def budget_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], budget: float, seed: int = 0) -> int:
+def budget_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], budget: float, seed: int = 0,
+                 prune: str = "paths") -> int:
     """NAGO's width rule: the stem width ``floor(sqrt(budget / base))`` (at least 1), base as in
     :func:`conv_params_per_unit_width`."""
-    base = conv_params_per_unit_width(term, spec, seed)
+    base = conv_params_per_unit_width(term, spec, seed, prune)
     return max(1, math.floor(math.sqrt(budget / base))) if base > 0 else DEFAULT_BASE_CHANNELS
 
 
 def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: Optional[int] = None,
-                  seed: int = 0, budget: Optional[float] = None) -> Network:
+                  seed: int = 0, budget: Optional[float] = None, prune: str = "paths") -> Network:
     """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
 
     Stem ``Conv3×3(channels → base_channels, bias=False) + BN(base_channels)``; the term's
@@ -272,19 +294,21 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
     Width: ``base_channels`` when given; else, for a term sized by a parameter budget (a root
     ``Budget([B,] X)``, or any term when ``budget`` is given; ``budget`` wins over ``B``), NAGO's
     rule :func:`budget_width`; else 16. ``Network.base_channels`` records the width used.
+    ``prune``: the grammar's ``%prune`` (pass ``grammar.prune``), see :func:`build_body`; with
+    ``"none"`` the term of ``nb201_cell`` gives exactly NAS-Bench-201's ``TinyNetwork``.
     """
     spec = InputSpec(*spec)
     if budget is None:
         budget = term_budget(term, spec)
     if base_channels is None:
-        base_channels = DEFAULT_BASE_CHANNELS if budget is None else budget_width(term, spec, budget, seed)
+        base_channels = DEFAULT_BASE_CHANNELS if budget is None else budget_width(term, spec, budget, seed, prune)
     if min(spec) < 1 or base_channels < 1:
         raise AssemblyError(f"invalid input spec {spec} / base_channels {base_channels}")
     stem = nn.Sequential(
         nn.Conv2d(spec.channels, base_channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(base_channels),
     )
-    body, out = build_body(term, Shape(base_channels, spec.resolution, spec.resolution), seed=seed)
+    body, out = build_body(term, Shape(base_channels, spec.resolution, spec.resolution), seed=seed, prune=prune)
     head = nn.Sequential(
         nn.BatchNorm2d(out.c),
         nn.ReLU(inplace=False),

@@ -11,6 +11,13 @@ gain little from intra-op threads, and on a loaded machine two threads made an e
 slower (spinning).
 
 :func:`check_buildable` is the search's fail-fast check of a space: it builds a few sampled terms.
+
+Multi-fidelity: the override :data:`SCHEDULE_EPOCHS` (``{"epochs": 2, "schedule_epochs": 8}``)
+trains 2 epochs of an 8-epoch learning-rate schedule, so that a later evaluation can continue
+the run (``checkpoint_in``) and end where training straight through 8 epochs would;
+``checkpoint_out`` saves the trained state (:mod:`.checkpoint`). A checkpoint that cannot be
+continued from (missing, unreadable, of another run) makes the evaluation train from scratch,
+with the reason in the record's ``retrain_reason``.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ import torch.nn as nn
 from algebraic_nas.assembly.shapes import InputSpec
 from algebraic_nas.threads import torch_threads
 
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import canonical_name, get_dataset, get_dataset_spec
 from .devices import describe_device, resolve_device
 from .objectives import MeasureContext, measure_objectives
 from .protocols import Protocol, get_protocol
 from .record import FAILED, EvaluationRecord
-from .trainer import OUT_OF_MEMORY, fits_on_device, is_oom, train
+from .trainer import OUT_OF_MEMORY, TrainState, fits_on_device, is_oom, train
 
 log = logging.getLogger("algebraic_nas.evaluation")
 
@@ -46,6 +54,8 @@ StatsFn = Callable[[nn.Module, InputSpec], Mapping[str, Any]]
 
 # torch CPU threads of an evaluation whose protocol leaves cpu_threads unset (also a search's)
 DEFAULT_CPU_THREADS = 1
+# the override giving the learning-rate schedule's length when ``epochs`` only says where to stop
+SCHEDULE_EPOCHS = "schedule_epochs"
 
 
 def cpu_threads(protocol: Protocol) -> int:
@@ -63,6 +73,8 @@ def evaluate(
     device: str = "cpu",
     data_root: Optional[str] = None,
     overrides: Optional[Mapping[str, Any]] = None,
+    checkpoint_in: Optional[str] = None,
+    checkpoint_out: Optional[str] = None,
 ) -> EvaluationRecord:
     """Train the network of ``term`` (text in ``grammar``) on ``dataset`` under ``protocol``.
 
@@ -72,11 +84,14 @@ def evaluate(
     :func:`cpu_threads` torch threads (one unless the protocol sets ``cpu_threads``).
     The record's ``outcome`` is ``"failed"`` with a ``reason`` for an unparsable term, a network
     that cannot be built, divergence, out-of-memory, or any other exception.
+    ``checkpoint_in``: a checkpoint (path) of this term to continue training from;
+    ``checkpoint_out``: where to save the trained state (see the module docstring).
     """
     network = functools.partial(build_from_term, term, grammar, seed=seed if isinstance(seed, int) else 0)
     return evaluate_model(
         network, dataset, protocol, seed=seed, device=device,
         data_root=data_root, overrides=overrides, term=term, grammar=grammar, stats=term_network_stats,
+        checkpoint_in=checkpoint_in, checkpoint_out=checkpoint_out,
     )
 
 
@@ -91,6 +106,8 @@ def evaluate_model(
     term: str = "",
     grammar: str = "",
     stats: Optional[StatsFn] = None,
+    checkpoint_in: Optional[str] = None,
+    checkpoint_out: Optional[str] = None,
 ) -> EvaluationRecord:
     """:func:`evaluate` for any model factory; ``stats(net, spec)`` gives params/FLOPs (default: counted here)."""
     start = time.perf_counter()
@@ -99,10 +116,15 @@ def evaluate_model(
     try:
         if not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
-        proto = get_protocol(protocol, **dict(overrides or {}))
+        proto, stop = _protocol_and_stop(protocol, overrides)
         rec.protocol, rec.config = proto.name, proto.to_dict()
         with torch_threads(cpu_threads(proto)):
-            _train_and_measure(rec, factory, dataset, proto, seed, device, data_root, stats)
+            resume = _resume_state(rec, checkpoint_in, dataset, seed, proto)
+            state = _train_and_measure(rec, factory, dataset, proto, seed, device, data_root, stats, stop, resume,
+                                       keep_state=checkpoint_out is not None)
+        if state is not None and rec.ok and checkpoint_out is not None:
+            rec.checkpoint = save_checkpoint(checkpoint_out, state, term=rec.term, grammar=rec.grammar,
+                                             dataset=rec.dataset, seed=seed, protocol=rec.config)
     except Exception as exc:  # never crash the caller: the record says what happened
         rec.outcome, rec.reason = FAILED, (OUT_OF_MEMORY if is_oom(exc) else f"{type(exc).__name__}: {exc}")
         log.info("evaluation failed (%s): %s", term[:60] or "model", rec.reason)
@@ -110,9 +132,42 @@ def evaluate_model(
     return rec
 
 
+def _protocol_and_stop(protocol: Any, overrides: Optional[Mapping[str, Any]]) -> tuple[Protocol, Optional[int]]:
+    """The protocol to train under and the epoch to stop at (``None``: its last): with the
+    :data:`SCHEDULE_EPOCHS` override, the protocol's ``epochs`` is that schedule length and the
+    stop is the ``epochs`` asked for."""
+    ov = dict(overrides or {})
+    schedule = ov.pop(SCHEDULE_EPOCHS, None)
+    if schedule is None:
+        return get_protocol(protocol, **ov), None
+    stop = get_protocol(protocol, **ov).epochs
+    if isinstance(schedule, bool) or not isinstance(schedule, int) or schedule < stop:
+        raise ValueError(f"overrides[{SCHEDULE_EPOCHS!r}]={schedule!r}: must be an integer >= epochs ({stop})")
+    return get_protocol(protocol, **{**ov, "epochs": schedule}), stop
+
+
+def _resume_state(rec: EvaluationRecord, path: Optional[str], dataset: str, seed: int,
+                  proto: Protocol) -> Optional[TrainState]:
+    """The state to continue from, or ``None`` (no checkpoint, or one that cannot be continued:
+    the reason goes into ``rec.retrain_reason``)."""
+    if path is None:
+        return None
+    try:
+        state = load_checkpoint(path, term=rec.term, grammar=rec.grammar, dataset=canonical_name(dataset),
+                                seed=seed, protocol=proto.to_dict())
+    except CheckpointError as exc:
+        rec.retrain_reason = str(exc)
+        log.info("training %s from scratch: %s", rec.term[:60] or "model", exc)
+        return None
+    rec.continued_from = str(path)
+    return state
+
+
 def _train_and_measure(rec: EvaluationRecord, factory: ModelFactory, dataset: str, proto: Protocol, seed: int,
-                       device: str, data_root: Optional[str], stats: Optional[StatsFn]) -> None:
-    """The body of :func:`evaluate_model`: fills ``rec`` (raises on failure)."""
+                       device: str, data_root: Optional[str], stats: Optional[StatsFn], stop: Optional[int] = None,
+                       resume: Optional[TrainState] = None, keep_state: bool = False) -> Optional[TrainState]:
+    """The body of :func:`evaluate_model`: fills ``rec`` (raises on failure); returns the
+    trained state with ``keep_state``."""
     dev = resolve_device(device)
     rec.device = describe_device(dev)
     rec.dataset = canonical_name(dataset)
@@ -128,16 +183,21 @@ def _train_and_measure(rec: EvaluationRecord, factory: ModelFactory, dataset: st
     data = get_dataset(dataset, data_root, device="cpu")
     if dev.type == "cuda" and fits_on_device(data, dev):
         data = get_dataset(dataset, data_root, device=dev)  # a cached device copy, reused by later runs
+    if resume is not None and stop is not None and resume.epochs_done > stop:
+        rec.retrain_reason = f"checkpoint {rec.continued_from} has {resume.epochs_done} epochs, more than {stop}"
+        rec.continued_from, resume = None, None
     result = train(lambda: factory(spec), data, proto, seed=seed, device=dev,
-                   label=f"{rec.dataset}/{rec.term[:30] or 'model'}/s{seed}")
+                   label=f"{rec.dataset}/{rec.term[:30] or 'model'}/s{seed}", stop_epoch=stop, resume=resume,
+                   keep_state=keep_state)
     rec.outcome, rec.reason = result.outcome, result.reason
     rec.valid_error, rec.test_error = result.valid_error, result.test_error
     rec.train_losses, rec.valid_errors = list(result.train_losses), list(result.valid_errors)
     rec.epoch_times_s = list(result.epoch_times_s)
-    rec.epochs, rec.micro_batch = result.epochs, result.micro_batch
+    rec.epochs, rec.micro_batch, rec.epochs_trained = result.epochs, result.micro_batch, result.epochs_trained
     rec.train_time_s, rec.peak_memory_mb = result.train_time_s, result.peak_memory_mb
     if rec.ok:
         rec.objectives.update(measure_objectives(MeasureContext(rec, None, spec, dev, proto), trained=True))
+    return result.state
 
 
 def _label(protocol: Any) -> str:
@@ -183,7 +243,7 @@ def build_from_term(term: str, grammar: str, spec: InputSpec, seed: int = 0) -> 
     ``seed`` (the evaluation seed) draws the graphs of generator topologies."""
     from algebraic_nas.assembly import build_network
 
-    return build_network(_parse(grammar, term), spec, seed=seed)
+    return build_network(_parse(grammar, term), spec, seed=seed, prune=_grammar(grammar).prune)
 
 
 def term_network_stats(net: nn.Module, spec: InputSpec) -> Mapping[str, Any]:
@@ -217,7 +277,7 @@ def check_buildable(grammar: Grammar, dataset: str, seed: int = 0, tries: int = 
             except Exception as exc:  # noqa: BLE001 - a space that cannot even be sampled
                 raise AssemblyError(f"cannot sample a term: {type(exc).__name__}: {exc}") from exc
             try:
-                net = build_network(term, spec, seed=seed).eval()
+                net = build_network(term, spec, seed=seed, prune=grammar.prune).eval()
                 net(torch.zeros(1, spec.channels, spec.resolution, spec.resolution))
                 return term
             except Exception as exc:  # noqa: BLE001 - any failure means: this term cannot run

@@ -38,7 +38,7 @@ from .errors import GrammarError, TermError
 from .fold import fold_term
 from .inventory import terminal_arities
 from .lint import ambiguous_leaves, duplicate_alternatives, find_shared_groups, overlapping_numbers, undeclared_zero
-from .loading import load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
+from .loading import DEFAULT_PRUNE, load_files, merge_rules, read_directives, resolve_grammar_path, shipped_grammars
 from .meta import GrammarFile, parse_grammar_text, read_grammar_file
 from .patterns import Alternative, HeadIndex, compile_rules, zero_masks_for
 from .sampling import DrawFailed, SampleContext, Sampler, Samplers, draw
@@ -88,7 +88,8 @@ class Grammar:
 
     Use :func:`load_grammar`. Attributes: ``name``, ``path``, ``start``, ``nonterminals`` (in order
     of definition), ``shared`` (shared nonterminals), ``zero`` (the designated zero terminal or
-    ``None``), ``max_depth`` (``None`` without a bound), ``float_digits``, ``constraints``
+    ``None``), ``max_depth`` (``None`` without a bound), ``float_digits``, ``prune`` (``%prune``: ``"paths"``
+    or ``"none"``, what :func:`~algebraic_nas.assembly.build_network` does with dead edges), ``constraints``
     (names of Python constraints), ``size_ignores`` (the same: the exact size cannot count them),
     ``rules`` (the compiled :class:`~.patterns.Alternative` s of each nonterminal).
     """
@@ -108,6 +109,7 @@ class Grammar:
         self.max_depth: Optional[int] = d.max_depth
         self.float_digits: int = d.float_digits
         self.constraints: list[str] = d.constraints
+        self.prune: str = d.prune or DEFAULT_PRUNE  # how the assembler treats dead edges (%prune)
         self.size_ignores = list(self.constraints)
         self._hooks = Hooks(self.constraints, d.constraint_functions())
 
@@ -370,6 +372,7 @@ class Grammar:
             "zero": self.zero,
             "max_depth": self.max_depth,
             "float_digits": self.float_digits,
+            "prune": self.prune,
             "constraints": list(self.constraints),
             "size_ignores": list(self.size_ignores),
             "topologies": self.topologies(),

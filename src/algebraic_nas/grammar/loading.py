@@ -143,6 +143,7 @@ class Directives:
     zero_silenced: bool = False  # `%zero off` in the root file
     numbers: dict[str, int] = field(default_factory=dict)  # max_depth, float_digits
     constraints: list[str] = field(default_factory=list)
+    prune: Optional[str] = None  # `%prune paths | none`; None: not said (the assembler's default, paths)
 
     @property
     def max_depth(self) -> Optional[int]:
@@ -219,6 +220,22 @@ def _constraint(out: Directives, d: Directive, is_root: bool, rules: dict[str, R
             out.constraints.append(str(v))
 
 
+#: What ``%prune`` accepts: ``paths`` removes every edge on no input→output path (the hierarchical
+#: space's reference, REFERENCE §3); ``none`` keeps every non-zero edge, a zero edge contributing
+#: zeros (NAS-Bench-201's ``InferCell``, REFERENCE §9).
+PRUNE_MODES = ("paths", "none")
+DEFAULT_PRUNE = "paths"
+
+
+def _prune(out: Directives, d: Directive, is_root: bool, rules: dict[str, Rule]) -> None:
+    kind, v, loc = d.args[0]
+    if kind != "NAME" or str(v) not in PRUNE_MODES:
+        shown = v if kind == "NAME" else repr(v)
+        raise loc.error(f"%prune takes one of {', '.join(PRUNE_MODES)}, not {shown}")
+    if is_root or out.prune is None:
+        out.prune = str(v)
+
+
 _HANDLERS: dict[str, Callable[[Directives, Directive, bool, dict[str, Rule]], None]] = {
     "start": _start,
     "shared": _shared,
@@ -226,8 +243,9 @@ _HANDLERS: dict[str, Callable[[Directives, Directive, bool, dict[str, Rule]], No
     "max_depth": _number,
     "float_digits": _number,
     "constraint": _constraint,
+    "prune": _prune,
 }
-_SINGLE_ARGUMENT = ("start", "zero", "max_depth", "float_digits")
+_SINGLE_ARGUMENT = ("start", "zero", "max_depth", "float_digits", "prune")
 
 
 def read_directives(files: list[GrammarFile], root: GrammarFile, rules: dict[str, Rule]) -> Directives:
@@ -243,7 +261,7 @@ def read_directives(files: list[GrammarFile], root: GrammarFile, rules: dict[str
             handler = _HANDLERS.get(d.name)
             if handler is None:
                 raise d.loc.error(
-                    f"unknown directive %{d.name} (known: %start, %import, %shared, %zero, %max_depth, %constraint, %float_digits)"
+                    f"unknown directive %{d.name} (known: %start, %import, %shared, %zero, %max_depth, %constraint, %float_digits, %prune)"
                 )
             handler(out, d, gf is root, rules)
     if not out.start:
