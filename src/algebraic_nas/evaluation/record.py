@@ -33,6 +33,12 @@ class EvaluationRecord:
     ``objectives`` maps every registered objective that was measured to its value
     (``valid_error``, ``params``, ``flops``, ``latency_ms``, ``peak_memory_mb``, plus any
     registered by the user; see :mod:`.objectives`): what a search optimises.
+
+    Checkpoints (multi-fidelity): ``checkpoint`` is the file the trained state was saved to
+    (``None``: not saved); ``continued_from`` the checkpoint training continued from (``None``:
+    trained from scratch), ``retrain_reason`` why a checkpoint given was not continued from
+    (missing, unreadable, of another run; ``""`` otherwise); ``epochs`` counts all epochs the
+    network was trained, ``epochs_trained`` those this evaluation computed (the compute it cost).
     """
 
     term: str
@@ -57,6 +63,10 @@ class EvaluationRecord:
     epoch_times_s: list[float] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     objectives: dict[str, float] = field(default_factory=dict)
+    checkpoint: Optional[str] = None
+    continued_from: Optional[str] = None
+    retrain_reason: str = ""
+    epochs_trained: int = 0
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,12 @@ Seeding: the model's initialisation, the epoch shuffles and the augmentation all
 ``seed`` (the global RNG is forked, so the caller's RNG state is untouched). On a CPU with a
 fixed thread count two runs with the same seed give identical losses; on a GPU results are
 seeded but cuDNN may pick non-deterministic kernels.
+
+Stopping and continuing (multi-fidelity): ``stop_epoch`` ends a run after that many epochs of
+the protocol's schedule (the learning rate follows the schedule of all ``protocol.epochs``), and
+``keep_state=True`` returns the run's :class:`TrainState` (weights, optimiser, random streams,
+epochs done); ``resume=state`` continues such a run. Training 2 epochs, keeping the state and
+resuming to 4 gives the same weights as training 4 epochs straight through (CPU, same seed).
 """
 
 from __future__ import annotations
@@ -56,6 +62,24 @@ class Diverged(Exception):
 
 
 @dataclass
+class TrainState:
+    """Everything needed to continue a run exactly: ``model`` and ``optimizer`` state dicts,
+    ``epochs_done``, the random streams (``generator``: the shuffle/augmentation generator's
+    state; ``torch_rng`` / ``cuda_rng``: the global ones, e.g. for dropout) and the per-epoch
+    history so far (losses in nats, errors as fractions, times in seconds)."""
+
+    model: dict
+    optimizer: dict
+    epochs_done: int
+    generator: torch.Tensor
+    torch_rng: torch.Tensor
+    cuda_rng: Optional[torch.Tensor] = None
+    train_losses: list[float] = field(default_factory=list)
+    valid_errors: list[float] = field(default_factory=list)
+    epoch_times_s: list[float] = field(default_factory=list)
+
+
+@dataclass
 class TrainResult:
     """What one training run produced (errors are fractions, losses mean cross-entropy in nats)."""
 
@@ -70,6 +94,8 @@ class TrainResult:
     micro_batch: Optional[int] = None
     train_time_s: float = 0.0
     peak_memory_mb: Optional[float] = None
+    epochs_trained: int = 0  # epochs computed by this run (``epochs`` minus a resumed state's)
+    state: Optional[TrainState] = None  # with keep_state=True: the state after the last epoch
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -86,13 +112,24 @@ def train(
     seed: int = 0,
     device: torch.device | str = "cpu",
     label: str = "",
+    stop_epoch: Optional[int] = None,
+    resume: Optional[TrainState] = None,
+    keep_state: bool = False,
 ) -> TrainResult:
     """Train a fresh ``model_factory()`` on ``data.train``; measure error on ``valid`` and ``test``.
 
     ``model_factory`` is called once per attempt, inside the seeded region, and must return a
     new module each time (on the CPU; it is moved to ``device`` here). ``label`` names the run
-    in progress output.
+    in progress output. ``stop_epoch`` (default ``protocol.epochs``) ends training after that
+    many epochs of the schedule; ``resume`` continues from a :class:`TrainState` of the same
+    model, seed and protocol (its ``epochs_done`` must not exceed the stop);
+    ``keep_state`` puts the final state into the result.
     """
+    stop = protocol.epochs if stop_epoch is None else int(stop_epoch)
+    if not 0 <= stop <= protocol.epochs:
+        raise ValueError(f"stop_epoch={stop}: must be between 0 and the protocol's epochs ({protocol.epochs})")
+    if resume is not None and resume.epochs_done > stop:
+        raise ValueError(f"cannot resume a state of {resume.epochs_done} epochs to stop at epoch {stop}")
     device = torch.device(device)
     micro = protocol.batch_size
     start = time.perf_counter()
@@ -101,7 +138,7 @@ def train(
             _reset_peak_memory(device)
             result = TrainResult(micro_batch=micro)
             try:
-                _run(model_factory, data, protocol, seed, device, micro, result, label)
+                _run(model_factory, data, protocol, seed, device, micro, result, label, stop, resume, keep_state)
             except Diverged:
                 result.outcome, result.reason = "failed", DIVERGED
             except Exception as exc:
@@ -130,6 +167,9 @@ def _run(
     micro: int,
     result: TrainResult,
     label: str,
+    stop: int,
+    resume: Optional[TrainState],
+    keep_state: bool,
 ) -> None:
     cuda = device.type == "cuda"
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] if cuda else []
@@ -151,6 +191,9 @@ def _run(
         transform = BatchTransform(data.scale, *stats, padding=protocol.crop_padding_for(data.resolution),
                                    flip=protocol.flip, device=device)
         optimizer = _optimizer(model, protocol)
+        start_epoch = 0
+        if resume is not None:
+            start_epoch = _restore(resume, model, optimizer, gen, device, result)
         autocast = _autocast(device, protocol)
         # A divergence check synchronises a GPU, so there only every few steps; on a CPU it is free.
         check_every = protocol.divergence_check_every if cuda else 1
@@ -158,10 +201,10 @@ def _run(
         n = len(train_split)
         batch = min(protocol.batch_size, n)
         steps_per_epoch = math.ceil(n / batch)
-        step = 0
-        progress = EpochProgress(protocol.epochs, protocol.progress, label)
+        step = start_epoch * steps_per_epoch  # the schedule goes on where the state stopped
+        progress = EpochProgress(stop, protocol.progress, label)
         try:
-            for epoch in range(protocol.epochs):
+            for epoch in range(start_epoch, stop):
                 epoch_start = time.perf_counter()
                 model.train()
                 loss_sum = torch.zeros((), device=device)
@@ -193,14 +236,54 @@ def _run(
                     raise Diverged()
                 result.epoch_times_s.append(time.perf_counter() - epoch_start)
                 result.epochs = epoch + 1
+                result.epochs_trained += 1
                 if protocol.eval_every_epoch:
                     result.valid_errors.append(error_rate(step_model, data.valid, transform, device, protocol))
                 progress.update(epoch + 1, mean_loss, result.valid_errors[-1] if result.valid_errors else None)
         finally:
             progress.close()
+        if keep_state:  # before evaluating: eval draws no random numbers, but keep it exact anyway
+            result.state = _capture(model, optimizer, gen, device, result)
         result.valid_error = (result.valid_errors[-1] if protocol.eval_every_epoch and result.valid_errors
                               else error_rate(step_model, data.valid, transform, device, protocol))
         result.test_error = error_rate(step_model, data.test, transform, device, protocol)
+
+
+def _restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator,
+             device: torch.device, result: TrainResult) -> int:
+    """Load ``state`` into a freshly built run; returns the epoch to go on from."""
+    model.load_state_dict(state.model)
+    optimizer.load_state_dict(state.optimizer)  # moves the momentum buffers to the parameters' device
+    gen.set_state(state.generator)
+    torch.set_rng_state(state.torch_rng)
+    if device.type == "cuda" and state.cuda_rng is not None:
+        torch.cuda.set_rng_state(state.cuda_rng, device)
+    result.train_losses = list(state.train_losses)
+    result.valid_errors = list(state.valid_errors)
+    result.epoch_times_s = list(state.epoch_times_s)
+    result.epochs = state.epochs_done
+    return state.epochs_done
+
+
+def _capture(model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, device: torch.device,
+             result: TrainResult) -> TrainState:
+    """The run's state now, as CPU tensors (a checkpoint can be read on a machine without a GPU)."""
+    def cpu(x):
+        if isinstance(x, torch.Tensor):
+            return x.detach().to("cpu", copy=True)
+        if isinstance(x, dict):
+            return {k: cpu(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return type(x)(cpu(v) for v in x)
+        return x
+
+    return TrainState(
+        model=cpu(model.state_dict()), optimizer=cpu(optimizer.state_dict()), epochs_done=result.epochs,
+        generator=gen.get_state(), torch_rng=torch.get_rng_state(),
+        cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        train_losses=list(result.train_losses), valid_errors=list(result.valid_errors),
+        epoch_times_s=list(result.epoch_times_s),
+    )
 
 
 @torch.no_grad()
