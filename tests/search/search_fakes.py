@@ -126,7 +126,7 @@ def fake_gp_factory(kernel: str, grammar: Any, options: dict) -> FakeGP:
     return FakeGP(kernel, grammar, **options)
 
 
-def fidelity_toy_evaluate(term: str, overrides: Any = None, checkpoint: Any = None, **kwargs: Any) -> dict:
+def fidelity_toy_evaluate(term: str, overrides: Any = None, checkpoint_in: Any = None, **kwargs: Any) -> dict:
     """The toy objective at a fidelity: ``overrides["epochs"]`` below 10 looks *better* (an
     optimistic low-fidelity error, as short training can be), so a report naming the best must
     ignore it; also reports a latency and echoes the overrides and checkpoint it was given.
@@ -136,5 +136,5 @@ def fidelity_toy_evaluate(term: str, overrides: Any = None, checkpoint: Any = No
     epochs = (overrides or {}).get("epochs")
     if epochs is not None and epochs < 10:
         record["valid_error"] = max(0.0, record["valid_error"] - 0.5)
-    record.update(latency_ms=1.5, overrides=dict(overrides or {}), checkpoint=checkpoint)
+    record.update(latency_ms=1.5, overrides=dict(overrides or {}), checkpoint_in=checkpoint_in)
     return record

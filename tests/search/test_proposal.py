@@ -43,7 +43,7 @@ def test_a_task_takes_its_fidelity_and_checkpoint_from_the_proposal():
     assert task.eval_id == 7 and task.term == "S(a, a, a, a, a, a, a, b)"
     assert task.overrides == {"lr": 0.1, "epochs": 2} and SETTINGS.overrides == {"lr": 0.1}
     record = run_task(task)
-    assert record["overrides"] == {"lr": 0.1, "epochs": 2} and record["checkpoint"] == "/tmp/ckpt.pt"
+    assert record["overrides"] == {"lr": 0.1, "epochs": 2} and record["checkpoint_in"] == "/tmp/ckpt.pt"
 
 
 class TwoFidelities(RandomSearch):

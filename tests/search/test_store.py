@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from algebraic_nas.search.store import Store
+from algebraic_nas.search.store import SCHEMA_VERSION, Store
 
 
 def test_lifecycle_of_an_evaluation(tmp_path):
@@ -187,7 +187,7 @@ def test_a_run_directory_of_the_old_schema_is_reported_and_resumed(tmp_path):
     settings = EvaluationTask(grammar="toy8", dataset="none", protocol={"name": "quick"},
                               function="search_fakes:toy_evaluate")
     with Store(run_dir) as store:
-        assert store.get_meta("schema_version") == 2
+        assert store.get_meta("schema_version") == SCHEMA_VERSION == 3
         Driver(g, strategy, InProcessExecutor(), store, settings, Budget(evaluations=6)).run()
         rows = store.rows()
     assert [r.term for r in rows[:4]] == [t for t, *_ in OLD_ROWS]
@@ -212,3 +212,29 @@ def test_best_is_taken_at_the_highest_fidelity_present(tmp_path):
         full = s.add("S(c)", "hb")
         s.finish(full, {"outcome": "ok", "valid_error": 0.40})
         assert s.summary().best.id == full and s.top_fidelity() == "{}"
+
+
+def test_a_version_2_store_gains_the_continuation_columns_in_place(tmp_path):
+    run_dir = tmp_path / "v2"
+    write_old_run(run_dir)
+    db = sqlite3.connect(run_dir / "runs.sqlite")  # what version 2 added to version 1
+    for column in ("fidelity TEXT NOT NULL DEFAULT '{}'", "checkpoint TEXT", "objectives TEXT"):
+        db.execute(f"ALTER TABLE evaluations ADD COLUMN {column}")
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
+    db.execute("UPDATE evaluations SET fidelity = '{\"epochs\": 2}' WHERE id = 1")
+    db.commit()
+    db.close()
+    with Store(run_dir, readonly=True) as old:  # read-only: read as it is
+        assert old.get(1).continued_from is None and old.get(1).fidelity == {"epochs": 2}
+    with Store(run_dir) as s:
+        assert s.get_meta("schema_version") == 3
+        assert s.get(1).fidelity == {"epochs": 2} and not s.get(1).continued and s.get(1).saved_checkpoint is None
+        i = s.add("S(a)", "hyperband", fidelity={"epochs": 4}, checkpoint="ck/1.pt")
+        s.finish(i, {"outcome": "ok", "valid_error": 0.1, "continued_from": "ck/1.pt", "checkpoint": "ck/5.pt"})
+        j = s.add("S(b)", "hyperband", fidelity={"epochs": 4}, checkpoint="ck/2.pt")
+        s.finish(j, {"outcome": "ok", "valid_error": 0.2, "retrain_reason": "checkpoint ck/2.pt does not exist"})
+        row, retrained = s.get(i), s.get(j)
+    assert row.continued and row.continued_from == "ck/1.pt" and row.saved_checkpoint == "ck/5.pt"
+    assert row.checkpoint == "ck/1.pt" and row.fidelity == {"epochs": 4}
+    assert not retrained.continued and retrained.checkpoint == "ck/2.pt"
+    assert retrained.result["retrain_reason"].endswith("does not exist")

@@ -5,7 +5,11 @@ proposes it, marked ``running`` when it is handed to a worker and ``done`` or ``
 its evaluation ends. Each change is committed at once (WAL journal, ``synchronous=FULL``), so a
 ``kill -9`` of the driver never loses a finished evaluation. On resume, ``pending`` and
 ``running`` rows are the evaluations that were lost with the driver: they are evaluated again.
-Each row keeps the proposal's fidelity (``'{}'``: full) and the measured objectives.
+Each row keeps the proposal's fidelity (``'{}'``: full) and the measured objectives, and for
+multi-fidelity runs the checkpoint the proposal continues from (``checkpoint``), the one training
+actually continued from (``continued_from``: ``NULL`` when it trained from scratch, e.g. after a
+missing checkpoint; the record's ``retrain_reason`` says why) and the one it saved
+(``saved_checkpoint``).
 
 A store written by an older version is migrated in place when opened for writing (missing
 columns added, ``meta.schema_version`` set); read-only, it is read as it is.
@@ -33,13 +37,16 @@ from algebraic_nas.search.proposal import fidelity_key, fidelity_rank, finite_or
 
 STORE_FILENAME = "runs.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
-# 1: the first release; 2: fidelity, checkpoint and objectives columns
-SCHEMA_VERSION = 2
+# 1: the first release; 2: fidelity, checkpoint and objectives columns; 3: continued_from and
+# saved_checkpoint (multi-fidelity continuation)
+SCHEMA_VERSION = 3
 # columns added after version 1, with their definitions (ALTER TABLE ADD COLUMN on older stores)
 _ADDED_COLUMNS = {
     "fidelity": "TEXT NOT NULL DEFAULT '{}'",
     "checkpoint": "TEXT",
     "objectives": "TEXT",
+    "continued_from": "TEXT",
+    "saved_checkpoint": "TEXT",
 }
 
 _SCHEMA = """
@@ -64,7 +71,9 @@ CREATE TABLE IF NOT EXISTS evaluations (
     run_time_s    REAL,            -- search wall time (all sessions) when the evaluation ended
     fidelity      TEXT    NOT NULL DEFAULT '{}',  -- JSON: protocol overrides of the proposal ('{}': full)
     checkpoint    TEXT,            -- the checkpoint the proposal continues from
-    objectives    TEXT             -- JSON: the measured objectives (valid_error, params, flops, ...)
+    objectives    TEXT,            -- JSON: the measured objectives (valid_error, params, flops, ...)
+    continued_from TEXT,           -- the checkpoint training continued from (NULL: from scratch)
+    saved_checkpoint TEXT          -- the checkpoint the evaluation saved (NULL: none)
 );
 CREATE INDEX IF NOT EXISTS evaluations_status ON evaluations (status);
 CREATE TABLE IF NOT EXISTS meta (
@@ -105,6 +114,13 @@ class Row:
     fidelity: dict = field(default_factory=dict)  # {}: full fidelity
     checkpoint: Optional[str] = None
     objectives: dict = field(default_factory=dict)
+    continued_from: Optional[str] = None
+    saved_checkpoint: Optional[str] = None
+
+    @property
+    def continued(self) -> bool:
+        """Whether this evaluation continued another's training instead of starting afresh."""
+        return self.continued_from is not None
 
     @property
     def finished(self) -> bool:
@@ -122,6 +138,10 @@ class StoreSummary:
     @property
     def finished(self) -> int:
         return self.counts.get("done", 0) + self.counts.get("failed", 0)
+
+
+def _text_or_none(x: Any) -> Optional[str]:
+    return None if x in (None, "") else str(x)
 
 
 def _json_default(obj: Any) -> Any:
@@ -299,7 +319,8 @@ class Store:
         self._write(
             """UPDATE evaluations SET status = ?, valid_error = ?, test_error = ?, params = ?, flops = ?,
                    eval_time_s = ?, result = ?, worker = COALESCE(?, worker), error = ?, finished_at = ?,
-                   run_time_s = ?, started_at = COALESCE(started_at, ?), objectives = ?
+                   run_time_s = ?, started_at = COALESCE(started_at, ?), objectives = ?,
+                   continued_from = ?, saved_checkpoint = ?
                WHERE id = ?""",
             (
                 status,
@@ -315,6 +336,8 @@ class Store:
                 self.elapsed(),
                 now,
                 _dumps(objectives_of(record)),
+                _text_or_none(record.get("continued_from")),
+                _text_or_none(record.get("checkpoint")),
                 eval_id,
             ),
         )

@@ -30,7 +30,7 @@ from algebraic_nas.search.worker import DEFAULT_FUNCTION, import_object
 if TYPE_CHECKING:
     from algebraic_nas.grammar import Grammar
 
-# the keyword arguments every evaluation function receives (``checkpoint`` only when a proposal has one)
+# the keyword arguments every evaluation function receives (``checkpoint_in`` / ``checkpoint_out`` only when set)
 EVALUATION_ARGUMENTS = ("term", "grammar", "dataset", "protocol", "seed", "device", "data_root", "overrides")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 DEVICES = "auto, cpu, cuda or cuda:N"
@@ -136,9 +136,17 @@ def check_budget(budget: Mapping[str, Any]) -> None:
 
 
 def _remote(executor: Mapping[str, Any]) -> bool:
-    """Whether the executor's workers may run on other machines (an existing scheduler)."""
+    """Whether the executor's workers may run on other machines (an existing scheduler, a batch
+    system: its registry entry says so)."""
+    from algebraic_nas.search.executors import get_executor
+
     kind = executor.get("kind", "auto")
-    return kind == "dask" or (kind == "auto" and bool(executor.get("address")))
+    if kind == "auto":
+        return bool(executor.get("address"))
+    try:
+        return get_executor(kind).remote
+    except ConfigError:  # an unknown executor is reported by the registered-names check
+        return False
 
 
 def check_workers(c: Mapping[str, Any]) -> None:

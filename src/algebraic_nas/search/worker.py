@@ -18,7 +18,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
-from algebraic_nas.evaluation.devices import resolve_device
+from algebraic_nas.evaluation.devices import resolve_device, run_sharing_gpu
 from algebraic_nas.search.plugins import load_plugins
 
 DEFAULT_FUNCTION = "algebraic_nas.evaluation:evaluate"
@@ -32,7 +32,11 @@ class EvaluationTask:
     a term and sends ``settings.for_proposal(eval_id, proposal)`` to a worker.
 
     ``overrides`` are protocol overrides (the run's, with the proposal's fidelity merged over
-    them); ``checkpoint`` is passed to the evaluation function only when set.
+    them). Checkpoints: ``checkpoint`` is the proposal's checkpoint to continue from (passed to
+    the evaluation function as ``checkpoint_in``), ``checkpoint_out`` where the evaluation saves
+    its trained state (``checkpoint_dir/<eval_id>.pt`` when the run has a ``checkpoint_dir``,
+    the run directory's ``checkpoints/``; ``None``: nothing saved); each is passed only when set,
+    so evaluation functions without these arguments keep working.
     """
 
     grammar: str
@@ -47,13 +51,17 @@ class EvaluationTask:
     eval_id: int = -1  # the store's row id (-1: settings, not yet an evaluation)
     term: str = ""
     checkpoint: Optional[str] = None
+    checkpoint_dir: Optional[str] = None  # run-wide: where evaluations save checkpoints (None: nowhere)
+    checkpoint_out: Optional[str] = None
 
     def for_proposal(self, eval_id: int, proposal: Any) -> "EvaluationTask":
         """The task of ``proposal`` (a ``Proposal``): its term, its fidelity merged over the
-        run's overrides, its checkpoint."""
+        run's overrides, its checkpoint, and where to save its own (:func:`checkpoint_path`)."""
+        out = checkpoint_path(self.checkpoint_dir, eval_id) if self.checkpoint_dir else None
         return replace(
             self, eval_id=int(eval_id), term=str(proposal.term),
             overrides={**self.overrides, **dict(proposal.fidelity)}, checkpoint=proposal.checkpoint,
+            checkpoint_out=out,
         )
 
     def identity(self) -> dict:
@@ -62,6 +70,15 @@ class EvaluationTask:
             "grammar": self.grammar, "dataset": self.dataset, "protocol": self.protocol,
             "seed": self.seed, "overrides": self.overrides, "function": self.function,
         }
+
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+def checkpoint_path(directory: Union[str, os.PathLike], eval_id: int) -> str:
+    """The checkpoint file of evaluation ``eval_id``: ``directory/<eval_id>.pt`` (the run
+    directory's layout is ``RUN_DIR/checkpoints/<eval_id>.pt``)."""
+    return os.path.join(os.fspath(directory), f"{int(eval_id)}.pt")
 
 
 def import_object(path: str) -> Callable[..., Any]:
@@ -89,6 +106,11 @@ def worker_name() -> str:
     name = f"{name}@{socket.gethostname()}:{os.getpid()}"
     gpu = os.environ.get("CUDA_VISIBLE_DEVICES")
     return f"{name} gpu={gpu}" if gpu not in (None, "") else name
+
+
+def batch_job_id() -> Optional[str]:
+    """The batch job running this worker: ``SLURM_JOB_ID`` or ``PBS_JOBID`` (``None`` outside one)."""
+    return os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID") or None
 
 
 def _to_dict(record: Any) -> dict:
@@ -122,9 +144,12 @@ def run_task(task: EvaluationTask) -> dict:
             data_root=task.data_root,
             overrides=dict(task.overrides),
         )
-        if task.checkpoint is not None:  # only then: objectives without the argument keep working
-            kwargs["checkpoint"] = task.checkpoint
-        record = _to_dict(fn(**kwargs))
+        # only when set: evaluation functions without these arguments keep working
+        if task.checkpoint is not None:
+            kwargs["checkpoint_in"] = task.checkpoint
+        if task.checkpoint_out is not None:
+            kwargs["checkpoint_out"] = task.checkpoint_out
+        record = run_sharing_gpu(lambda: _to_dict(fn(**kwargs)))  # shares/picks the GPU; says which
     except Exception as exc:  # noqa: BLE001 - any failure is a failed evaluation, never a crash
         tb = traceback.format_exc(limit=5)
         record = {
@@ -135,5 +160,6 @@ def run_task(task: EvaluationTask) -> dict:
             "wall_time_s": time.time() - start,
         }
     record["worker"] = worker_name()
+    record["job_id"] = batch_job_id()
     record["eval_id"] = task.eval_id
     return record
