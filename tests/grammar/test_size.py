@@ -127,7 +127,7 @@ def test_shared_sizes_of_shipped_grammars():
     g = load_grammar("nb201_cell")
     assert g.size() == g.size("CELL")  # the macro is fixed: one term per cell
     g = load_grammar("autodeeplab")
-    darts = load_grammar("darts")
+    darts = load_grammar("darts_cell")
     assert darts.size() == 8**14
     assert g.size() % darts.size() == 0
     assert g.size() // darts.size() == _paths(12)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Union
 import torch
 from torch import nn
 
-from .primitives import ReLUConvBN
+from .primitives import FactorizedReduce, ReLUConvBN
 from .registry import register_primitive
 from .shapes import Shape
 
@@ -82,12 +82,20 @@ def _register_darts_ops() -> None:
 _register_darts_ops()
 
 
-@register_primitive("darts_preprocess", out_shape=lambda s, divisor=4: Shape(s.c // divisor, s.h, s.w))
-def darts_preprocess(shape: Shape, divisor: int = 4) -> nn.Module:
-    """DARTS cell input preprocessing ``ReLU-Conv1×1-BN``, C → C / ``divisor`` (the cell's node width)."""
-    if shape.c % divisor:
+@register_primitive("darts_preprocess",
+                    out_shape=lambda s, divisor=4, channels=None: Shape(channels or s.c // divisor, s.h, s.w))
+def darts_preprocess(shape: Shape, divisor: int = 4, channels: int | None = None) -> nn.Module:
+    """DARTS cell input preprocessing ``ReLU-Conv1×1-BN``, C → ``channels`` (the cell's node width),
+    or C → C / ``divisor`` when ``channels`` is not given (the one-input ``Darts`` block)."""
+    if channels is None and shape.c % divisor:
         raise ValueError(f"a DARTS cell needs input channels divisible by {divisor}, got {shape.c}")
-    return ReLUConvBN(shape.c, shape.c // divisor, 1, 1, 0)
+    return ReLUConvBN(shape.c, channels or shape.c // divisor, 1, 1, 0)
+
+
+@register_primitive("darts_factorized_reduce", out_shape=lambda s, channels: _strided(s, 2, channels))
+def darts_factorized_reduce(shape: Shape, channels: int) -> nn.Module:
+    """DARTS's ``preprocess0`` after a reduction cell: ``FactorizedReduce`` C → ``channels``, stride 2."""
+    return FactorizedReduce(shape.c, channels)
 
 
 # --- Auto-DeepLab resolution transitions ------------------------------------------------------------

@@ -17,7 +17,7 @@ loop unrolls over constants).
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import networkx as nx
 import torch
@@ -282,6 +282,11 @@ def budget_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], budge
     return max(1, math.floor(math.sqrt(budget / base))) if base > 0 else DEFAULT_BASE_CHANNELS
 
 
+#: Root topologies that bring their own stem and head (DARTS's ``DartsCIFAR``): symbol → builder
+#: ``(term, spec, base_channels=, seed=, budget=, prune=) -> Network``, called by :func:`build_network`.
+NETWORK_BUILDERS: dict[str, Callable[..., Network]] = {}
+
+
 def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: Optional[int] = None,
                   seed: int = 0, budget: Optional[float] = None, prune: str = "paths") -> Network:
     """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
@@ -297,6 +302,9 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
     ``prune``: the grammar's ``%prune`` (pass ``grammar.prune``), see :func:`build_body`; with
     ``"none"`` the term of ``nb201_cell`` gives exactly NAS-Bench-201's ``TinyNetwork``.
     """
+    custom = NETWORK_BUILDERS.get(term.resolve().symbol)
+    if custom is not None:
+        return custom(term, spec, base_channels=base_channels, seed=seed, budget=budget, prune=prune)
     spec = InputSpec(*spec)
     if budget is None:
         budget = term_budget(term, spec)
@@ -317,3 +325,6 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
         nn.Linear(out.c, spec.classes),
     )
     return Network(stem, body, head, spec, str(term), base_channels)
+
+
+from . import darts_network  # noqa: E402,F401  (registers DARTS's network builder; needs the names above)

@@ -19,6 +19,10 @@ Templates with fixed operations and merges:
 * ``Up`` / ``Same`` / ``Down`` (one argument, Auto-DeepLab) — a resolution transition followed by
   the argument: ``adl_up`` (×2 resolution, C/2 channels), nothing, ``adl_down`` (½ resolution, 2C).
 
+DARTS's whole CIFAR network ``DartsCIFAR(C, L, NORMAL, REDUCE)`` (two-input cells, reductions at
+L/3 and 2L/3) is a generator topology in :mod:`.topology_darts`, whose cells are the ``Darts``
+terms above.
+
 Generator topologies (NAGO's ``WattsStrogatz``, ``ErdosRenyi``, ``BarabasiAlbert``) and the
 ``Budget`` marker are in :mod:`.topology_generators`, registered on import of this module.
 """
@@ -92,4 +96,5 @@ register_topology("Same", _transition(None))
 register_topology("Down", _transition("adl_down"))
 
 
+from . import topology_darts  # noqa: E402,F401  (DARTS's CIFAR network, DartsCIFAR)
 from . import topology_generators  # noqa: E402,F401  (NAGO's random-graph generators and Budget)
