@@ -80,7 +80,7 @@ def documented_modules() -> set[str]:
         if not line.startswith("- "):
             continue
         item = line[2:].split(" — ", 1)[0]
-        names = re.findall(r"`([a-z_/]+\.py)`", item)
+        names = re.findall(r"`([a-z0-9_/]+\.py)`", item)
         # "strategies/random_search.py`, `evolution.py`" : siblings share the first one's folder
         folder = ""
         for name in names:

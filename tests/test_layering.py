@@ -18,6 +18,9 @@ def _fresh_import(code: str) -> subprocess.CompletedProcess:
         ("algebraic_nas.grammar", "torch"),
         ("algebraic_nas.assembly", "algebraic_nas.evaluation"),
         ("algebraic_nas.assembly.commands", "algebraic_nas.evaluation"),
+        ("algebraic_nas.interop.nb201", "torch"),  # converters work on strings
+        ("algebraic_nas.interop.reference", "torch"),
+        ("algebraic_nas.interop", "algebraic_nas.search"),
     ],
 )
 def test_a_layer_imports_without_the_layers_above_it(module, forbidden):

@@ -4,6 +4,7 @@
     algebraic-nas sample GRAMMAR [-n N] [--seed S]
     algebraic-nas check GRAMMAR TERM          # TERM, @FILE, or - for standard input
     algebraic-nas build | draw | report ...   # see their --help
+    algebraic-nas convert FORMAT TEXT         # nb201 / reference architectures -> terms (and back)
     algebraic-nas strategies                  # registered strategies and executors
 
 GRAMMAR is a shipped grammar name (``hnb201``) or a path to an ``.ebnf`` file.
@@ -206,6 +207,14 @@ def _report(p: argparse.ArgumentParser) -> Handler:
 
     report.add_arguments(p)
     return report.run_from_args
+
+
+@command("convert", "convert an architecture of another tool (nb201, reference, ...) to a term, or back")
+def _convert(p: argparse.ArgumentParser) -> Handler:
+    from algebraic_nas.interop import commands
+
+    commands.add_arguments(p)
+    return lambda args: commands.run(args, read_term_arg(args.text))
 
 
 @command("strategies", "list the registered search strategies and executors (python -m algebraic_nas.search)")
