@@ -5,11 +5,17 @@
         fill every free worker slot (re-queued proposals first, then the strategy's proposals,
             with the proposals under evaluation passed as ``pending``); each task is the run's
             settings made for one proposal (its fidelity merged into the protocol overrides)
+        start computing the next proposal(s) while the workers train (``propose_ahead``)
         wait for the next finished evaluation(s)  -> store (committed)
             -> strategy.observe(Result with every measured objective)
     until the evaluation budget is reached (all finished) or the wall-time budget is spent
+    log (and store) the search overhead: the share of the workers' time not spent evaluating
 
 Workers are refilled one by one as soon as each evaluation ends, never in synchronous rounds.
+With ``propose_ahead`` (BANAT's default) the strategy lives on a background thread
+(``search/proposer.py``) and a free worker takes the proposal computed while it trained; a
+proposal computed ahead is stored only when a worker takes it, and never beyond the evaluation
+budget.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors import Executor
+from algebraic_nas.search.overhead import SessionTime, evaluation_seconds, record_session
 from algebraic_nas.search.progress import Progress, Status
 from algebraic_nas.search.proposal import Proposal, Result
+from algebraic_nas.search.proposer import Proposer
 from algebraic_nas.search.store import Row, Store
 from algebraic_nas.search.strategies.base import Strategy
 from algebraic_nas.search.worker import EvaluationTask
@@ -84,6 +92,7 @@ class SearchResult:
     counts: dict[str, int]
     elapsed_s: float
     evaluations_this_session: int
+    time: Optional[SessionTime] = None  # where this session's time went (search overhead)
 
 
 class Driver:
@@ -97,6 +106,8 @@ class Driver:
     batch_size: at most this many proposals per strategy call (BANAT's b; with b = 1 every
         free worker triggers its own proposal with the others pending).
     progress: the live display (``None``: none).
+    propose_ahead: compute proposals while the workers train (``None``: the strategy's
+        ``propose_ahead``; ``False``: the synchronous path, a proposal when a worker is free).
     """
 
     def __init__(
@@ -109,6 +120,7 @@ class Driver:
         budget: Budget,
         batch_size: int = 1,
         progress: Optional[Progress] = None,
+        propose_ahead: Optional[bool] = None,
     ) -> None:
         self.grammar = grammar
         self.strategy = strategy
@@ -118,11 +130,14 @@ class Driver:
         self.budget = budget
         self.batch_size = max(1, int(batch_size))
         self.progress = progress or Progress("none")
+        self.propose_ahead = propose_ahead
+        self.proposer: Optional[Proposer] = None  # made by run(), after the resume
         self.pending: dict[int, Proposal] = {}  # eval id -> proposal, submitted and not finished
         self._requeue: list[Row] = []
         self._session_done = 0
         self._session_start = 0.0
         self._elapsed_at_start = 0.0
+        self._eval_s = 0.0  # evaluation time of this session's finished evaluations
 
     # --- resume ----------------------------------------------------------------------------------
 
@@ -161,8 +176,16 @@ class Driver:
             return False
         return True
 
+    def _left(self, finished: int) -> Optional[int]:
+        """Evaluations the budget still allows beyond those finished and in flight (``None``: no limit)."""
+        if self.budget.evaluations is None:
+            return None
+        return self.budget.evaluations - finished - self.executor.in_flight()
+
     def _fill(self, finished: int) -> bool:
-        """Submit work to every free slot; returns whether anything was submitted."""
+        """Submit work to every free slot, then start computing the next proposals ahead;
+        returns whether anything was submitted."""
+        assert self.proposer is not None
         submitted = False
         while self.executor.in_flight() < self.executor.slots and self._may_submit(finished):
             if self._requeue:
@@ -171,22 +194,30 @@ class Driver:
             else:
                 free = self.executor.slots - self.executor.in_flight()
                 n = min(free, self.batch_size)
-                if self.budget.evaluations is not None:
-                    n = min(n, self.budget.evaluations - finished - self.executor.in_flight())
-                t0 = time.perf_counter()
-                proposals = self.strategy.propose(pending=list(self.pending.values()), n=n)
-                dt = (time.perf_counter() - t0) / max(1, len(proposals))
+                left = self._left(finished)
+                if left is not None:
+                    n = min(n, left)
                 batch = [
-                    (self.store.add(str(p.term), self.strategy.name, propose_time_s=dt, fidelity=p.fidelity,
-                                    checkpoint=p.checkpoint), p)
-                    for p in proposals
+                    (self.store.add(str(r.proposal.term), self.strategy.name, propose_time_s=r.propose_time_s,
+                                    fidelity=r.proposal.fidelity, checkpoint=r.proposal.checkpoint), r.proposal)
+                    for r in self.proposer.take(list(self.pending.values()), n)
                 ]
             for eval_id, proposal in batch:
                 self.pending[eval_id] = proposal
                 self.store.mark_running(eval_id)
                 self.executor.submit(self.settings.for_proposal(eval_id, proposal))
                 submitted = True
+        self._prefetch(finished)
         return submitted
+
+    def _prefetch(self, finished: int) -> None:
+        """With ``propose_ahead``: start computing the proposals the next free worker will take
+        (the evaluations in flight pending), only if the budget will let it run them."""
+        if self._requeue or not self._may_submit(finished):
+            return
+        left = self._left(finished)
+        n = self.batch_size if left is None else min(self.batch_size, left - self.proposer.n_ready)
+        self.proposer.prefetch(list(self.pending.values()), n)
 
     def _status(self) -> Status:
         s = self.store.summary()
@@ -212,7 +243,9 @@ class Driver:
         self.store.start_session()
         self._session_start = time.monotonic()
         self.resume()
+        self.proposer = Proposer(self.strategy, self.propose_ahead)
         last_beat = time.monotonic()
+        clean = False
         try:
             announce = True  # show the status once the workers are refilled after an event
             while True:
@@ -230,8 +263,9 @@ class Driver:
                 for task, record in results:
                     row = self.store.finish(task.eval_id, record, worker=record.get("worker"))
                     proposal = self.pending.pop(task.eval_id, None) or self._proposal(row)
-                    self.strategy.observe(Result.from_record(proposal, record, eval_id=task.eval_id))
+                    self.proposer.observe(Result.from_record(proposal, record, eval_id=task.eval_id))
                     self._session_done += 1
+                    self._eval_s += evaluation_seconds(record, row.started_at, row.finished_at)
                     if row.status == "failed":
                         log.warning("evaluation %d failed: %s", row.id, row.error)
                 announce = bool(results)
@@ -249,9 +283,26 @@ class Driver:
                             self.pending.pop(t.eval_id, None)
                         log.info("wall-time budget spent: %d running evaluations abandoned", len(abandoned))
                     break
+            clean = True
         finally:
+            # after an error or an interrupt, a proposal in progress is left to its daemon thread
+            unused = self.proposer.close(wait=clean)
+            if unused:
+                log.info("%d proposal(s) computed ahead and never evaluated: discarded (not stored)", len(unused))
             self.store.heartbeat()
             self.progress.update(self._status())
             self.progress.close()
+        spent = self._session_time()
+        record_session(self.store, spent)
+        log.info(spent.line())
         s = self.store.summary()
-        return SearchResult(best=s.best, counts=s.counts, elapsed_s=self.elapsed(), evaluations_this_session=self._session_done)
+        return SearchResult(best=s.best, counts=s.counts, elapsed_s=self.elapsed(),
+                            evaluations_this_session=self._session_done, time=spent)
+
+    def _session_time(self) -> SessionTime:
+        """Where this session's time went (the search overhead)."""
+        assert self.proposer is not None
+        return SessionTime(
+            wall_s=time.monotonic() - self._session_start, slots=self.executor.slots, eval_s=self._eval_s,
+            proposal_wait_s=self.proposer.waited_s, evaluations=self._session_done, propose_ahead=self.proposer.ahead,
+        )

@@ -5,7 +5,8 @@ Writes into ``RUN_DIR/report/``:
 * ``evaluations.csv`` — every evaluation (one row per proposal, all statuses) with its fidelity
   and every measured objective;
 * ``incumbent.png`` — the best validation error so far over evaluations and over wall time;
-* ``summary.json`` — the best term with its statistics (its objectives and fidelity), counts, times;
+* ``summary.json`` — the best term with its statistics (its objectives and fidelity), counts, times
+  (the search overhead: the share of the workers' time not spent evaluating);
   for a run with no successful evaluation, ``best`` is null, ``no_successful_evaluation`` says so
   and ``failure_reasons`` counts why evaluations failed (the plot says so too, instead of empty axes);
 * ``best_architecture.png`` — a picture of the best architecture (when the assembler can draw it);
@@ -27,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
+from algebraic_nas.search.overhead import META_KEY as SEARCH_TIME_KEY, format_fraction, run_overhead
 from algebraic_nas.search.progress import format_seconds
 from algebraic_nas.search.proposal import OBJECTIVES, fidelity_key
 from algebraic_nas.search.store import Row, Store
@@ -157,6 +159,7 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
         config = store.get_meta("config", {}) or {}
         evaluation = store.get_meta("evaluation", {}) or {}
         elapsed = store.elapsed()
+        search_time = run_overhead(store.get_meta(SEARCH_TIME_KEY, []) or [])
     trace = incumbent_trace(rows, top)
     write_csv(rows, out / "evaluations.csv")
     strategy = (config.get("strategy") or {}).get("name") or (rows[0].strategy if rows else "?")
@@ -174,6 +177,7 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
         "elapsed_s": elapsed,
         "mean_eval_time_s": _mean([r.eval_time_s for r in rows if r.finished]),
         "mean_propose_time_s": _mean([r.propose_time_s for r in rows]),
+        "search_overhead": search_time,  # share of the workers' time not spent evaluating (search/overhead.py)
         "best": None,
         "no_successful_evaluation": best is None,
         "failure_reasons": [{"reason": r, "count": n} for r, n in failure_reasons(rows)],
@@ -214,6 +218,8 @@ def format_summary(info: dict) -> str:
         f"{c.get('running', 0) + c.get('pending', 0)} unfinished; search time {format_seconds(info['elapsed_s'])}"
         + (f", {info['mean_eval_time_s']:.1f} s per evaluation" if info.get("mean_eval_time_s") else ""),
     ]
+    if info.get("search_overhead"):
+        lines.append(f"  search overhead {format_fraction(info['search_overhead']['overhead'])} of the workers' time")
     b = info.get("best")
     if b:
         test = f"{b['test_error']:.4f}" if b.get("test_error") is not None else "-"
