@@ -194,7 +194,7 @@ def test_cached_features_across_fits_give_the_same_model(data):
     terms, table, fn, y = data
     shared = TermGraphs(graph_fn=fn)
     GraphGP("hwl", graphs=shared, flat_hs=(2,)).fit(terms[40:60], y[40:60])
-    rows = shared._rows[(0, 2, "successors")]
+    rows = shared._rows[(0, 2, "successors", "hash")]
     assert set(rows) == set(terms[40:60])
     a = GraphGP("hwl", graphs=shared, flat_hs=(2,)).fit(terms[:30], y[:30])
     b = GraphGP("hwl", graph_fn=fn, flat_hs=(2,)).fit(terms[:30], y[:30])

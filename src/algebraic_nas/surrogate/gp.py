@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import gpytorch
 import numpy as np
@@ -36,11 +36,15 @@ from algebraic_nas.surrogate.graphs import DEFAULT_LEVELS, GraphFn, TermGraphs
 from algebraic_nas.surrogate.kernel_spec import BASE_KERNELS, auto_kernel, build_kernel, parse_kernel_spec, set_flat_h
 from algebraic_nas.surrogate.kernels import HierarchicalWLKernel, NASBOTKernel
 from algebraic_nas.surrogate.likelihood import IndexGP, exact_gp_settings, neg_mll, optimise_hyperparameters
+from algebraic_nas.surrogate.wl_kernels import limit_query_depth
 
 if TYPE_CHECKING:
     from algebraic_nas.grammar import Grammar
 
 __all__ = ["GraphGP", "BASE_KERNELS", "parse_kernel_spec"]
+
+# a fitted GraphGP or its ``states_`` (flat depth, -1 if none -> parameter name -> value)
+WarmStart = Union["GraphGP", Mapping[int, Mapping[str, torch.Tensor]], None]
 
 
 class GraphGP:
@@ -66,6 +70,11 @@ class GraphGP:
         device, dtype: where and in which precision the GP runs (float64 by default).
         num_threads: torch threads during fit/predict (1: fastest for these sizes on shared
             CPUs; None leaves torch's setting).
+        fast: the fast path (default): hashed WL labels (:mod:`.wl_hash`), one stacked Gram
+            product for the hierarchical kernel's training block, and query terms featurised
+            only to the WL depths the fitted kernel uses. Same model and predictions (up to
+            floating-point summation order); ``False`` is the straightforward path that the
+            benchmarks compare against.
     """
 
     def __init__(
@@ -87,6 +96,7 @@ class GraphGP:
         device: Union[str, torch.device] = "cpu",
         dtype: torch.dtype = torch.float64,
         num_threads: Optional[int] = 1,
+        fast: bool = True,
     ) -> None:
         if kernel == "auto":
             if grammar is None:
@@ -116,7 +126,10 @@ class GraphGP:
         self.error_floor = float(error_floor)
         self.device, self.dtype = torch.device(device), dtype
         self.num_threads = num_threads
+        self.fast = bool(fast)
         self.model: Optional[IndexGP] = None
+        # best parameters found per flat depth (-1: no depth tuned), the start of a warm fit
+        self.states_: dict[int, dict[str, torch.Tensor]] = {}
         self.h: Optional[int] = None  # chosen flat WL depth
         # best negative log marginal likelihood / n (+ negative log prior / n with the value kernel)
         self.loss_: Optional[float] = None
@@ -151,8 +164,11 @@ class GraphGP:
         """Sources + kernel for ``terms``; returns (kernel, the WL kernel whose flat h is tuned)."""
         kernel, tuned, self.points = build_kernel(
             self.names, self.op, self.graphs, terms, self.flat_hs, self.fold_hs, self.direction, self.device, self.dtype,
-            grammar=self.grammar,
+            grammar=self.grammar, fast=self.fast,
         )
+        for m in kernel.modules():
+            if isinstance(m, HierarchicalWLKernel):
+                m.stacked = self.fast
         return kernel, tuned
 
     def _init_hypers(self, model: IndexGP) -> None:
@@ -161,12 +177,33 @@ class GraphGP:
             if isinstance(m, NASBOTKernel):
                 m.lengthscale = torch.tensor(m.source.median_distance(), dtype=self.dtype)
 
-    def fit(self, terms: Sequence[Union[Term, str]], y: Sequence[float]) -> "GraphGP":
-        """Fit to validation errors ``y`` (fractions or percent: the log is standardised) of ``terms``."""
-        with torch_threads(self.num_threads):
-            return self._fit(terms, y)
+    def fit(self, terms: Sequence[Union[Term, str]], y: Sequence[float],
+            warm_start: WarmStart = None) -> "GraphGP":
+        """Fit to validation errors ``y`` (fractions or percent: the log is standardised) of ``terms``.
 
-    def _fit(self, terms: Sequence[Union[Term, str]], y: Sequence[float]) -> "GraphGP":
+        ``warm_start``: a GP fitted earlier with the same kernel (BANAT's previous proposal),
+        or its :attr:`states_`: the optimisation for each flat depth starts from that fit's
+        best parameters for it instead of the defaults (the same objective; with one more observation its optimum has
+        barely moved, so the optimiser needs fewer steps to reach it).
+        """
+        with torch_threads(self.num_threads):
+            return self._fit(terms, y, warm_start)
+
+    @staticmethod
+    def _warm_state(warm_start: WarmStart, h: Optional[int], init_state: dict) -> dict:
+        """``init_state`` with the parameters of ``warm_start``'s best fit at depth ``h`` (where
+        names and shapes match)."""
+        states = warm_start.states_ if isinstance(warm_start, GraphGP) else warm_start
+        got = None if not states else states.get(h if h is not None else -1)
+        if not got:
+            return init_state
+        state = dict(init_state)
+        for name, value in got.items():
+            if name in state and state[name].shape == value.shape:
+                state[name] = value.to(dtype=state[name].dtype, device=state[name].device)
+        return state
+
+    def _fit(self, terms: Sequence[Union[Term, str]], y: Sequence[float], warm_start: WarmStart = None) -> "GraphGP":
         terms = self._as_terms(terms)
         y_log = self._targets(y)
         if len(terms) != len(y_log):
@@ -189,12 +226,16 @@ class GraphGP:
         hs = self.flat_hs if tuned is not None else (None,)
         best = (math.inf, None, None)
         self.history_ = {}
+        self.states_ = {}
+        params = {name for name, _ in model.named_parameters()}
         for h in hs:
             if h is not None:
                 set_flat_h(tuned, h)
-            model.load_state_dict(init_state)
+            model.load_state_dict(self._warm_state(warm_start, h, init_state))
             loss, state, hist = self._optimise(model, x, yt)
             self.history_[h if h is not None else -1] = hist
+            if state is not None:
+                self.states_[h if h is not None else -1] = {k: v for k, v in state.items() if k in params}
             if loss < best[0]:
                 best = (loss, state, h)
         self.loss_, state, self.h = best
@@ -203,6 +244,8 @@ class GraphGP:
         if self.h is not None:
             set_flat_h(tuned, self.h)
         model.load_state_dict(state)
+        if self.fast:
+            limit_query_depth(kernel)
         self.model = model
         self._x, self._y = x, yt
         self._cache_posterior()

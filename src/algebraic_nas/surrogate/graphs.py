@@ -17,13 +17,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.surrogate.wl import CompactGraph, WLFeatures, WLFeaturizer
+from algebraic_nas.surrogate.wl import CompactGraph, WLFeatures, WLFeaturizer, cross_inner
+from algebraic_nas.surrogate.wl_hash import HashWLFeaturizer
 
 if TYPE_CHECKING:
     from algebraic_nas.grammar import Grammar
 
 GraphFn = Callable[[Term], Sequence[Union[nx.DiGraph, CompactGraph]]]
 DEFAULT_LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
+# WL labelling schemes (same kernel values): hashed (vectorised) or sorted signatures
+WL_LABELS: dict[str, type[WLFeaturizer]] = {"hash": HashWLFeaturizer, "sorted": WLFeaturizer}
 
 
 def assembly_graph_fn(grammar: Grammar, levels: Sequence[int] = DEFAULT_LEVELS, seed: int = 0) -> GraphFn:
@@ -82,6 +85,8 @@ class TermGraphs:
         # (component, h_max, direction) -> persistent featuriser and per-term WL count rows
         self._featurizers: dict[tuple, WLFeaturizer] = {}
         self._rows: dict[tuple, "OrderedDict[Term, list[tuple[np.ndarray, np.ndarray]]]"] = {}
+        # (component, h_max, direction, labels) -> (term -> row, cumulative raw Gram) of the last fit
+        self._grams: dict[tuple, tuple[dict, np.ndarray]] = {}
 
     def __call__(self, term: Term) -> tuple[CompactGraph, ...]:
         """The graphs of ``term`` (computed once, then cached)."""
@@ -108,7 +113,7 @@ class TermGraphs:
         return got
 
     def wl_features(
-        self, terms: Sequence[Term], component: int, h_max: int, direction: str = "successors"
+        self, terms: Sequence[Term], component: int, h_max: int, direction: str = "successors", labels: str = "hash"
     ) -> tuple[WLFeaturizer, WLFeatures]:
         """WL features of graph ``component`` of ``terms``, computed once per term and cached.
 
@@ -116,11 +121,15 @@ class TermGraphs:
         cache and only grows, so cached rows stay valid: a column no term of a later fit uses
         contributes nothing to its kernel values. Returns the featuriser (for featurising new
         terms against the vocabulary with ``grow=False``) and the features of ``terms`` in order.
+        ``labels``: ``"hash"`` (:class:`~.wl_hash.HashWLFeaturizer`, the default) or ``"sorted"``
+        (:class:`~.wl.WLFeaturizer`); both give the same kernel values.
         """
-        key = (component, h_max, direction)
+        if labels not in WL_LABELS:
+            raise ValueError(f"labels must be one of {sorted(WL_LABELS)}, got {labels!r}")
+        key = (component, h_max, direction, labels)
         f = self._featurizers.get(key)
         if f is None:
-            f = self._featurizers[key] = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
+            f = self._featurizers[key] = WL_LABELS[labels](h_max, direction)  # type: ignore[arg-type]
             self._rows[key] = OrderedDict()
         rows = self._rows[key]
         todo = list(dict.fromkeys(t for t in terms if t not in rows))
@@ -140,6 +149,39 @@ class TermGraphs:
             dat = np.concatenate([r[i][1] for r in got]) if got else np.zeros(0)
             counts.append(sp.csr_matrix((dat, idx, indptr), shape=(len(got), len(f.vocab[i]))))
         return f, WLFeatures(counts, np.zeros((h_max + 1, len(got))))
+
+    def wl_grams(
+        self, terms: Sequence[Term], component: int, h_max: int, direction: str = "successors", labels: str = "hash"
+    ) -> tuple[WLFeaturizer, WLFeatures, np.ndarray, np.ndarray]:
+        """:meth:`wl_features` plus the cumulative raw Gram ``(h_max+1, n, n)`` and self kernel
+        ``(h_max+1, n)`` of ``terms``; the entries between terms of the previous call (same
+        component, depth, direction, labels) are copied from it, only rows of new terms are
+        computed (BANAT's training set grows by a term or two per fit). Label counts are
+        integers, so the copied entries equal recomputed ones exactly."""
+        f, feats = self.wl_features(terms, component, h_max, direction, labels)
+        key = (component, h_max, direction, labels)
+        n = len(terms)
+        old = self._grams.get(key)
+        index = old[0] if old is not None else {}
+        pos = np.fromiter((index.get(t, -1) for t in terms), dtype=np.int64, count=n)
+        known = np.flatnonzero(pos >= 0)
+        new = np.flatnonzero(pos < 0)
+        if old is None or len(known) < n // 2:
+            cum = np.cumsum(cross_inner(feats, feats), axis=0)
+        else:
+            cum = np.empty((h_max + 1, n, n))
+            p = pos[known]
+            if len(known) and np.array_equal(p, np.arange(len(p))) and np.array_equal(known, p):
+                cum[:, : len(p), : len(p)] = old[1][:, : len(p), : len(p)]  # a prefix: plain slices
+            else:
+                cum[:, known[:, None], known[None, :]] = old[1][:, p[:, None], p[None, :]]
+            if len(new):
+                rows = np.cumsum(cross_inner(feats.rows(new), feats), axis=0)  # (h+1, m, n)
+                cum[:, new, :] = rows
+                cum[:, :, new] = rows.transpose(0, 2, 1)
+        self_cum = np.cumsum(feats.self_inner(), axis=0)
+        self._grams[key] = ({t: k for k, t in enumerate(terms)}, cum)
+        return f, feats, cum, self_cum
 
     def component(self, terms: Sequence[Term], j: int) -> list[CompactGraph]:
         """Graph j (0 = flat) of each term."""

@@ -80,11 +80,13 @@ def build_kernel(
     device: torch.device,
     dtype: torch.dtype,
     grammar: Optional[Grammar] = None,
+    fast: bool = True,
 ) -> tuple[gpytorch.kernels.Kernel, Optional[TunedKernel], PointSet]:
     """Sources fitted to ``terms`` and the kernel of the parsed spec (``names`` joined by ``op``).
 
     ``grammar`` gives the value kernel the declared ranges of the placeholders (else it scales
-    by the training values' range).
+    by the training values' range). ``fast``: the WL sources' fast path (see
+    :class:`~.wl_kernels.WLSource`; same kernel values).
 
     The flat WL depth starts at ``flat_hs[0]`` (features up to ``max(flat_hs)`` are computed);
     fold depths default to 1 for the coarsest fold and 2 for the others. Returns (kernel on the
@@ -97,7 +99,7 @@ def build_kernel(
         n_comp = len(graphs(terms[0]))  # type: ignore[misc]
     for name in names:
         if name == "wl":
-            src = WLSource(points, 0, max(flat_hs), direction)
+            src = WLSource(points, 0, max(flat_hs), direction, fast)
             tuned = WLKernel(src, flat_hs[0])
             parts.append(tuned)
         elif name == "hwl":
@@ -106,8 +108,8 @@ def build_kernel(
                 fold_hs = tuple([1] + [2] * (n_folds - 1)) if n_folds else ()
             if len(fold_hs) != n_folds:
                 raise ValueError(f"fold_hs has {len(fold_hs)} depths but the terms have {n_folds} fold graphs")
-            srcs = [WLSource(points, 0, max(flat_hs), direction)]
-            srcs += [WLSource(points, j + 1, fold_hs[j], direction) for j in range(n_folds)]
+            srcs = [WLSource(points, 0, max(flat_hs), direction, fast)]
+            srcs += [WLSource(points, j + 1, fold_hs[j], direction, fast) for j in range(n_folds)]
             tuned = HierarchicalWLKernel(srcs, [flat_hs[0], *fold_hs])
             parts.append(tuned)
         elif name == "nasbot":

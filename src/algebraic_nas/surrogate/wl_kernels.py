@@ -19,6 +19,7 @@ import torch
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.points import PointSet, Source, check_indices, take, term_indices
 from algebraic_nas.surrogate.wl import WLFeatures, WLFeaturizer, cross_inner
+from algebraic_nas.surrogate.wl_hash import HashWLFeaturizer
 
 
 class WLSource(Source):
@@ -26,14 +27,22 @@ class WLSource(Source):
 
     Keeps the training features, the per-iteration raw training Gram (h_max+1, n, n) and, per h,
     the normalised training Gram as a torch tensor; query features are computed against the
-    frozen vocabulary.
+    frozen vocabulary, up to depth ``query_h`` (``None``: ``h_max``; a fitted GP sets it to the
+    depth its kernel uses, so candidates are not refined further than any kernel value needs).
+    ``fast`` (default): hashed WL labels (:mod:`.wl_hash`) and training Grams extended from
+    the previous fit's (:meth:`~.graphs.TermGraphs.wl_grams`); ``False``: sorted-signature
+    labels and Grams from scratch. Both give the same kernel values.
     """
 
-    def __init__(self, points: PointSet, component: int, h_max: int, direction: str = "successors") -> None:
+    def __init__(self, points: PointSet, component: int, h_max: int, direction: str = "successors",
+                 fast: bool = True) -> None:
         super().__init__(points)
         self.component = component
         self.h_max = h_max
         self.direction = direction
+        self.fast = fast
+        self.labels = "hash" if fast else "sorted"
+        self.query_h: Optional[int] = None
         self.featurizer = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
         self.train_feats: Optional[WLFeatures] = None
         self.query_feats: Optional[WLFeatures] = None
@@ -44,9 +53,14 @@ class WLSource(Source):
 
     def fit(self, terms: Sequence[Term]) -> None:
         # features cached per term in the shared TermGraphs (one growing vocabulary per component)
-        self.featurizer, self.train_feats = self.points.graphs.wl_features(terms, self.component, self.h_max, self.direction)
-        self._train_cum = np.cumsum(cross_inner(self.train_feats, self.train_feats), axis=0)
-        self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
+        if self.fast:
+            self.featurizer, self.train_feats, self._train_cum, self._train_self = self.points.graphs.wl_grams(
+                terms, self.component, self.h_max, self.direction, labels=self.labels)
+        else:
+            self.featurizer, self.train_feats = self.points.graphs.wl_features(
+                terms, self.component, self.h_max, self.direction, labels=self.labels)
+            self._train_cum = np.cumsum(cross_inner(self.train_feats, self.train_feats), axis=0)
+            self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
         self.query_feats, self._query_self = None, None
         self._gram_cache = {}
 
@@ -54,7 +68,11 @@ class WLSource(Source):
         if not terms:
             self.query_feats, self._query_self = None, None
             return
-        self.query_feats = self.featurizer.transform(self.points.graphs.component(terms, self.component), grow=False)
+        graphs = self.points.graphs.component(terms, self.component)
+        if isinstance(self.featurizer, HashWLFeaturizer) and self.query_h is not None:
+            self.query_feats = self.featurizer.transform(graphs, grow=False, h=self.query_h)
+        else:
+            self.query_feats = self.featurizer.transform(graphs, grow=False)
         self._query_self = np.cumsum(self.query_feats.self_inner(), axis=0)
         self._gram_cache = {k: v for k, v in self._gram_cache.items() if k[0] == "train"}
 
@@ -69,18 +87,21 @@ class WLSource(Source):
             self._gram_cache[key] = g
         return g
 
-    def _check_h(self, h: int) -> None:
+    def _check_h(self, h: int, query: bool = False) -> None:
         if self._train_cum is None:
             raise RuntimeError("WL source used before fit()")
         if not 0 <= h <= self.h_max:
             raise ValueError(f"WL depth h={h} outside 0..{self.h_max} of component {self.component}")
+        if query and self.query_feats is not None and h > self.query_feats.h:
+            raise ValueError(f"WL depth h={h} but the query terms of component {self.component} were "
+                             f"featurised to depth {self.query_feats.h} (query_h)")
 
     def full_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
         """Normalised Gram of all points (train then query), (n+m, n+m), cached until the query changes."""
         key = ("full", h, dtype, str(device))
         g = self._gram_cache.get(key)
         if g is None:
-            self._check_h(h)
+            self._check_h(h, query=True)
             if self.query_feats is None:
                 return self.train_gram(h, dtype, device)
             qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
@@ -96,7 +117,7 @@ class WLSource(Source):
         key = ("qt", h, dtype, str(device))
         g = self._gram_cache.get(key)
         if g is None:
-            self._check_h(h)
+            self._check_h(h, query=True)
             qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
             g = torch.as_tensor(
                 qt / np.outer(np.sqrt(self._query_self[h]), np.sqrt(self._train_self[h])), dtype=dtype, device=device
@@ -139,6 +160,10 @@ class HierarchicalWLKernel(gpytorch.kernels.Kernel):
 
     ``sources[j]`` and ``hs[j]`` give component j's source and depth; ``w`` (raw weights,
     shape (J,)) is learned with the GP's marginal likelihood, initialised to 0 (equal weights).
+
+    With ``stacked`` (default), the training block (the marginal likelihood's only input) is one
+    ``tensordot`` of the weights with the (J, n, n) stack of component Grams, built once per
+    depth setting: one pass over memory forward and one backward instead of J of each.
     """
 
     has_lengthscale = False
@@ -150,6 +175,15 @@ class HierarchicalWLKernel(gpytorch.kernels.Kernel):
         self.sources = list(sources)
         self.hs = list(hs)
         self.register_parameter("raw_weights", torch.nn.Parameter(torch.zeros(len(sources), dtype=torch.float64)))
+        self.stacked = True
+        self._stack: tuple[tuple, Optional[torch.Tensor]] = ((), None)
+
+    def _train_stack(self, dtype: torch.dtype, device) -> torch.Tensor:
+        key = (tuple(self.hs), dtype, str(device))
+        if self._stack[0] != key:
+            self._stack = (key, None)  # free the previous stack first (J n^2 doubles)
+            self._stack = (key, torch.stack([s.train_gram(h, dtype, device) for s, h in zip(self.sources, self.hs)]))
+        return self._stack[1]  # type: ignore[return-value]
 
     @property
     def weights(self) -> torch.Tensor:
@@ -160,8 +194,25 @@ class HierarchicalWLKernel(gpytorch.kernels.Kernel):
             raise NotImplementedError("HierarchicalWLKernel does not support last_dim_is_batch")
         i1, i2 = term_indices(x1), term_indices(x2)
         w = self.weights.to(dtype=x1.dtype, device=x1.device)
+        if self.stacked and not diag and _is_train_block(i1, self.sources[0].points.n_train) and torch.equal(i1, i2):
+            return torch.tensordot(w, self._train_stack(x1.dtype, x1.device), dims=1)
         out = None
         for j, (s, h) in enumerate(zip(self.sources, self.hs)):
             term = w[j] * s.gram(h, i1, i2, diag, x1.dtype, x1.device)
             out = term if out is None else out + term
         return out
+
+
+def _is_train_block(idx: torch.Tensor, n_train: int) -> bool:
+    """Whether ``idx`` is exactly 0..n_train-1 (the training points, in order)."""
+    return len(idx) == n_train and bool((idx == torch.arange(n_train, device=idx.device)).all())
+
+
+def limit_query_depth(kernel: gpytorch.kernels.Kernel) -> None:
+    """Featurise query terms of every WL source in ``kernel`` only to the depth its kernel uses."""
+    for m in kernel.modules():
+        if isinstance(m, HierarchicalWLKernel):
+            for s, h in zip(m.sources, m.hs):
+                s.query_h = h
+        elif isinstance(m, WLKernel):
+            m.source.query_h = m.h
