@@ -186,3 +186,13 @@ def test_outputs_equal_nb201s_given_the_same_weights(text):
         ours.train(mode), ref.train(mode)
         with torch.no_grad():
             assert torch.allclose(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_the_build_command_counts_nb201s_parameters(capsys):
+    import json
+
+    from algebraic_nas.cli import main
+
+    text, kernels = CELLS[2][0], CELLS[2][1]
+    assert main(["build", "nb201_cell", nb201_to_term(text), "--dataset", "cifar10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == nb201_params(kernels) == 587_386
