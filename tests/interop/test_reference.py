@@ -48,6 +48,8 @@ def test_parse_trees_nest_deeply_without_recursion():
     while tree[1]:
         tree, depth = tree[1][0], depth + 1
     assert depth == 5000 and tree[0] == "id"
+    with pytest.raises(ConversionError, match="nests too deeply"):
+        reference_to_term("Linear2(id, " * 5000 + "id" + ")" * 5000)
 
 
 @pytest.mark.parametrize("text, message", [

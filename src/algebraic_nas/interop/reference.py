@@ -147,7 +147,10 @@ def reference_to_term(text: str, *, check: bool = True) -> str:
             raise
         except ValueError as e:  # the term tokenizer's TermError
             raise ConversionError(f"not a term: {e}") from None
-    out = _render(tree, s)
+    try:
+        out = _render(tree, s)
+    except RecursionError:  # topologies nest a handful of levels in any real architecture
+        raise ConversionError("the term nests too deeply to convert", s) from None
     if check:
         _check(out, None if nonterminal is None else NONTERMINALS.get(nonterminal, nonterminal))
     return out
