@@ -53,6 +53,7 @@ def test_every_nb201_cell_round_trips_and_the_connected_ones_are_the_space():
     ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "not in nb201_cell"),
     ("Cell(zero, zero, id, id, conv3x3, id)", "'conv3x3' is no NB201 operation.*character 25"),
     (f"Linear5({CONV3}, down)", "NB201's network"),
+    ("Cell(" + "Linear1(" * 5000 + "id" + ")" * 5000 + ", id, id, id, id, id)", "nests too deeply"),
 ])
 def test_bad_input_is_a_clear_error(text, message):
     with pytest.raises(ConversionError, match=message):

@@ -161,7 +161,10 @@ def term_to_nb201(text: str) -> str:
         cells = [c for i in (0, 2, 4) for c in _stage_cells(root.args[i], text)]
     ops: Optional[tuple[str, ...]] = None
     for c in cells:
-        these = _cell_ops(c, text)
+        try:
+            these = _cell_ops(c, text)
+        except RecursionError:  # an edge nested thousands of levels deep is no NB201 operation
+            raise ConversionError("an edge of the cell nests too deeply", text, c.pos) from None
         if ops is not None and these != ops:
             raise ConversionError("NB201 repeats one cell, but this cell differs from the first", text, c.pos)
         ops = these
