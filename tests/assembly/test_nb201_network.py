@@ -6,6 +6,8 @@ worked out by hand, and a small reference network written here from plain torch 
 
 from __future__ import annotations
 
+import random
+
 import networkx as nx
 import pytest
 import torch
@@ -16,7 +18,7 @@ from algebraic_nas.assembly.graph import ZERO_EDGE, term_graph
 from algebraic_nas.assembly.registry import IDENTITY_OPS
 from algebraic_nas.evaluation.evaluate import build_from_term
 from algebraic_nas.grammar import load_grammar
-from algebraic_nas.interop.nb201 import nb201_ops, nb201_to_term
+from algebraic_nas.interop.nb201 import NB201_OPS, is_connected, nb201_ops, nb201_to_term
 
 CIFAR10 = InputSpec(channels=3, resolution=32, classes=10)
 WIDTHS = (16, 32, 64)  # C of the three stages
@@ -169,7 +171,24 @@ def ops_in_term_order(net: nn.Module, term) -> list[nn.Module]:
     return [net.body.ops[i] for i in sorted(range(len(paths)), key=paths.__getitem__)]
 
 
-@pytest.mark.parametrize("text", [CELLS[1][0], CELLS[2][0], CELLS[3][0]])
+def random_cells(n: int, seed: int) -> list[str]:
+    """``n`` random cells of the space (input connected to output) as NB201 strings."""
+    rng, out = random.Random(seed), []
+    while len(out) < n:
+        ops = tuple(rng.choice(list(NB201_OPS)) for _ in range(6))
+        if is_connected(ops):
+            it = iter(ops)
+            out.append("+".join("|" + "|".join(f"{next(it)}~{j}" for j in range(k)) + "|" for k in (1, 2, 3)))
+    return out
+
+
+def test_every_conv_edge_counts_over_random_cells():
+    kernel = {"nor_conv_3x3": 3, "nor_conv_1x1": 1}
+    for text in random_cells(40, seed=1):
+        assert n_params(network(text)) == nb201_params([kernel[o] for o in nb201_ops(text) if o in kernel]), text
+
+
+@pytest.mark.parametrize("text", [CELLS[1][0], CELLS[2][0], CELLS[3][0], *random_cells(3, seed=2)])
 def test_outputs_equal_nb201s_given_the_same_weights(text):
     torch.manual_seed(0)
     term = load_grammar("nb201_cell").parse(nb201_to_term(text))
