@@ -9,9 +9,10 @@ from algebraic_nas.assembly.registry import AssemblyError
 from algebraic_nas.errors import AlgebraicNASError, ConfigError
 from algebraic_nas.evaluation.files import DatasetError, DatasetFileNotFoundError
 from algebraic_nas.grammar import GrammarError, TermError, load_grammar
+from algebraic_nas.interop import ConversionError
 
 
-@pytest.mark.parametrize("cls", [GrammarError, TermError, AssemblyError, DatasetError, ConfigError])
+@pytest.mark.parametrize("cls", [GrammarError, TermError, AssemblyError, DatasetError, ConfigError, ConversionError])
 def test_every_error_class_is_under_the_root_and_a_value_error(cls):
     assert issubclass(cls, AlgebraicNASError) and issubclass(cls, ValueError)
 

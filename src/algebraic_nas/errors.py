@@ -12,6 +12,7 @@ error                  raised for                                      defined i
 ``AssemblyError``      a term that cannot become a network             ``assembly/registry.py``
 ``DatasetError``       a dataset file missing or malformed             ``evaluation/files.py``
 ``ConfigError``        a bad search configuration (naming the key)     here
+``ConversionError``    foreign architecture text (position)            ``interop/__init__.py``
 =====================  ==============================================  ==========================
 """
 
