@@ -19,6 +19,9 @@ from algebraic_nas.search.strategies.registry import (
 from algebraic_nas.search.strategies.random_search import RandomSearch  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.evolution import EvolutionStrategyConfig, RegularizedEvolution  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.banat import BANAT, BanatConfig  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.mo_random import MORandomSearch  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.mo_evolution import MORegularizedEvolution  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.mo_banat import MOBANAT  # noqa: E402  isort: skip
 
 
 def __getattr__(name: str):
@@ -29,7 +32,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "BANAT", "BanatConfig", "EvolutionStrategyConfig", "Observation", "RandomSearch", "RegularizedEvolution",
+    "BANAT", "BanatConfig", "EvolutionStrategyConfig", "MOBANAT", "MORandomSearch", "MORegularizedEvolution",
+    "Observation", "RandomSearch", "RegularizedEvolution",
     "STRATEGIES", "Strategy", "StrategyConfig", "StrategyEntry", "get_strategy", "list_strategies",
     "make_strategy", "record_error", "register_strategy", "strategy_entries",
 ]
