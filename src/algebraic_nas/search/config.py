@@ -26,7 +26,7 @@ import dataclasses
 import sys
 import typing
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Optional
+from typing import Any, List, NoReturn, Optional
 
 from hydra.core.config_store import ConfigStore
 from hydra.experimental.callback import Callback
@@ -104,6 +104,10 @@ class SearchConf:
     evaluation_function: str = DEFAULT_FUNCTION
     progress: str = "auto"
     report: bool = True
+    # minimised objectives (registered names; more than one needs a mo_* strategy) and upper bounds
+    # ({params: 1e6} or ["params<=1e6"]; params/flops are checked before training): search/constraints.py
+    objectives: List[str] = field(default_factory=lambda: ["valid_error"])
+    constraints: Any = None
 
 
 def _first_set(value: Any, default: Any) -> Any:

@@ -238,3 +238,40 @@ class Constraints:
     def feasible(self, objectives: Mapping[str, float]) -> bool:
         """Whether a finished evaluation's objectives satisfy every bound."""
         return all(b.holds(objectives.get(b.name)) for b in self.bounds)
+
+
+# --- the search's hooks (search/validation.py, search/runner.py) ---------------------------------
+
+
+def check_search_objectives(c: Mapping[str, Any], strategy_given: bool = False) -> None:
+    """``check_config``'s check of the ``objectives`` and ``constraints`` keys (with the
+    configured strategy unless a strategy object is given)."""
+    entry = None
+    if not strategy_given:
+        from algebraic_nas.search.strategies import get_strategy
+
+        entry = get_strategy(str((c.get("strategy") or {}).get("name", "")))
+    check_objectives_config(c, entry)
+
+
+def strategy_keywords(c: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor keywords a multi-objective strategy gets from the search config
+    (``objectives``, ``constraints``, ``dataset``); ``{}`` for any other strategy."""
+    from algebraic_nas.search.strategies import get_strategy
+
+    entry = get_strategy(str((c.get("strategy") or {}).get("name", "")))
+    if not getattr(entry.cls, "multi_objective", False):
+        return {}
+    return {"objectives": list(parse_objectives(c.get("objectives"))), "constraints": c.get("constraints"),
+            "dataset": str((c.get("dataset") or {}).get("name", "digits"))}
+
+
+def record_rejections(store: Any, strategy: Any) -> None:
+    """Add the strategy's rejections before training to the store (meta key ``rejected``:
+    ``{"count": n, "examples": [...]}``, summed over the sessions of a run)."""
+    constraints = getattr(strategy, "constraints", None)
+    if not isinstance(constraints, Constraints) or not constraints.n_rejected:
+        return
+    stored = store.get_meta("rejected") or {"count": 0, "examples": []}
+    examples = (list(stored.get("examples", [])) + constraints.rejected)[:MAX_RECORDED]
+    store.set_meta("rejected", {"count": int(stored.get("count", 0)) + constraints.n_rejected, "examples": examples})

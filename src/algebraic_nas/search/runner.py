@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.constraints import record_rejections, strategy_keywords
 from algebraic_nas.search.driver import Budget, Driver, SearchResult, check_stored_settings
 from algebraic_nas.search.executors import Executor, make_executor
 from algebraic_nas.search.progress import Progress
@@ -117,7 +118,8 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
     # a resumed run must not repeat the random choices of the sessions before it
     n_rows = _stored_rows(run_dir)
     if strategy is None:  # built before anything is written: its settings may still be wrong
-        strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows, network_seed=network_seed)
+        strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows, network_seed=network_seed,
+                                  **strategy_keywords(c))  # objectives, constraints: multi-objective only
 
     with Store(run_dir) as store:  # takes the run directory's driver lock first
         check_stored_settings(store, settings)
@@ -138,6 +140,7 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
             )
             result = driver.run()
         finally:
+            record_rejections(store, strategy)  # candidates over a bound, never trained
             executor.close()
     if c.get("report", True):
         from algebraic_nas.search.report import make_report

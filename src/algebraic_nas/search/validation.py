@@ -268,6 +268,9 @@ def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> Grammar:
     function = c.get("evaluation_function") or DEFAULT_FUNCTION
     default_function = function == DEFAULT_FUNCTION
     check_names(c, strategy_given, default_function)
+    from algebraic_nas.search.constraints import check_search_objectives
+
+    check_search_objectives(c, strategy_given)  # objectives and constraints keys
     check_budget(c.get("budget") or {})
     check_workers(c)
     executor = c.get("executor") or {}
