@@ -20,7 +20,8 @@ from typing import Any, Callable, Optional
 
 from .counting import INTERN_LIMIT, Counts, _add, is_small
 from .patterns import P_INT, P_FLOAT, P_NT, P_T, Alternative, is_zero
-from .term import Term
+from .samplegen import compile_sampler, describe
+from .term import Term, new_term
 
 Depth = Optional[int]
 
@@ -67,6 +68,9 @@ class Samplers:
         self._warmed = 0  # how many keys of the counts' bottom-up order have samplers
         # set by the grammar when its terms can exceed MAX_SAMPLE_NODES: samplers then count nodes
         self.count_nodes = False
+        # samplers compiled to one function each (:mod:`.samplegen`); False keeps the closures (the
+        # straightforward path, same draws and terms: the benchmark's baseline and the tests' reference)
+        self.compile = True
 
     def _warm(self, a_name: str, r: Depth) -> None:
         """Build the samplers ``(a_name, r)`` needs bottom-up, in the order the counts were computed,
@@ -102,6 +106,8 @@ class Samplers:
             s = self._build(a_name, r, need_nonzero)
         if self.count_nodes:
             s = _counted(s)
+        elif self.compile:
+            s = compile_sampler(s, f"{a_name} r={r} nonzero={need_nonzero}")
         self._cache[key] = s
         return s
 
@@ -112,7 +118,11 @@ class Samplers:
         s = self._fresh.get(key)
         if s is None:
             s = self._build(x, self._counts.root_depth, need_nonzero)
-            s = self._fresh[key] = _counted(s) if self.count_nodes else s
+            if self.count_nodes:
+                s = _counted(s)
+            elif self.compile:
+                s = compile_sampler(s, f"fresh {x}")
+            self._fresh[key] = s
         return s
 
     def _feasible(self, a_name: str, r: Depth, need_nz: bool) -> tuple[list[Alternative], list[float]]:
@@ -134,26 +144,41 @@ class Samplers:
         subs = [self._alt_sampler(al, r, need_nz) for al in alts]
         if len(subs) == 1:
             return subs[0]
+        # a leaf alternative is stored as its Term (returned without a call: the hot path of
+        # sampling), any other as its sampler; the draw (one ctx.random()) is the same
+        items = [al.leaf if al.kind == "leaf" else s for al, s in zip(alts, subs)]
+        all_leaves = all(al.kind == "leaf" for al in alts)
         total = sum(weights)
         if total <= 0:
             weights = [1.0] * len(alts)
             total = float(len(alts))
         n = len(subs)
         if max(weights) - min(weights) < 1e-15:
-            def pick_uniform(ctx, subs=subs, n=n):
-                return subs[int(ctx.random() * n)](ctx)
-            return pick_uniform
+            if all_leaves:
+                def pick_leaf_uniform(ctx, items=items, n=n):
+                    return items[int(ctx.random() * n)]
+                return describe(pick_leaf_uniform, ("choice", items, None, n))
+
+            def pick_uniform(ctx, items=items, n=n):
+                s = items[int(ctx.random() * n)]
+                return s if s.__class__ is Term else s(ctx)
+            return describe(pick_uniform, ("choice", items, None, n))
         cum = []
         acc = 0.0
         for w in weights:
             acc += w / total
             cum.append(acc)
         cum = cum[:-1]  # the last bound (1 up to rounding) is implied: bisect_right never passes len(cum)
+        if all_leaves:
+            def pick_leaf(ctx, items=items, cum=cum):
+                return items[bisect_right(cum, ctx.random())]
+            return describe(pick_leaf, ("choice", items, cum, n))
 
-        def pick(ctx, subs=subs, cum=cum):
-            return subs[bisect_right(cum, ctx.random())](ctx)
+        def pick(ctx, items=items, cum=cum):
+            s = items[bisect_right(cum, ctx.random())]
+            return s if s.__class__ is Term else s(ctx)
 
-        return pick
+        return describe(pick, ("choice", items, cum, n))
 
     def _shared_sampler(self, x: str, need_nz: bool) -> Sampler:
         inner = self._build(x, self._counts.root_depth, need_nz)
@@ -178,7 +203,7 @@ class Samplers:
 
             def s_leaf(ctx):
                 return leaf
-            return s_leaf
+            return describe(s_leaf, ("leaf", leaf))
         if al.kind == "unit":
             child = self.for_nonterminal(al.pattern[1], r, need_nz)
             if is_small(self._counts.value_alt(al, r)):
@@ -188,13 +213,13 @@ class Samplers:
                     c = child(ctx)
                     t = memo.get(id(c))
                     if t is None:
-                        t = memo[id(c)] = Term(a_name, idx, "", (c,))
+                        t = memo[id(c)] = new_term(a_name, idx, "", (c,))
                     return t
-                return s_unit_interned
+                return describe(s_unit_interned, ("unit", child, a_name, idx, memo))
 
             def s_unit(ctx):
-                return Term(a_name, idx, "", (child(ctx),))
-            return s_unit
+                return new_term(a_name, idx, "", (child(ctx),))
+            return describe(s_unit, ("unit", child, a_name, idx, None))
         return self._pat_sampler(al.pattern, None if r is None else r - 1, a_name, idx)
 
     def _pat_sampler(self, p: tuple, rc: Depth, owner: Optional[str], idx: int, need_nz: bool = False) -> Sampler:
@@ -203,13 +228,13 @@ class Samplers:
             return self.for_nonterminal(p[1], rc, need_nz)
         if kind == P_T:
             leaf = p[2]
-            return lambda ctx: leaf
+            return describe(lambda ctx: leaf, ("leaf", leaf))
         digits = self._digits
         if kind == P_INT:
             lo, hi = p[1], p[2]
             if hi - lo < INTERN_LIMIT:
                 ints = [Term(owner, idx, "int", (), v) for v in range(lo, hi + 1)]
-                return lambda ctx: ints[ctx.randint(0, hi - lo)]
+                return describe(lambda ctx: ints[ctx.randint(0, hi - lo)], ("int_table", ints, hi - lo))
             return lambda ctx: Term(owner, idx, "int", (), ctx.randint(lo, hi))
         if kind == P_FLOAT:
             lo, hi = p[1], p[2]
@@ -230,17 +255,18 @@ class Samplers:
         counts = self._counts
         if memo is None:
             def make(children):
-                return Term(owner, idx, symbol, children)
+                return new_term(owner, idx, symbol, children)
         else:
             def make(children):
-                key = tuple([id(c) for c in children])
+                key = tuple(map(id, children))
                 t = memo.get(key)
                 if t is None:
-                    t = memo[key] = Term(owner, idx, symbol, children)
+                    t = memo[key] = new_term(owner, idx, symbol, children)
                 return t
         can_zero = None if valid is None else [counts.pattern_can_be_zero(sp, rc) for sp in subs]
         if not can_zero or not any(can_zero):
-            return _plain_op(owner, idx, symbol, free, make if memo is not None else None)
+            return describe(_plain_op(owner, idx, symbol, free, make if memo is not None else None),
+                            ("op", owner, idx, symbol, free, memo))
         # with the connectivity constraint: arguments left to right, zero only where a path remains
         nonzero = [self._pat_sampler(sp, rc, None, -1, need_nz=True) for sp in subs]
         forced = 0  # arguments that can only be zero
@@ -248,6 +274,8 @@ class Samplers:
             if not counts.pattern_can_be_nonzero(sp, rc):
                 forced |= 1 << i
         k = len(subs)
+        if k <= 12:  # a list lookup instead of the PathTable's (computed and cached) answers
+            valid = [valid[m] for m in range(1 << k)]
         steps = []
         for i in range(k):
             later_forced = forced & ~((1 << (i + 1)) - 1)
@@ -269,7 +297,7 @@ class Samplers:
                 children.append(c)
             return make(tuple(children))
 
-        return s_op
+        return describe(s_op, ("opz", owner, idx, symbol, steps, valid, zero, memo))
 
 
 class DrawFailed(Exception):
@@ -340,11 +368,11 @@ def _plain_op(owner: Optional[str], idx: int, symbol: str, free: list, make: Any
     k = len(free)
     if k == 1:
         f0 = free[0]
-        return lambda ctx: Term(owner, idx, symbol, (f0(ctx),))
+        return lambda ctx: new_term(owner, idx, symbol, (f0(ctx),))
     if k == 2:
         f0, f1 = free
-        return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx)))
+        return lambda ctx: new_term(owner, idx, symbol, (f0(ctx), f1(ctx)))
     if k == 3:
         f0, f1, f2 = free
-        return lambda ctx: Term(owner, idx, symbol, (f0(ctx), f1(ctx), f2(ctx)))
-    return lambda ctx: Term(owner, idx, symbol, tuple([f(ctx) for f in free]))
+        return lambda ctx: new_term(owner, idx, symbol, (f0(ctx), f1(ctx), f2(ctx)))
+    return lambda ctx: new_term(owner, idx, symbol, tuple([f(ctx) for f in free]))

@@ -1,126 +1,43 @@
 """Term strings → `Term`s (validation is :mod:`.validation`).
 
-Parsing is two steps: a hand-written tokenizer builds a generic operator tree (``name``,
-``name(arg, ...)`` or a number, each with its character position), then a memoised matcher
-derives it from the requested nonterminal, trying the alternatives in their order in the grammar
-(the first that matches wins, so ``parse`` is deterministic even for an ambiguous grammar). A
-failed match reports the failure that got farthest into the text. :func:`~.validation.validate`
-then checks the constraints (connectivity of ``zero``, depth bound, shared nonterminals, Python
-constraints) with positions. The grammar is used only through its public interface: ``rules``,
-``heads`` (which alternatives can derive a head), ``shared``, ``zero``, ``max_depth``,
-``constraints`` and ``violated_constraint``.
+Parsing is two steps: :mod:`.termscan` builds a generic operator tree (``name``,
+``name(arg, ...)`` or a number, each with its position), then a memoised matcher derives it from
+the requested nonterminal, trying the alternatives in their order in the grammar (the first that
+matches wins, so ``parse`` is deterministic even for an ambiguous grammar). A failed match reports
+the failure that got farthest into the text. :func:`~.validation.validate` then checks the
+constraints (connectivity of ``zero``, depth bound, shared nonterminals, Python constraints) with
+positions. The grammar is used only through its public interface: ``rules``, ``heads`` (which
+alternatives can derive a head), ``shared``, ``zero``, ``max_depth``, ``constraints`` and
+``violated_constraint``.
+
+The fast path (a well-formed term string, the usual case): the tree from
+:func:`~.termscan.fast_tree` (token indices as positions), the matcher checking the ``%zero``
+connectivity as it builds each node (so that a grammar with no other constraint needs no
+validation pass) and writing no error messages. Anything that goes wrong there is redone on the
+precise path (character positions, messages, full validation), which raises the error.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from .errors import TermError
-from .patterns import P_INT, P_NT, P_OP, P_T
-from .term import Term
+from .patterns import P_INT, P_NT, P_OP, P_T, zero_mask
+from .term import Term, new_term
+from .termscan import MAX_TERM_CHARS, Node, TreeNode, describe, fast_tree, parse_tree, scan_tree, to_nodes, tokenize
 from .validation import canonical_shared, validate
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grammar import Grammar
 
-MAX_TERM_CHARS = 2_000_000  # longer term strings are refused at once (a TermError at this position)
+__all__ = ["MAX_TERM_CHARS", "Node", "parse_tree", "tokenize", "parse_term", "term_depth", "deep_recursion"]
+
 FRAMES_PER_LEVEL = 12  # Python frames the matcher and validation use per nesting level, at most
 MAX_FRAMES = 400_000  # the most Python frames a parse may use (about 100 MB)
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|(?P<punct>[(),])|(?P<bad>\S))"
-)
-
-
-class Node:
-    """A node of the generic operator tree of a term string."""
-
-    __slots__ = ("sym", "args", "pos", "value", "isint")
-
-    def __init__(self, sym: Optional[str], args: tuple, pos: int, value=None, isint: bool = False):
-        self.sym = sym
-        self.args = args
-        self.pos = pos
-        self.value = value
-        self.isint = isint
-
-    def describe(self) -> str:
-        if self.sym is None:
-            return f"the number {self.value}"
-        if self.args:
-            return f"{self.sym}(...) with {len(self.args)} argument{'s' if len(self.args) != 1 else ''}"
-        return repr(self.sym)
-
-
-def tokenize(text: str) -> list[tuple[str, str, int]]:
-    toks = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind is None:
-            break
-        if kind == "bad":
-            raise TermError(m.start(kind), f"unexpected character {m.group(kind)!r}", text)
-        toks.append((kind, m.group(kind), m.start(kind)))
-    return toks
-
-
-def parse_tree(text: str) -> Node:
-    """The generic operator tree of ``text`` (no grammar involved); iterative, any depth."""
-    return _parse_tree(text)[0]
-
-
-def _parse_tree(text: str) -> tuple[Node, int]:
-    """The tree and its nesting depth (open parentheses at the deepest point)."""
-    if len(text) > MAX_TERM_CHARS:
-        raise TermError(MAX_TERM_CHARS, f"term longer than {MAX_TERM_CHARS} characters (the limit of term strings)", text[: MAX_TERM_CHARS + 40])
-    toks = tokenize(text)
-    n = len(toks)
-    if not n:
-        raise TermError(len(text), "empty term", text)
-    stack: list[tuple[str, int, list]] = []  # the open calls: symbol, position, arguments so far
-    depth = 0
-    i = 0
-    while True:
-        if i >= n:
-            raise TermError(len(text), "unexpected end of the term (a missing argument or ')'?)", text)
-        kind, val, pos = toks[i]
-        if kind == "num":
-            try:
-                node = Node(None, (), pos, int(val), True)
-            except ValueError:
-                node = Node(None, (), pos, float(val), False)
-            i += 1
-        elif kind != "name":
-            raise TermError(pos, f"expected a term, found {val!r}", text)
-        elif i + 1 < n and toks[i + 1][1] == "(":
-            stack.append((val, pos, []))
-            depth = max(depth, len(stack))
-            i += 2
-            continue
-        else:
-            node = Node(val, (), pos)
-            i += 1
-        while stack:  # attach the finished node; close the calls it completes
-            sym, spos, args = stack[-1]
-            args.append(node)
-            if i >= n:
-                raise TermError(len(text), f"unexpected end of the term: ')' of {sym}( at position {spos} is missing", text)
-            _, v2, p2 = toks[i]
-            if v2 == ",":
-                i += 1
-                break
-            if v2 != ")":
-                raise TermError(p2, f"expected ',' or ')' in the arguments of {sym}, found {v2!r}", text)
-            stack.pop()
-            node = Node(sym, tuple(args), spos)
-            i += 1
-        else:
-            if i < n:
-                raise TermError(toks[i][2], f"unexpected {toks[i][1]!r} after the end of the term", text)
-            return node, depth
+_HEADS = {True: ("#int",), False: ("#float",)}
+_NEVER = float("inf")  # err_pos of the fast path: no failure is ever recorded (no message is built)
 
 
 def term_depth(t: Term) -> int:
@@ -156,12 +73,6 @@ def deep_recursion(levels: int, unit_depth: int, text: Optional[str]) -> Iterato
 # ---------------------------------------------------------------------------- matching
 
 
-def _head(node: Node) -> tuple:
-    if node.sym is None:
-        return ("#int",) if node.isint else ("#float",)
-    return (node.sym, len(node.args))
-
-
 def _expected(g: "Grammar", a_name: str) -> str:
     items = []
     for h in sorted(g.heads.first(a_name), key=lambda h: (len(h), h)):
@@ -179,29 +90,49 @@ def _expected(g: "Grammar", a_name: str) -> str:
 
 
 class _Matcher:
-    def __init__(self, g: "Grammar", text: str):
+    """Derives tree nodes ``(sym, args, pos, value, isint)`` from nonterminals; ``fast``: record
+    no failure messages, and note (``zero_cut``) a node whose zero arguments cut every path."""
+
+    def __init__(self, g: "Grammar", fast: bool):
         self.g = g
         self.heads = g.heads
-        self.text = text
+        self.shared = g.shared
+        self.zero = g.zero
         self.memo: dict = {}
+        self.cands: dict = {}
         self.assign: dict = {}
-        self.err_pos = -1
+        self.err_pos = _NEVER if fast else -1
         self.err_msg = ""
+        self.fast = fast
+        self.zero_cut = False
 
     def fail(self, pos: int, msg: str) -> None:
-        if pos > self.err_pos:
-            self.err_pos, self.err_msg = pos, msg
+        """Record a failure (call sites test ``pos > self.err_pos`` first: no message otherwise)."""
+        self.err_pos, self.err_msg = pos, msg
 
-    def nt(self, a_name: str, node: Node) -> Optional[Term]:
+    def candidates(self, key: tuple, a_name: str, node: TreeNode) -> tuple[list, Optional[Term]]:
+        """The alternatives that can derive ``node``'s head (``key``: the nonterminal and the head),
+        and the term when the first of them is a leaf (it matches: the node is that leaf)."""
+        sym = node[0]
+        head = (sym, len(node[1])) if sym is not None else _HEADS[node[4]]
+        alts = self.heads.candidates(a_name, head)
+        c = self.cands[key] = (alts, alts[0].leaf if alts and alts[0].kind == "leaf" else None)
+        return c
+
+    def nt(self, a_name: str, node: TreeNode) -> Optional[Term]:
+        sym = node[0]
+        key = (a_name, sym, len(node[1])) if sym is not None else (a_name, None, node[4])
+        cands, leaf = self.cands.get(key) or self.candidates(key, a_name, node)
+        if leaf is not None:  # no memo needed: no side effect, always this answer
+            return leaf
         key = (a_name, id(node))
         memo = self.memo
-        if key in memo:
-            return memo[key]
-        g = self.g
-        cands = self.heads.candidates(a_name, _head(node))
+        result = memo.get(key, memo)
+        if result is not memo:
+            return result
         result = None
-        if not cands:
-            self.fail(node.pos, f"{node.describe()} is not a term of {a_name} (expected {_expected(g, a_name)})")
+        if not cands and node[2] > self.err_pos:
+            self.fail(node[2], f"{describe(node[0], node[1], node[3])} is not a term of {a_name} (expected {_expected(self.g, a_name)})")
         for al in cands:
             kind = al.kind
             if kind == "leaf":
@@ -209,20 +140,21 @@ class _Matcher:
             elif kind == "unit":
                 target = al.pattern[1]
                 child = self.nt(target, node)
-                if child is not None and target in g.shared:
+                if child is not None and target in self.shared:
                     # shared nonterminals: an occurrence is the first alternative whose variable is
                     # still free or already holds this very subterm (in order of appearance)
                     prev = self.assign.get(target)
                     if prev is None:
                         self.assign[target] = child
                     elif prev != child:
-                        if any(al2.kind == "unit" and al2.pattern[1] != target and al2.pattern[1] in g.shared
+                        if any(al2.kind == "unit" and al2.pattern[1] != target and al2.pattern[1] in self.shared
                                for al2 in cands):
-                            self.fail(node.pos, f"{node.describe()} matches none of the shared alternatives of {a_name}: "
-                                      "each is already another subterm")
+                            if node[2] > self.err_pos:
+                                self.fail(node[2], f"{describe(node[0], node[1], node[3])} matches none of the shared "
+                                          f"alternatives of {a_name}: each is already another subterm")
                             continue
                 if child is not None:
-                    result = Term(a_name, al.index, "", (child,))
+                    result = new_term(a_name, al.index, "", (child,))
             else:
                 result = self.pat(al.pattern, node, a_name, al.index)
             if result is not None:
@@ -230,58 +162,103 @@ class _Matcher:
         memo[key] = result
         return result
 
-    def pat(self, p: tuple, node: Node, owner: Optional[str], idx: int) -> Optional[Term]:
+    def pat(self, p: tuple, node: TreeNode, owner: Optional[str], idx: int) -> Optional[Term]:
         kind = p[0]
         if kind == P_NT:
             return self.nt(p[1], node)
+        sym, args, pos = node[0], node[1], node[2]
         if kind == P_T:
-            if node.sym == p[1] and not node.args:
+            if sym == p[1] and not args:
                 return p[2]
-            self.fail(node.pos, f"expected {p[1]}, found {node.describe()}")
+            if pos > self.err_pos:
+                self.fail(pos, f"expected {p[1]}, found {describe(sym, args, node[3])}")
             return None
         if kind == P_OP:
             subs = p[2]
-            if node.sym != p[1] or len(node.args) != len(subs):
-                self.fail(node.pos, f"expected {p[1]}(...) with {len(subs)} arguments, found {node.describe()}")
+            if sym != p[1] or len(args) != len(subs):
+                if pos > self.err_pos:
+                    self.fail(pos, f"expected {p[1]}(...) with {len(subs)} arguments, found {describe(sym, args, node[3])}")
                 return None
             children = []
-            for sp, ch in zip(subs, node.args):
-                c = self.pat(sp, ch, None, -1)
+            cands = self.cands
+            for sp, ch in zip(subs, args):
+                if sp[0] == P_NT:
+                    if not ch[1]:  # a leaf: its answer is usually in the candidates cache (nt, inlined)
+                        hit = cands.get((sp[1], ch[0], 0) if ch[0] is not None else (sp[1], None, ch[4]))
+                        c = hit[1] if hit is not None and hit[1] is not None else self.nt(sp[1], ch)
+                    else:
+                        c = self.nt(sp[1], ch)
+                else:
+                    c = self.pat(sp, ch, None, -1)
                 if c is None:
                     return None
                 children.append(c)
-            return Term(owner, idx, p[1], tuple(children))
+            valid = p[3]
+            if valid is not None and self.fast and not self.zero_cut:
+                self.zero_cut = not valid[zero_mask(children, self.zero)]
+            return new_term(owner, idx, p[1], tuple(children))
         # numbers
-        if node.sym is not None:
-            self.fail(node.pos, f"expected a number, found {node.describe()}")
+        value = node[3]
+        if sym is not None:
+            if pos > self.err_pos:
+                self.fail(pos, f"expected a number, found {describe(sym, args, value)}")
             return None
         lo, hi = p[1], p[2]
         if kind == P_INT:
-            if not node.isint:
-                self.fail(node.pos, f"expected an integer in int({lo}, {hi}), found {node.value!r}")
+            if not node[4]:
+                if pos > self.err_pos:
+                    self.fail(pos, f"expected an integer in int({lo}, {hi}), found {value!r}")
                 return None
-            v = node.value
-            sym = "int"
+            v = value
+            num = "int"
         else:
-            v = float(node.value)
-            sym = "float"
+            v = float(value)
+            num = "float"
         if not lo <= v <= hi:
-            self.fail(node.pos, f"{node.value!r} is outside the range {sym}({lo}, {hi})")
+            if pos > self.err_pos:
+                self.fail(pos, f"{value!r} is outside the range {num}({lo}, {hi})")
             return None
-        return Term(owner, idx, sym, (), v)
+        return new_term(owner, idx, num, (), v)
 
 
-def parse_term(g: "Grammar", text: str, start: str) -> Term:
+def _fast_parse(g: "Grammar", text: str, start: str) -> Optional[Term]:
+    """The term on the fast path, or None: then the precise path decides (and raises)."""
+    tree = fast_tree(text)
+    if tree is None:
+        return None
+    root, depth = tree
+    with deep_recursion(depth, g.unit_depth, text):
+        m = _Matcher(g, fast=True)
+        t = m.nt(start, root)
+        if t is None or m.zero_cut:
+            return None
+        if g.max_depth is not None or g.shared or g.constraints:
+            try:
+                validate(g, t, start, to_nodes(root), text)
+            except TermError:
+                return None
+        if g.shared:
+            t = canonical_shared(g, t)
+    return t
+
+
+def parse_term(g: "Grammar", text: str, start: str, fast: bool = True) -> Term:
+    """The term of nonterminal ``start`` written as ``text``; TermError (position, reason) otherwise.
+    ``fast=False`` takes the precise path even for a well-formed string (same result: the
+    benchmark's baseline and the tests' reference)."""
     if not isinstance(text, str):
         raise TypeError(f"parse expects a string, got {type(text).__name__}")
-    root, depth = _parse_tree(text)
+    t = _fast_parse(g, text, start) if fast else None
+    if t is not None:
+        return t
+    root, depth = scan_tree(text)
     with deep_recursion(depth, g.unit_depth, text):
-        m = _Matcher(g, text)
+        m = _Matcher(g, fast=False)
         t = m.nt(start, root)
         if t is None:
             raise TermError(max(m.err_pos, 0), m.err_msg or f"not a term of {start}", text)
         if g.zero is not None or g.max_depth is not None or g.shared or g.constraints:
-            validate(g, t, start, root, text)
+            validate(g, t, start, to_nodes(root), text)
         if g.shared:
             t = canonical_shared(g, t)
     return t
