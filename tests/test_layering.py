@@ -20,6 +20,7 @@ def _fresh_import(code: str) -> subprocess.CompletedProcess:
         ("algebraic_nas.assembly.commands", "algebraic_nas.evaluation"),
         ("algebraic_nas.interop.nb201", "torch"),  # converters work on strings
         ("algebraic_nas.interop.reference", "torch"),
+        ("algebraic_nas.interop.darts", "torch"),
         ("algebraic_nas.interop", "algebraic_nas.search"),
     ],
 )

@@ -4,6 +4,7 @@
     algebraic-nas sample GRAMMAR [-n N] [--seed S]
     algebraic-nas check GRAMMAR TERM          # TERM, @FILE, or - for standard input
     algebraic-nas build | draw | report ...   # see their --help
+    algebraic-nas export RUN_DIR | GRAMMAR TERM   # a standalone PyTorch module file + weights
     algebraic-nas convert FORMAT TEXT         # nb201 / reference architectures -> terms (and back)
     algebraic-nas strategies                  # registered strategies and executors
 
@@ -215,6 +216,14 @@ def _convert(p: argparse.ArgumentParser) -> Handler:
 
     commands.add_arguments(p)
     return lambda args: commands.run(args, read_term_arg(args.text))
+
+
+@command("export", "write a run's best architecture (or GRAMMAR TERM) as a standalone PyTorch module file + weights")
+def _export(p: argparse.ArgumentParser) -> Handler:
+    from algebraic_nas.search import export_run
+
+    export_run.add_arguments(p)
+    return lambda args: export_run.run_from_args(args, read_term_arg(args.term) if args.term is not None else None)
 
 
 @command("strategies", "list the registered search strategies and executors (python -m algebraic_nas.search)")

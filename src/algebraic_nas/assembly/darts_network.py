@@ -105,8 +105,13 @@ class DartsNetwork(Network):
         super().__init__(stem, body, head, spec, term, base_channels)
         self.drop_path_prob = 0.0
         self._drop_hooks: list = []
-        taps = [op for op, label in zip(body.ops, body.labels) if label == AUX_TAP]
-        self.tap: Optional[AuxiliaryTap] = taps[0] if taps else None
+        # the index, not the module: a module attribute would register it twice in the state dict
+        self._tap_index = body.labels.index(AUX_TAP) if AUX_TAP in body.labels else None
+
+    @property
+    def tap(self) -> Optional[AuxiliaryTap]:
+        """The body's auxiliary tap (``None`` for a body without one)."""
+        return None if self._tap_index is None else self.body.ops[self._tap_index]
 
     @property
     def auxiliary_logits(self) -> Optional[torch.Tensor]:

@@ -23,7 +23,7 @@ from algebraic_nas.errors import AlgebraicNASError
 from algebraic_nas.registry import Registry, doc_line
 
 #: Modules of this package that register a converter when imported.
-BUILTIN_CONVERTERS = ("nb201", "reference")
+BUILTIN_CONVERTERS = ("nb201", "reference", "darts")
 
 __all__ = ["BUILTIN_CONVERTERS", "ConversionError", "Converter", "convert", "converter_names", "get_converter",
            "register_converter"]

@@ -1,0 +1,106 @@
+"""``algebraic-nas export``: a search's best evaluation, or any term, as a standalone PyTorch module file.
+
+    algebraic-nas export RUN_DIR [-o OUT] [--program]
+    algebraic-nas export GRAMMAR TERM [--dataset cifar10] [--seed 0] [--weights FILE] [-o OUT] [--program]
+
+RUN_DIR: the best evaluation at the highest fidelity (the report's), with its trained weights
+when its checkpoint was kept (config key ``checkpoints``; ``RUN_DIR/checkpoints/<eval_id>.pt``);
+otherwise the architecture with initial weights, and a note saying so. GRAMMAR TERM: ``--weights``
+is a state dict of the framework's network (``torch.save(build_network(...).state_dict())``)
+or a checkpoint file. Output (default ``RUN_DIR/export`` or ``./export``): ``network.py``,
+``weights.pt`` and, with ``--program``, ``network.pt2`` (:mod:`algebraic_nas.interop.export`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import torch
+
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.evaluation.checkpoint import CheckpointError, load_checkpoint
+from algebraic_nas.evaluation.data import get_dataset_spec
+from algebraic_nas.interop.export import ExportResult, export_term
+
+from .store import STORE_FILENAME, Store
+
+__all__ = ["export_run", "add_arguments", "run_from_args"]
+
+
+def export_run(run_dir: Union[str, os.PathLike], out_dir: Optional[Union[str, os.PathLike]] = None, *,
+               program: bool = False) -> ExportResult:
+    """Export the best evaluation of the search in ``run_dir`` (into ``run_dir/export`` unless
+    ``out_dir``), with its trained weights when its checkpoint was kept."""
+    run = Path(run_dir)
+    if not (run / STORE_FILENAME).is_file():
+        raise ConfigError(f"{run} is no run directory (no {STORE_FILENAME}); give a run directory or GRAMMAR TERM")
+    with Store(run, readonly=True) as store:
+        best = store.summary().best
+        evaluation = store.get_meta("evaluation", {}) or {}
+    if best is None:
+        raise ConfigError(f"{run} has no successful evaluation to export")
+    grammar, dataset, seed = evaluation.get("grammar"), evaluation.get("dataset"), int(evaluation.get("seed") or 0)
+    if not grammar or not dataset:
+        raise ConfigError(f"{run}: the store does not say the grammar and dataset of its evaluations")
+    state_dict, weights_from, notes = None, None, []
+    path = best.saved_checkpoint
+    if path and not os.path.isabs(path) and not os.path.exists(path):
+        path = str(run / path)
+    if path and os.path.exists(path):
+        try:
+            state = load_checkpoint(path, term=best.term, grammar=grammar, dataset=dataset, seed=seed)
+        except CheckpointError as e:
+            raise ConfigError(f"the checkpoint of the best evaluation {best.id} cannot be exported: {e}") from e
+        state_dict = state.model
+        weights_from = f"checkpoint {path} (evaluation {best.id}, valid_error {best.valid_error})"
+    else:
+        notes.append(f"evaluation {best.id} kept no checkpoint (config key checkpoints): "
+                     "weights.pt holds the network's initial weights")
+    result = export_term(grammar, best.term, out_dir if out_dir is not None else run / "export",
+                         spec=get_dataset_spec(dataset), dataset=dataset, seed=seed, state_dict=state_dict,
+                         program=program, weights_from=weights_from)
+    result.notes = notes or result.notes
+    return result
+
+
+def _weights(path: str) -> Any:
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(data, dict) and "format_version" in data and "model" in data:  # a training checkpoint
+        return data["model"]
+    return data
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="RUN_DIR|GRAMMAR", help="a search run directory, or a grammar followed by TERM")
+    p.add_argument("term", metavar="TERM", nargs="?", default=None,
+                   help="the term to export (with GRAMMAR; @FILE reads a file, - standard input)")
+    p.add_argument("-o", "--out", default=None, help="output directory (default RUN_DIR/export or ./export)")
+    p.add_argument("--dataset", default="cifar10", help="with GRAMMAR TERM: the dataset whose input shape and "
+                   "classes the network is built for (default cifar10)")
+    p.add_argument("--seed", type=int, default=0, help="with GRAMMAR TERM: the network seed (default 0)")
+    p.add_argument("--weights", default=None, help="with GRAMMAR TERM: a state dict or checkpoint file of the network")
+    p.add_argument("--program", action="store_true", help="also write network.pt2, a torch.export program")
+
+
+def run_from_args(args: argparse.Namespace, term: Optional[str] = None) -> int:
+    """The ``export`` subcommand; ``term`` is ``args.term`` as read by the console script."""
+    if args.term is None:
+        if args.weights is not None:
+            raise ConfigError("--weights goes with GRAMMAR TERM; a run directory's weights come from its checkpoint")
+        result = export_run(args.target, args.out, program=args.program)
+    else:
+        state = _weights(args.weights) if args.weights else None
+        result = export_term(args.target, term if term is not None else args.term, args.out or "export",
+                             spec=get_dataset_spec(args.dataset), dataset=args.dataset, seed=args.seed,
+                             state_dict=state, program=args.program,
+                             weights_from=f"file {args.weights}" if args.weights else None)
+    for line in (result.module_file, result.weights_file, result.program_file):
+        if line:
+            print(line)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0

@@ -1,0 +1,153 @@
+"""Export of a found architecture (issue 14): the file imports only torch and, loaded in a fresh
+interpreter where algebraic_nas cannot be imported, gives the framework network's outputs exactly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from algebraic_nas.assembly import InputSpec, build_network
+from algebraic_nas.cli import main
+from algebraic_nas.grammar import load_grammar
+from algebraic_nas.interop.export import MODULE_FILE, WEIGHTS_FILE, export_term
+from algebraic_nas.interop.export_source import ExportError, network_source
+from algebraic_nas.threads import torch_threads
+
+SPEC = InputSpec(3, 32, 10)
+
+# Run in a fresh interpreter (-I): drop every sys.path entry holding algebraic_nas (the editable
+# install's), check that it cannot be imported, then load the exported file and its weights.
+FRESH = textwrap.dedent("""
+    import os, sys
+    sys.path[:] = [p for p in sys.path if not os.path.isdir(os.path.join(p or ".", "algebraic_nas"))]
+    try:
+        import algebraic_nas
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("algebraic_nas is importable")
+    import torch
+    torch.set_num_threads(1)
+    data = sys.argv[1]
+    for out_dir in sys.argv[2:]:
+        sys.path.insert(0, out_dir)
+        before = set(sys.modules)
+        from network import Network
+        print(sorted({m.split(".")[0] for m in set(sys.modules) - before} - {"network"}))
+        net = Network()
+        net.load_state_dict(torch.load(os.path.join(out_dir, "weights.pt"), weights_only=True))
+        net.eval()
+        with torch.no_grad():
+            torch.save(net(torch.load(data, weights_only=True)), os.path.join(out_dir, "out.pt"))
+        del sys.modules["network"], sys.path[0]
+""")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread, as in the fresh interpreter: the same kernels give the same bits."""
+    with torch_threads(1):
+        yield
+
+
+def trained_like(net: torch.nn.Module) -> torch.nn.Module:
+    """Move weights and BN statistics away from their initial values (as training would)."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+        net.train()
+        net(torch.randn(8, 3, 32, 32, generator=gen))  # BN running statistics
+    return net.eval()
+
+
+def run_fresh(out_dirs: list, x: torch.Tensor, tmp_path) -> list[torch.Tensor]:
+    """Outputs on ``x`` of the networks exported to ``out_dirs``, computed in one fresh interpreter."""
+    data = str(tmp_path / "x.pt")
+    torch.save(x, data)
+    script = tmp_path / "load.py"
+    script.write_text(FRESH)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-I", str(script), data, *map(str, out_dirs)], capture_output=True,
+                          text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[]"] * len(out_dirs)  # each file imported nothing beyond torch
+    return [torch.load(os.path.join(d, "out.pt"), weights_only=True) for d in out_dirs]
+
+
+def test_exported_files_reproduce_the_networks_in_a_fresh_interpreter(tmp_path):
+    torch.manual_seed(0)
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    dirs, want = [], []
+    for grammar, seed in (("hnb201", 0), ("nb201_cell", 1), ("darts", 0)):
+        g = load_grammar(grammar)
+        term = g.sample(seed)
+        net = trained_like(build_network(term, SPEC, prune=g.prune))
+        result = export_term(grammar, str(term), tmp_path / grammar, spec=SPEC, dataset="cifar10",
+                             state_dict=net.state_dict())
+        source = open(result.module_file, encoding="utf-8").read()
+        assert [line for line in source.splitlines() if line.startswith(("import", "from"))] == [
+            "from __future__ import annotations", "import torch", "from torch import nn",
+            "from torch.nn import functional as F  # noqa: F401"]
+        assert str(term)[:60] in source and "def forward(self, x: torch.Tensor)" in source
+        dirs.append(tmp_path / grammar)
+        with torch.no_grad():
+            want.append(net(x))
+    for got, expected in zip(run_fresh(dirs, x, tmp_path), want):
+        assert torch.equal(got, expected)
+
+
+def test_darts_export_leaves_out_the_auxiliary_head():
+    from algebraic_nas.assembly.darts_network import build_darts_network
+    from algebraic_nas.interop.export_source import export_state_dict
+
+    term = load_grammar("darts").sample(2)
+    net = build_darts_network(term, SPEC, auxiliary=True)
+    weights = export_state_dict(net)
+    assert not any(".head." in k for k in weights) and any(k.startswith("op") for k in weights)
+    assert sum(v.numel() for k, v in weights.items() if "running" not in k and "num_batches" not in k) == \
+           sum(p.numel() for p in net.parameters()) - sum(p.numel() for p in net.tap.head.parameters())
+    assert "nn.Identity()  # darts_aux_tap" in network_source(net)
+
+
+def test_cli_exports_a_term_with_a_weights_file_and_a_program(tmp_path, capsys):
+    g = load_grammar("toy")  # small: torch.export traces the whole network
+    term = "Linear(conv, Residual(conv, id, conv), fc)"
+    torch.manual_seed(0)
+    net = trained_like(build_network(g.parse(term), SPEC, prune=g.prune))
+    torch.save(net.state_dict(), tmp_path / "w.pt")
+    (tmp_path / "term.txt").write_text(term)
+    out = tmp_path / "exported"
+    cmd = [sys.executable, "-m", "algebraic_nas", "export", "toy", f"@{tmp_path / 'term.txt'}",
+           "--weights", str(tmp_path / "w.pt"), "-o", str(out), "--program"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert set(os.listdir(out)) == {MODULE_FILE, "network.pt2", WEIGHTS_FILE}
+    x = torch.randn(2, 3, 32, 32)
+    program = torch.export.load(str(out / "network.pt2")).module()
+    with torch.no_grad():
+        assert torch.allclose(program(x), net(x), atol=1e-5)
+    assert main(["export", "hnb201", term, "-o", str(out)]) == 1  # an invalid term
+    assert "not a term of D2" in capsys.readouterr().err
+
+
+def test_modules_that_cannot_be_written_are_named():
+    import math
+
+    from torch import nn
+
+    class Odd(nn.Module):
+        def forward(self, x):
+            return x * math.pi
+
+    net = build_network(load_grammar("toy").parse("Linear(conv, id, fc)"), SPEC)
+    net.body.ops[0] = Odd()
+    with pytest.raises(ExportError, match="Odd.*uses 'math'"):
+        network_source(net)
+    with pytest.raises(ExportError, match="only networks built by build_network"):
+        network_source(nn.Linear(2, 2))
