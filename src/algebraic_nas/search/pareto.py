@@ -33,7 +33,9 @@ REFERENCE_MARGIN = 0.1
 LINEAR_UNITS = ("fraction",)  # objectives kept linear; all others are log10-scaled
 
 
-def _direction_and_unit(name: str) -> tuple[str, str]:
+def direction_and_unit(name: str) -> tuple[str, str]:
+    """The registered objective's direction and unit (an unknown name: ``min``, a fraction if
+    it ends in ``error``)."""
     try:
         from algebraic_nas.evaluation import get_objective
 
@@ -47,7 +49,7 @@ def transform(name: str, values: Any) -> np.ndarray:
     """``values`` of objective ``name`` in the space fronts and hypervolumes are computed in:
     negated for ``direction="max"``, then ``log10`` unless the unit is a fraction (non-positive
     values of a log-scaled objective are clamped to 1e-12 first)."""
-    direction, unit = _direction_and_unit(name)
+    direction, unit = direction_and_unit(name)
     v = np.asarray(values, dtype=float)
     if direction == "max":
         v = -v

@@ -146,9 +146,11 @@ def draw_best(term_text: str, grammar_name: Optional[str], path: Path) -> Option
         return None
 
 
-def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw: bool = True, quiet: bool = True) -> dict:
+def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw: bool = True, quiet: bool = True,
+                objectives: Optional[Sequence[str]] = None) -> dict:
     """Write the report of ``run_dir`` (into ``run_dir/report`` unless ``out_dir``); returns
-    the summary dict."""
+    the summary dict. ``objectives``: the Pareto part's objectives (default: the run's; see
+    ``search/report_pareto.py``)."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -160,6 +162,7 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
         evaluation = store.get_meta("evaluation", {}) or {}
         elapsed = store.elapsed()
         search_time = run_overhead(store.get_meta(SEARCH_TIME_KEY, []) or [])
+        rejected = store.get_meta("rejected")  # candidates over a bound, never trained (multi-objective)
     trace = incumbent_trace(rows, top)
     write_csv(rows, out / "evaluations.csv")
     strategy = (config.get("strategy") or {}).get("name") or (rows[0].strategy if rows else "?")
@@ -198,6 +201,11 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
             pic = draw_best(best.term, grammar_name, out / "best_architecture.png")
             if pic:
                 info["files"]["best_architecture"] = pic
+    from algebraic_nas.search.report_pareto import pareto_section
+
+    info["pareto"] = pareto_section(rows, config, out, top, objectives, rejected,
+                                    title=f"{strategy} on {grammar_name} / {dataset}")
+    info["files"].update((info["pareto"] or {}).get("files", {}))
     with open(out / "summary.json", "w") as f:
         json.dump(info, f, indent=2)
     if not quiet:
@@ -235,6 +243,9 @@ def format_summary(info: dict) -> str:
     else:
         lines.append("  " + no_success_message(c))
         lines += [f"    {f['count']} x {f['reason']}" for f in info.get("failure_reasons") or []]
+    from algebraic_nas.search.report_pareto import format_front
+
+    lines += format_front(info.get("pareto"))  # the front's terms, for runs with two or more objectives
     lines.append("  report: " + ", ".join(str(v) for v in info["files"].values()))
     return "\n".join(lines)
 
@@ -245,11 +256,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default=None, help="where to write the report (default RUN_DIR/report)")
     parser.add_argument("--no-draw", action="store_true", help="skip the picture of the best architecture")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    from algebraic_nas.search.report_pareto import objectives_argument
+
+    parser.add_argument("--objectives", default=None, type=objectives_argument,
+                        help="Pareto front over these objectives, e.g. valid_error,params (default: the run's)")
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     try:
-        info = make_report(args.run_dir, args.out, draw=not args.no_draw, quiet=True)
+        info = make_report(args.run_dir, args.out, draw=not args.no_draw, quiet=True,
+                           objectives=getattr(args, "objectives", None))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
