@@ -97,9 +97,9 @@ def no_success_message(counts: Mapping[str, int]) -> str:
 
 
 def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title: str = "",
-                   empty_note: str = "no successful evaluation") -> None:
-    """The best validation error over evaluations and over wall time; with no finite point,
-    ``empty_note`` written across both panels instead of empty axes."""
+                   empty_note: str = "no successful evaluation", ylabel: str = "best validation error") -> None:
+    """The best validation error (or another running value: ``ylabel``) over evaluations and over
+    wall time; with no finite point, ``empty_note`` written across both panels instead of empty axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -120,7 +120,7 @@ def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title:
     axes[0].set_xlabel("evaluations")
     axes[1].set_xlabel("search wall time (min)")
     for ax in axes:
-        ax.set_ylabel("best validation error")
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)

@@ -102,25 +102,11 @@ def plot_front(names: Sequence[str], points: np.ndarray, on_front: np.ndarray, p
 
 def plot_hypervolume(evaluations: Sequence[int], times_s: Sequence[float], hv: Sequence[float], path: Path,
                      title: str = "") -> None:
-    """The hypervolume so far over evaluations and over search wall time (minutes)."""
-    import matplotlib
+    """The hypervolume so far over evaluations and over search wall time (the incumbent plot's layout)."""
+    from algebraic_nas.search.report import plot_incumbent
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    axes[0].step(evaluations, hv, where="post")
-    axes[1].step([t / 60.0 for t in times_s], hv, where="post")
-    axes[0].set_xlabel("evaluations")
-    axes[1].set_xlabel("search wall time (min)")
-    for ax in axes:
-        ax.set_ylabel("hypervolume")
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plot_incumbent(list(zip(evaluations, times_s, hv)), path, title=title, empty_note="no point within the bounds",
+                   ylabel="hypervolume")
 
 
 def add_pareto_column(csv_path: Path, marks: Mapping[int, int]) -> None:
