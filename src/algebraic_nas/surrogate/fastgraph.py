@@ -24,7 +24,7 @@ is memoised under its path as well (blocks without generators keep the path-free
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
@@ -236,23 +236,118 @@ def block_graph(b: Block) -> CompactGraph:
     return CompactGraph(("input", *b.labels, "output"), np.concatenate(src), np.concatenate(dst))
 
 
+_NO_KEY = object()  # FoldKeys memo marker: the subterm has no key (path-dependent block)
+
+
+class FoldKeys:
+    """Memoised (subterm, remaining fold depth) -> a small int naming its fold-level block.
+
+    Two subterms get the same key iff :meth:`BlockBuilder.block` builds the same block for them
+    at that depth from the same parts: the key follows ``_make`` but stops where the fold
+    collapses a subterm into one op, so it depends on the top ``remaining`` levels only. A
+    child of the acquisition optimiser differs from its parent deep in the term far more often
+    than near the root: its coarse fold graphs are then the parent's, found by key without
+    composing any block. Terms with generator topologies (whose blocks depend on their position)
+    get no key (``None``).
+    """
+
+    def __init__(self, builder: BlockBuilder, max_cache: int = 500_000) -> None:
+        self.builder = builder
+        # (id(subterm), r) -> (subterm, key): keyed by identity (operators share unchanged
+        # subterm objects; Term's hash is a Python-level call), the entry keeps the subterm alive
+        # so its id cannot be reused while the entry exists
+        self._memo: dict[tuple[int, int], tuple[Term, Any]] = {}
+        self._ids: dict[tuple, int] = {}
+        self._generator: dict[str, bool] = {}
+        self.max_cache = max_cache
+
+    def key(self, t: Term, r: int) -> Any:
+        entry = self._memo.get((id(t), r))
+        if entry is not None:
+            got = entry[1]
+        else:
+            k = self._make(t, r)
+            got = _NO_KEY if k is None else self._ids.setdefault(k, len(self._ids))
+            self._memo[(id(t), r)] = (t, got)
+        return None if got is _NO_KEY else got
+
+    def __len__(self) -> int:
+        return len(self._memo) + len(self._ids)
+
+    def clear(self) -> None:
+        """Forget every key (keys handed out before no longer name the same blocks)."""
+        self._memo.clear()
+        self._ids.clear()
+
+    def _is_generator(self, symbol: str) -> bool:
+        got = self._generator.get(symbol)
+        if got is None:
+            spec = get_topology(symbol)
+            got = self._generator[symbol] = spec is not None and spec.is_generator
+        return got
+
+    def _make(self, t: Term, r: int) -> Optional[tuple]:
+        if t.collapsed:
+            return ("op", None if t.symbol in ZERO_OPS else t.label)
+        if t.nonterminal is not None:
+            if r == 0:
+                sym = t.symbol or t.resolve().symbol
+                return ("op", None if sym in ZERO_OPS else f"{t.nonterminal} {sym}")
+            if not t.is_transparent:
+                r -= 1
+        if t.is_transparent:
+            child = self.key(t.children[0], r)
+            return None if child is None else ("=", child)
+        if t.value is not None or not t.children or t.symbol in ZERO_OPS:
+            return ("leaf", t.symbol, t.value)
+        if self._is_generator(t.symbol):
+            return None
+        if self.builder._template_of(t, ()) is None:  # a terminal with plain arguments: one op named by its text
+            return ("plain", t)
+        parts = []
+        for c in t.children:
+            k = self.key(c, r)
+            if k is None:
+                return None
+            parts.append(k)
+        return (t.symbol, r, tuple(parts))
+
+
 class FastGraphFn:
     """term -> (flat graph, fold-level graphs) as CompactGraphs, the assembler's graphs, fast.
 
-    Falls back to ``assembly.graph`` (exact same result, slower) for terms it does not model.
+    Fold-level graphs are shared between terms with the same :class:`FoldKeys` key (the same
+    ``CompactGraph`` object, so a batch can featurise it once). Falls back to ``assembly.graph``
+    (exact same result, slower) for terms it does not model.
     """
 
-    def __init__(self, grammar: Grammar, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0) -> None:
+    def __init__(self, grammar: Grammar, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0,
+                 max_graphs: int = 100_000) -> None:
         self.grammar = grammar
         self.levels = tuple(levels)
         self.seed = seed
         self.builder = BlockBuilder(seed=seed)
+        self.keys = FoldKeys(self.builder)
+        self._graphs: dict[tuple[int, int], CompactGraph] = {}
+        self.max_graphs = max_graphs
         self.fallbacks = 0
+
+    def _fold_graph(self, term: Term, level: int) -> CompactGraph:
+        if len(self.keys) >= self.keys.max_cache or len(self._graphs) >= self.max_graphs:
+            self.keys.clear()  # bounded memory; graphs are named by keys, so both go
+            self._graphs.clear()
+        key = self.keys.key(term, level)
+        if key is None:
+            return block_graph(self.builder.block(term, level))
+        got = self._graphs.get((level, key))
+        if got is None:
+            got = self._graphs[(level, key)] = block_graph(self.builder.block(term, level))
+        return got
 
     def __call__(self, term: Term) -> list[CompactGraph]:
         try:
             out = [block_graph(self.builder.block(term))]
-            out += [block_graph(self.builder.block(term, lv)) for lv in self.levels]
+            out += [self._fold_graph(term, lv) for lv in self.levels]
             return out
         except Unsupported:
             self.fallbacks += 1

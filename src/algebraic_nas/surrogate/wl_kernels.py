@@ -19,7 +19,6 @@ import torch
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.points import PointSet, Source, check_indices, take, term_indices
 from algebraic_nas.surrogate.wl import WLFeatures, WLFeaturizer, cross_inner
-from algebraic_nas.surrogate.wl_hash import HashWLFeaturizer
 
 
 class WLSource(Source):
@@ -69,8 +68,14 @@ class WLSource(Source):
             self.query_feats, self._query_self = None, None
             return
         graphs = self.points.graphs.component(terms, self.component)
-        if isinstance(self.featurizer, HashWLFeaturizer) and self.query_h is not None:
-            self.query_feats = self.featurizer.transform(graphs, grow=False, h=self.query_h)
+        if self.fast:
+            # terms sharing a graph object (coarse fold levels: see fastgraph.FoldKeys) are
+            # featurised once; rows of one call keep their unseen-label ids consistent
+            first: dict[int, int] = {}
+            index = [first.setdefault(id(g), len(first)) for g in graphs]
+            uniq = list({id(g): g for g in graphs}.values())
+            feats = self.featurizer.transform(uniq, grow=False, h=self.query_h)  # type: ignore[call-arg]
+            self.query_feats = feats if len(uniq) == len(graphs) else feats.rows(index)
         else:
             self.query_feats = self.featurizer.transform(graphs, grow=False)
         self._query_self = np.cumsum(self.query_feats.self_inner(), axis=0)
