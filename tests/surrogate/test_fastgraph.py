@@ -75,3 +75,26 @@ def test_fast_graphs_of_generator_topologies_are_the_assemblers(seed):
         for j, (a, b) in enumerate(zip(ours, ref)):
             assert same(to_nx(a), b), (j, str(t))
     assert fast.fallbacks == 0
+
+
+@pytest.mark.parametrize("name", ["hnb201", "hierarchical_cell"])
+def test_fold_graphs_shared_by_key_are_the_builders(name):
+    """Children share their parent's coarse fold graphs (one object) and every shared graph is
+    the one the block builder makes for that term."""
+    from algebraic_nas.surrogate.fastgraph import BlockBuilder, block_graph
+
+    g = grammar_mod.load_grammar(name)
+    fast = FastGraphFn(g)
+    ref = BlockBuilder()
+    rng = random.Random(3)
+    parents = [g.sample(rng) for _ in range(15)]
+    children = [g.mutate(t, rng) for t in parents for _ in range(4)]
+    shared = 0
+    for t in parents + children:
+        ours = fast(t)
+        for lv, got in zip(fast.levels, ours[1:]):
+            want = block_graph(ref.block(t, lv))
+            assert got.labels == want.labels and (got.src == want.src).all() and (got.dst == want.dst).all()
+    for p, c in zip([p for p in parents for _ in range(4)], children):
+        shared += sum(a is b for a, b in zip(fast(p)[1:], fast(c)[1:]))
+    assert shared > len(children)  # the level-0 fold alone is shared by almost every child
