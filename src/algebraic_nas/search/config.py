@@ -108,6 +108,7 @@ class SearchConf:
     # ({params: 1e6} or ["params<=1e6"]; params/flops are checked before training): search/constraints.py
     objectives: List[str] = field(default_factory=lambda: ["valid_error"])
     constraints: Any = None
+    checkpoints: str = "best"  # best | all | none: which training checkpoints the run keeps (search/checkpoints.py)
 
 
 def _first_set(value: Any, default: Any) -> Any:

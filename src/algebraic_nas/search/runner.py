@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.checkpoints import CheckpointKeeper, accepts_checkpoints, check_policy, saves_checkpoints
 from algebraic_nas.search.constraints import record_rejections, strategy_keywords
 from algebraic_nas.search.driver import Budget, Driver, SearchResult, check_stored_settings
 from algebraic_nas.search.executors import Executor, make_executor
@@ -19,7 +21,7 @@ from algebraic_nas.search.progress import Progress
 from algebraic_nas.search.store import Store
 from algebraic_nas.search.strategies import Strategy, make_strategy
 from algebraic_nas.search.validation import check_config, grammar_reference
-from algebraic_nas.search.worker import DEFAULT_FUNCTION, EvaluationTask
+from algebraic_nas.search.worker import CHECKPOINT_DIR, DEFAULT_FUNCTION, EvaluationTask, import_object
 
 __all__ = ["build_executor", "build_strategy", "check_config", "grammar_reference", "protocol_spec", "run_search"]
 
@@ -120,6 +122,10 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
     if strategy is None:  # built before anything is written: its settings may still be wrong
         strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows, network_seed=network_seed,
                                   **strategy_keywords(c))  # objectives, constraints: multi-objective only
+    policy = check_policy(c.get("checkpoints", "best"))  # RUN_DIR/checkpoints/<eval_id>.pt, pruned by the keeper
+    if saves_checkpoints(policy, strategy) and accepts_checkpoints(import_object(settings.function)):
+        settings = dataclasses.replace(settings, checkpoint_dir=str((run_dir / CHECKPOINT_DIR).resolve()))
+        strategy.checkpoint_keeper = CheckpointKeeper(policy)
 
     with Store(run_dir) as store:  # takes the run directory's driver lock first
         check_stored_settings(store, settings)

@@ -283,6 +283,9 @@ def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> Grammar:
     if c.get("eval_seed") is not None and not _is_int(c["eval_seed"]):
         raise _fail("eval_seed", c["eval_seed"], "must be an integer or null (the seed)")
     check_evaluation_function(function)
+    from algebraic_nas.search.checkpoints import check_policy
+
+    check_policy(c.get("checkpoints", "best"))
     dataset = c.get("dataset") or {}
     if default_function:
         check_protocol(c.get("protocol") or {})

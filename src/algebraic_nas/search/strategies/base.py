@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence, Union
 
+from algebraic_nas.grammar.canonical_values import canonical_set
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.proposal import Proposal, Result, as_proposal, fidelity_key
 from algebraic_nas.search.settings import resolve_config
@@ -83,6 +84,9 @@ class Strategy(ABC):
     # whether the driver may compute this strategy's next proposal while the workers train (on a
     # background thread that owns the strategy): for slow proposals (BANAT); fast ones keep False
     propose_ahead: bool = False
+    # removes checkpoints nobody will continue from after each observation (set by the runner;
+    # see search/checkpoints.py); None: checkpoints are left alone
+    checkpoint_keeper: Any = None
 
     def __init__(self, grammar: Any, config: Any = None, seed: int = 0, *, network_seed: int = 0,
                  **settings: Any) -> None:
@@ -107,6 +111,8 @@ class Strategy(ABC):
             self.n_proposed += 1  # observed on resume without having been proposed here
         self.seen.add(result.proposal.key)
         self.observations.append(Observation(result, len(self.observations)))
+        if self.checkpoint_keeper is not None:
+            self.checkpoint_keeper.update(self)
 
     def mark_proposed(self, proposal: PendingItem) -> None:
         """Note a proposal made elsewhere (e.g. re-queued on resume) so it is not proposed again."""
@@ -129,9 +135,11 @@ class Strategy(ABC):
         return min(ok, key=lambda o: o.error) if ok else None
 
     def _excluded(self, pending: Sequence[Proposal], fidelity: Optional[Mapping[str, Any]] = None) -> set[Term]:
-        """Terms not to propose at ``fidelity`` (default: the strategy's): those seen or pending at it."""
+        """Terms not to propose at ``fidelity`` (default: the strategy's): those seen or pending at it,
+        compared by canonical form where generators ignore some values (issue 10: equivalent networks
+        are evaluated once; ``grammar/canonical_values.py``)."""
         key = fidelity_key(self.fidelity if fidelity is None else fidelity)
-        out = {t for t, k in self.seen if k == key}
+        out = canonical_set(self.grammar, (t for t, k in self.seen if k == key))
         out.update(p.term for p in pending if fidelity_key(p.fidelity) == key)
         return out
 
