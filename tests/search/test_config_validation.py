@@ -189,7 +189,7 @@ HYDRA_MISTAKES = [
     ("seed=", "seed='': must be an integer"),
     ("budget.evaluations=x", "budget.evaluations='x': must be an integer or null"),
     ("report=maybe", "report='maybe': must be true or false"),
-    ("strategy=bogus", "strategy=bogus: unknown option; must be one of banat, banat_wl, evolution, random"),
+    ("strategy=bogus", "strategy=bogus: unknown option; must be one of banat, banat_wl, bohb, evolution, hyperband, mo_banat, mo_evolution, mo_random, random"),
     ("dataset=nope", "dataset=nope: unknown option; must be one of addnist, cifar10,"),
     ("budget.evaluations=[1", "budget.evaluations=[1: not an override KEY=VALUE (no viable alternative"),
     ("seed=1,2", "seed=1,2: ambiguous value; write a list as [a,b]"),

@@ -19,6 +19,8 @@ from algebraic_nas.search.strategies.registry import (
 from algebraic_nas.search.strategies.random_search import RandomSearch  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.evolution import EvolutionStrategyConfig, RegularizedEvolution  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.banat import BANAT, BanatConfig  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.hyperband import Hyperband, HyperbandConfig  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.bohb import BOHB, BohbConfig  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.mo_random import MORandomSearch  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.mo_evolution import MORegularizedEvolution  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.mo_banat import MOBANAT  # noqa: E402  isort: skip
@@ -32,7 +34,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "BANAT", "BanatConfig", "EvolutionStrategyConfig", "MOBANAT", "MORandomSearch", "MORegularizedEvolution",
+    "BANAT", "BOHB", "BanatConfig", "BohbConfig", "EvolutionStrategyConfig", "Hyperband", "HyperbandConfig",
+    "MOBANAT", "MORandomSearch", "MORegularizedEvolution",
     "Observation", "RandomSearch", "RegularizedEvolution",
     "STRATEGIES", "Strategy", "StrategyConfig", "StrategyEntry", "get_strategy", "list_strategies",
     "make_strategy", "record_error", "register_strategy", "strategy_entries",
