@@ -16,7 +16,11 @@ and the assembler. Three kinds of topology, registered with :func:`register_topo
         return Template.chain(int(n), arg=1)   # n edges, each carrying child 1 (the operation)
 
 A *generator* is called with the numeric values of the term's value children (ints/floats, in
-order) and a seed, and must return the same template for the same values and seed. Its edges may
+order) and a seed, and must return the same template for the same values and seed. It may also
+declare which values matter (``canonical=``): a function of the values returning what the
+generator really uses (clamped values, ``None`` for an inert one), equal for two value tuples
+exactly when they give the same template for every seed; :mod:`.canonical_values` uses it to
+give equivalent terms one canonical form. Its edges may
 read any non-value child. The seed of a topology position comes from :func:`position_seed`
 (network seed + path of child indices), so the same term and seed give the same network and
 different positions get independent graphs; fixed and arity topologies never see the seed.
@@ -43,17 +47,20 @@ Number = Union[int, float]
 TemplateLike = Union[Template, Edges]
 ArityFn = Callable[[int], Optional[TemplateLike]]
 GeneratorFn = Callable[[tuple[Number, ...], int], TemplateLike]
+CanonicalFn = Callable[[tuple[Number, ...]], tuple]
 FamilyFn = Callable[[re.Match, int], Optional[TemplateLike]]
 
 
 @dataclass(frozen=True)
 class TopologySpec:
-    """A registered topology: exactly one of ``fixed``, ``by_arity``, ``generator`` is set."""
+    """A registered topology: exactly one of ``fixed``, ``by_arity``, ``generator`` is set;
+    ``canonical`` (generators only): the values the generator really uses (see the module docstring)."""
 
     name: str
     fixed: Optional[Template] = None
     by_arity: Optional[ArityFn] = None
     generator: Optional[GeneratorFn] = None
+    canonical: Optional[CanonicalFn] = None
 
     @property
     def is_generator(self) -> bool:
@@ -109,20 +116,24 @@ def register_topology(
     edges: Optional[Iterable[tuple[int, int]]] = None,
     merges: MergeSpec = None,
     generator: bool = False,
+    canonical: Optional[CanonicalFn] = None,
 ):
     """Register topology ``name`` (usable as a decorator on a function).
 
     ``spec`` is a :class:`Template`, a plain edge list, a function of the arity (returning a
     template, an edge list or ``None``), or, with ``generator=True``, a generator
-    ``(values, seed) -> template``. ``edges=`` (with optional ``merges=``, node → merge name) is
+    ``(values, seed) -> template``, optionally with ``canonical=`` (values -> the values it really
+    uses, ``None`` for inert ones). ``edges=`` (with optional ``merges=``, node → merge name) is
     the one-line form for fixed edge lists. Registering a name twice warns and replaces.
     """
+    if canonical is not None and (not generator or not callable(canonical)):
+        raise TypeError(f"topology {name!r}: canonical= is a function of the values, for a generator topology only")
 
     def deco(s: Union[TemplateLike, ArityFn, GeneratorFn]):
         if generator:
             if not callable(s):
                 raise TypeError(f"generator topology {name!r} needs a function (values, seed) -> Template")
-            entry = TopologySpec(name, generator=s)  # type: ignore[arg-type]
+            entry = TopologySpec(name, generator=s, canonical=canonical)  # type: ignore[arg-type]
         elif isinstance(s, Template) or not callable(s):
             t = as_template(s)  # type: ignore[arg-type]
             entry = TopologySpec(name, fixed=Template(t.n_nodes, t.edges, merges) if merges else t)

@@ -25,6 +25,12 @@ operation ``nago_transition`` (average pooling by ``down``, 1×1 convolution sca
 ``ratio``), so do the block input into a later-stage input node and every earlier-stage output
 into the block output (which is at the last stage).
 
+Each generator declares which of its numbers matter given the others (``canonical=``, used by
+:mod:`.canonical_values`): ``K`` and ``M`` only through their clamped values (and ``K`` only
+through ``K // 2``, the neighbours networkx joins on each side); ``P`` not at all when the graph is
+forced: one node or one edge, a Watts–Strogatz ring lattice that is already complete (rewiring
+then changes nothing), an Erdős–Rényi graph on two nodes (the only connected one is the edge).
+
 ``Budget([B,] X)`` marks a network sized by a parameter budget (``B`` parameters, or a default
 for the input size when left out): :func:`algebraic_nas.assembly.network.build_network` picks the
 stem width; the template is just ``X``.
@@ -75,6 +81,39 @@ def barabasi_albert(params: tuple[Number, ...], rng: random.Random) -> nx.Graph:
     if n <= 1:
         return nx.complete_graph(1)
     return nx.barabasi_albert_graph(n, max(1, min(m, n - 1)), seed=rng.getrandbits(62))
+
+
+def watts_strogatz_used(values: tuple[Number, ...]) -> tuple:
+    """What :func:`watts_strogatz` really uses of ``(N, K, P, *stages)`` (``None``: inert)."""
+    n, k, p, rest = int(values[0]), int(values[1]), float(values[2]), tuple(values[3:])
+    if n < 1:
+        return tuple(values)  # rejected by the generator: nothing to merge
+    if n <= 2:
+        return (n, None, None) + rest
+    half = max(2, min(k, n - 1)) // 2  # networkx joins k // 2 neighbours on each side
+    if 2 * half >= n - 1:  # a complete ring lattice: every rewiring is skipped
+        return (n, "complete", None) + rest
+    return (n, half, p) + rest
+
+
+def erdos_renyi_used(values: tuple[Number, ...]) -> tuple:
+    """What :func:`erdos_renyi` really uses of ``(N, P, *stages)`` (``None``: inert)."""
+    n, p, rest = int(values[0]), float(values[1]), tuple(values[2:])
+    if n == 1 or (n == 2 and p > 0):  # one node; the only connected graph on two nodes
+        return (n, None) + rest
+    if n >= 1 and p >= 1:  # networkx: the complete graph
+        return (n, "complete") + rest
+    return tuple(values)
+
+
+def barabasi_albert_used(values: tuple[Number, ...]) -> tuple:
+    """What :func:`barabasi_albert` really uses of ``(N, M, *stages)`` (``None``: inert)."""
+    n, m, rest = int(values[0]), int(values[1]), tuple(values[2:])
+    if n == 1:
+        return (1, None) + rest
+    if n < 1:
+        return tuple(values)
+    return (n, max(1, min(m, n - 1))) + rest
 
 
 def stage_of_nodes(n: int, ratios: Sequence[float]) -> list[int]:
@@ -156,9 +195,9 @@ def _generator(graph_fn: GraphFn, n_params: int) -> Callable[[tuple[Number, ...]
     return generate
 
 
-register_topology("WattsStrogatz", _generator(watts_strogatz, 3), generator=True)
-register_topology("ErdosRenyi", _generator(erdos_renyi, 2), generator=True)
-register_topology("BarabasiAlbert", _generator(barabasi_albert, 2), generator=True)
+register_topology("WattsStrogatz", _generator(watts_strogatz, 3), generator=True, canonical=watts_strogatz_used)
+register_topology("ErdosRenyi", _generator(erdos_renyi, 2), generator=True, canonical=erdos_renyi_used)
+register_topology("BarabasiAlbert", _generator(barabasi_albert, 2), generator=True, canonical=barabasi_albert_used)
 
 #: The topology that marks a network sized by a parameter budget.
 BUDGET = "Budget"

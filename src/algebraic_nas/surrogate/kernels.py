@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from scipy.spatial.distance import cdist
 
+from algebraic_nas.grammar.canonical_values import canonical_term
 from algebraic_nas.grammar.sites import value_sites
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.graphs import term_values
@@ -171,6 +172,9 @@ class ValueSource(Source):
     def _row(self, term: Term) -> tuple[float, ...]:
         if self.grammar is None:
             return term_values(term)
+        # inert generator values (issue 10: PMID when NMID = 1, ...) take their canonical value, so
+        # that terms building the same network are one point (grammar/canonical_values.py)
+        term = canonical_term(self.grammar, term)
         # fixed numbers (literals such as a channel ratio) carry nothing to model: left out
         return tuple((s.value - s.span[0]) / (s.span[1] - s.span[0])
                      for s in value_sites(self.grammar, term) if s.span[1] > s.span[0])

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence, Union
 
+from algebraic_nas.grammar.canonical_values import canonical_set
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.proposal import Proposal, Result, as_proposal, fidelity_key
 from algebraic_nas.search.settings import resolve_config
@@ -134,9 +135,11 @@ class Strategy(ABC):
         return min(ok, key=lambda o: o.error) if ok else None
 
     def _excluded(self, pending: Sequence[Proposal], fidelity: Optional[Mapping[str, Any]] = None) -> set[Term]:
-        """Terms not to propose at ``fidelity`` (default: the strategy's): those seen or pending at it."""
+        """Terms not to propose at ``fidelity`` (default: the strategy's): those seen or pending at it,
+        compared by canonical form where generators ignore some values (issue 10: equivalent networks
+        are evaluated once; ``grammar/canonical_values.py``)."""
         key = fidelity_key(self.fidelity if fidelity is None else fidelity)
-        out = {t for t, k in self.seen if k == key}
+        out = canonical_set(self.grammar, (t for t, k in self.seen if k == key))
         out.update(p.term for p in pending if fidelity_key(p.fidelity) == key)
         return out
 
