@@ -52,7 +52,7 @@ def test_factory():
     with pytest.raises(ValueError, match="address"):
         make_executor("dask", n_workers=2)
     with pytest.raises(ValueError, match="unknown executor"):
-        make_executor("slurm")
+        make_executor("nosuch")
 
 
 def test_in_process_executor_runs_in_submission_order():

@@ -12,34 +12,25 @@ driver refills a worker as soon as it is free. The executor closes only what it 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any, Optional
 
 from algebraic_nas.errors import ConfigError
+from algebraic_nas.evaluation.devices import HEADROOM_ENV, PER_GPU_ENV, assign_gpus, visible_gpus
 from algebraic_nas.search.executors.base import Executor, Finished
 from algebraic_nas.search.worker import EvaluationTask, run_task
 
 log = logging.getLogger(__name__)
 
 
-def visible_gpus() -> list[str]:
-    """GPU ids this process may hand out: ``CUDA_VISIBLE_DEVICES`` if set, else ``0..n-1``."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    try:
-        import torch
-
-        return [str(i) for i in range(torch.cuda.device_count())]
-    except ImportError:
-        return []
-
-
-def _local_cluster(n_workers: int, gpus: list[str], memory_limit: Any, silence_logs: int) -> Any:
+def _local_cluster(n_workers: int, gpus: list[str], memory_limit: Any, silence_logs: int, per_gpu: int = 1,
+                   headroom_mb: float = 0.0) -> Any:
     """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes; worker i sees only
-    GPU ``gpus[i % len(gpus)]`` (none when ``gpus`` is empty)."""
+    GPU ``gpus[i % len(gpus)]`` (none when ``gpus`` is empty), up to ``per_gpu`` workers per GPU
+    (``ConfigError`` when ``n_workers`` exceeds the GPU slots; see ``evaluation.devices``)."""
     from distributed import LocalCluster
+
+    assign_gpus(n_workers, gpus, per_gpu)  # checks the GPU slots
 
     class _PerWorkerEnvCluster(LocalCluster):
         # LocalCluster gives every worker the same options; scale() asks new_worker_spec() for
@@ -56,6 +47,7 @@ def _local_cluster(n_workers: int, gpus: list[str], memory_limit: Any, silence_l
                 env.setdefault("OMP_NUM_THREADS", "1")
                 if self._gpus:
                     env["CUDA_VISIBLE_DEVICES"] = self._gpus[type(self)._count % len(self._gpus)]
+                    env[PER_GPU_ENV], env[HEADROOM_ENV] = str(per_gpu), str(headroom_mb)
                 else:
                     env["CUDA_VISIBLE_DEVICES"] = ""
                 type(self)._count += 1
@@ -88,6 +80,10 @@ class DaskExecutor(Executor):
         start_timeout: seconds to wait for the workers to come up.
         client: an existing ``distributed.Client``, or a cluster object (``LocalCluster``,
             ``dask_jobqueue.SLURMCluster``, ...) to connect a client to; neither is closed here.
+        evaluations_per_gpu: local workers sharing one GPU (k; ``n_workers`` <= GPUs x k).
+        gpu_headroom_mb: free GPU memory (MiB) a shared evaluation needs to start beside others.
+        owns: the ``client`` passed in (and its cluster) is this executor's: :meth:`close` closes
+            it (a batch-system cluster made for the search: closing cancels its jobs).
 
     With neither ``address`` nor ``client``, a local cluster is started (and closed by :meth:`close`).
     """
@@ -100,6 +96,9 @@ class DaskExecutor(Executor):
         memory_limit: Any = "auto",
         start_timeout: float = 120.0,
         client: Any = None,
+        evaluations_per_gpu: int = 1,
+        gpu_headroom_mb: float = 0.0,
+        owns: bool = False,
     ) -> None:
         from distributed import Client, as_completed
 
@@ -107,7 +106,9 @@ class DaskExecutor(Executor):
         self._owns_client = True
         if client is not None or address:
             if isinstance(client, Client):
-                self.client, self._owns_client = client, False
+                self.client, self._owns_client = client, owns
+                if owns:
+                    self.cluster = getattr(client, "cluster", None)
             else:  # a cluster object (its own life cycle) or an address
                 self.client = Client(client if client is not None else address, timeout=start_timeout)
             info = self.client.scheduler_info()
@@ -122,7 +123,8 @@ class DaskExecutor(Executor):
             # the scheduler lives in this process: keep its INFO chatter out of the search log
             # (Hydra sets the root logger to INFO)
             logging.getLogger("distributed").setLevel(logging.WARNING)
-            self.cluster = _local_cluster(n_workers, self.gpus, memory_limit, logging.WARNING)
+            self.cluster = _local_cluster(n_workers, self.gpus, memory_limit, logging.WARNING,
+                                          per_gpu=evaluations_per_gpu, headroom_mb=gpu_headroom_mb)
             self.client = Client(self.cluster, timeout=start_timeout)
             self.client.wait_for_workers(n_workers, timeout=start_timeout)
             self.slots = n_workers

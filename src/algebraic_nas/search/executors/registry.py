@@ -2,7 +2,9 @@
 
 A factory takes ``(config, n_workers)`` and returns an :class:`Executor`. Shipped:
 ``inprocess``, ``local`` (a Dask ``LocalCluster`` made here), ``dask`` (an existing scheduler
-at ``address``) and ``auto``, which picks one of them, decided here only. The Hydra config group
+at ``address``), ``auto``, which picks one of the first three, decided here only, and the batch
+systems ``slurm`` and ``pbs`` (dask-jobqueue; ``script`` prints their job script and ``remote``
+says that workers run on other machines). The Hydra config group
 ``executor`` is generated from this registry (``search/config.py``)::
 
     @register_executor("mine", config=MyExecutorConfig)
@@ -19,6 +21,8 @@ from typing import Any, Callable, List, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors.base import Executor
+from algebraic_nas.search.executors.pbs import PBSConfig
+from algebraic_nas.search.executors.slurm import SlurmConfig
 from algebraic_nas.registry import Registry, doc_line
 from algebraic_nas.search.settings import resolve_config
 
@@ -38,13 +42,18 @@ class DaskConfig:
     ``threads``: torch threads per evaluation (``null``: 1; use more workers rather than more
     threads: on a shared CPU, two threads per small network were 20x slower than one);
     ``gpus``: GPU ids handed out one per local worker (``null``: all visible);
-    ``memory_limit`` per local worker; ``start_timeout_s`` to wait for workers."""
+    ``memory_limit`` per local worker; ``start_timeout_s`` to wait for workers;
+    ``evaluations_per_gpu``: local workers sharing one GPU (n_workers <= GPUs x this);
+    ``gpu_headroom_mb``: free GPU memory a shared evaluation needs to start beside others (less:
+    it waits and runs alone; one that runs out of memory while sharing is retried alone)."""
 
     address: Optional[str] = None
     threads: Optional[int] = None
     gpus: Optional[List[str]] = None
     memory_limit: str = "auto"
     start_timeout_s: float = 120.0
+    evaluations_per_gpu: int = 1
+    gpu_headroom_mb: float = 2048.0
 
 
 @dataclass(frozen=True)
@@ -53,20 +62,25 @@ class ExecutorEntry:
     factory: Factory
     config: type
     doc: str = ""
+    script: Optional[Callable[[Any], str]] = None  # the job script it would submit (batch systems)
+    remote: bool = False  # workers may run on other machines (a GPU there need not exist here)
 
 
 EXECUTOR_REGISTRY: Registry[ExecutorEntry] = Registry("executor", key="executor.kind")
 
 
-def register_executor(name: str, factory: Optional[Factory] = None, config: type = InProcessConfig, doc: str = "") -> Any:
+def register_executor(name: str, factory: Optional[Factory] = None, config: type = InProcessConfig, doc: str = "",
+                      script: Optional[Callable[[Any], str]] = None, remote: bool = False) -> Any:
     """Register ``factory(config, n_workers) -> Executor`` under ``name`` with its config
-    dataclass (also usable as a decorator: ``factory`` omitted)."""
+    dataclass (also usable as a decorator: ``factory`` omitted); ``script(config)``: the job
+    script it would submit (``algebraic-nas cluster-script``); ``remote``: workers may run on
+    other machines."""
 
     def add(f: Factory) -> Factory:
         if not dataclasses.is_dataclass(config):
             raise ConfigError(f"executor {name!r}: config must be a dataclass, not {config!r}")
         line = doc_line(f, doc)
-        EXECUTOR_REGISTRY.add(name, ExecutorEntry(name, f, config, line))
+        EXECUTOR_REGISTRY.add(name, ExecutorEntry(name, f, config, line, script, remote))
         return f
 
     return add if factory is None else add(factory)
@@ -99,7 +113,9 @@ def _inprocess(config: Any, n_workers: int) -> Executor:
 
 
 def _dask_options(config: Any) -> dict:
-    options: dict[str, Any] = {"start_timeout": float(config.start_timeout_s)}
+    options: dict[str, Any] = {"start_timeout": float(config.start_timeout_s),
+                               "evaluations_per_gpu": int(config.evaluations_per_gpu),
+                               "gpu_headroom_mb": float(config.gpu_headroom_mb)}
     if config.gpus is not None:
         options["gpus"] = [str(g) for g in config.gpus]
     return options
@@ -113,7 +129,7 @@ def _local(config: Any, n_workers: int) -> Executor:
     return DaskExecutor(n_workers=n_workers, memory_limit=config.memory_limit, **_dask_options(config))
 
 
-@register_executor("dask", config=DaskConfig)
+@register_executor("dask", config=DaskConfig, remote=True)
 def _dask(config: Any, n_workers: int) -> Executor:
     """An existing Dask scheduler at executor.address (n_workers=0: as many slots as it has workers)."""
     from algebraic_nas.search.executors.dask import DaskExecutor
@@ -134,3 +150,31 @@ def auto_kind(n_workers: int, address: Optional[str]) -> str:
 def _auto(config: Any, n_workers: int) -> Executor:
     """In-process with n_workers=1, a local Dask cluster of n_workers processes otherwise (dask with an address)."""
     return get_executor(auto_kind(n_workers, config.address)).factory(config, n_workers)
+
+
+def _slurm_script(config: Any) -> str:
+    from algebraic_nas.search.executors.slurm import slurm_script
+
+    return slurm_script(config)
+
+
+def _pbs_script(config: Any) -> str:
+    from algebraic_nas.search.executors.pbs import pbs_script
+
+    return pbs_script(config)
+
+
+@register_executor("slurm", config=SlurmConfig, script=_slurm_script, remote=True)
+def _slurm(config: Any, n_workers: int) -> Executor:
+    """SLURM jobs of single-threaded Dask workers (dask-jobqueue), one per GPU or core of a job."""
+    from algebraic_nas.search.executors.slurm import slurm_executor
+
+    return slurm_executor(config, n_workers)
+
+
+@register_executor("pbs", config=PBSConfig, script=_pbs_script, remote=True)
+def _pbs(config: Any, n_workers: int) -> Executor:
+    """PBS jobs of single-threaded Dask workers (dask-jobqueue), one per GPU or core of a job."""
+    from algebraic_nas.search.executors.pbs import pbs_executor
+
+    return pbs_executor(config, n_workers)

@@ -1,0 +1,242 @@
+"""Batch-system executors through dask-jobqueue: the settings shared by ``executor=slurm`` and
+``executor=pbs``, the job's shape, and the cluster handed to :class:`DaskExecutor`.
+
+The driver (and the Dask scheduler inside it) stays on the login/submit node; every job runs
+``workers_per_job`` single-threaded Dask workers, each one evaluation at a time:
+
+* with GPUs (``gpus_per_job`` = G): G x ``evaluations_per_gpu`` workers, each bound to one of the
+  job's GPUs at start (``evaluation.devices.bind_worker_gpu``, through the worker preload
+  ``algebraic_nas.search.executors.preload``);
+* without: one worker per core (``cores // threads``).
+
+The number of jobs is ``jobs``, or ``ceil(n_workers / workers_per_job)``, or adaptive between
+``adaptive_min_jobs`` and ``adaptive_max_jobs``. A worker whose scheduler is gone for
+``death_timeout_s`` exits, and so does its job: a driver killed with ``kill -9`` leaves no job
+running past that. A job that is cancelled or preempted loses its workers; Dask runs their
+evaluations again on the other workers (and on replacements in adaptive mode).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.evaluation.devices import HEADROOM_ENV, PER_GPU_ENV, WORKERS_PER_JOB_ENV
+from algebraic_nas.search.plugins import ENV_VAR as PLUGINS_ENV
+
+log = logging.getLogger(__name__)
+
+PRELOAD = "algebraic_nas.search.executors.preload"
+PLACEHOLDER_SCHEDULER = "tcp://SCHEDULER:8786"  # in a printed job script: the driver fills it in
+
+
+@dataclass
+class JobQueueConfig:
+    """A batch job of Dask workers (SLURM or PBS), all settings per job:
+
+    ``queue``: partition (SLURM) / queue (PBS) (null: the site's default); ``account``: charged
+    account (null: none); ``cores`` booked; ``memory`` booked (``"16GB"``); ``walltime``
+    (``"HH:MM:SS"``; a job ends at it, its running evaluations run again elsewhere);
+    ``gpus_per_job`` (0: CPU only); ``evaluations_per_gpu``: workers sharing one GPU;
+    ``gpu_headroom_mb``: free GPU memory a shared evaluation needs to start beside others (less:
+    it waits and runs alone); ``jobs``: a fixed number of jobs (null: ``n_workers`` / workers per
+    job, rounded up); ``adaptive_min_jobs`` / ``adaptive_max_jobs``: scale between them with the
+    queue of evaluations instead (both set); ``death_timeout_s``: a worker without its scheduler
+    this long exits, ending its job; ``start_timeout_s``: how long to wait for the first worker
+    (queueing included); ``job_directives``: extra directive lines without the prefix
+    (``["--constraint=a100"]`` for SLURM, ``["-l place=scatter"]`` for PBS); ``prologue``: shell
+    lines before the workers start (``["module load cuda", "source ~/venv/bin/activate"]``);
+    ``python``: the interpreter on the compute nodes (null: this one); ``interface``: the network
+    interface of workers and scheduler (``"ib0"``; null: the default route); ``local_directory``:
+    worker scratch space; ``log_directory``: where job output goes (null: the batch system's
+    default, the submit directory); ``threads``: torch threads per evaluation (null: 1)."""
+
+    queue: Optional[str] = None
+    account: Optional[str] = None
+    cores: int = 1
+    memory: str = "4GB"
+    walltime: str = "01:00:00"
+    gpus_per_job: int = 0
+    evaluations_per_gpu: int = 1
+    gpu_headroom_mb: float = 2048.0
+    jobs: Optional[int] = None
+    adaptive_min_jobs: Optional[int] = None
+    adaptive_max_jobs: Optional[int] = None
+    death_timeout_s: float = 60.0
+    start_timeout_s: float = 600.0
+    job_directives: List[str] = field(default_factory=list)
+    prologue: List[str] = field(default_factory=list)
+    python: Optional[str] = None
+    interface: Optional[str] = None
+    local_directory: Optional[str] = None
+    log_directory: Optional[str] = None
+    threads: Optional[int] = None
+
+
+def _positive_int(key: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"executor.{key}={value!r}: must be an integer >= {minimum}")
+    return value
+
+
+def workers_per_job(config: JobQueueConfig) -> int:
+    """Dask workers (evaluation slots) per job: GPUs x evaluations per GPU, else cores / threads."""
+    gpus = _positive_int("gpus_per_job", config.gpus_per_job, 0)
+    per_gpu = _positive_int("evaluations_per_gpu", config.evaluations_per_gpu)
+    cores = _positive_int("cores", config.cores)
+    if gpus:
+        return gpus * per_gpu
+    threads = _positive_int("threads", config.threads) if config.threads is not None else 1
+    if threads > cores:
+        raise ConfigError(f"executor.threads={threads}: more than executor.cores={cores} booked per job")
+    return cores // threads
+
+
+def job_counts(config: JobQueueConfig, n_workers: int) -> tuple[Optional[int], Optional[tuple[int, int]], int]:
+    """``(jobs, adaptive (min, max) or None, evaluation slots)`` for ``n_workers`` requested."""
+    per_job = workers_per_job(config)
+    lo, hi = config.adaptive_min_jobs, config.adaptive_max_jobs
+    if (lo is None) != (hi is None):
+        raise ConfigError("executor.adaptive_min_jobs and executor.adaptive_max_jobs: set both (adaptive) or neither")
+    if lo is not None:
+        if config.jobs is not None:
+            raise ConfigError(f"executor.jobs={config.jobs}: set either jobs or adaptive_min_jobs/adaptive_max_jobs")
+        _positive_int("adaptive_min_jobs", lo, 0)
+        if _positive_int("adaptive_max_jobs", hi) < lo:
+            raise ConfigError(f"executor.adaptive_max_jobs={hi}: less than adaptive_min_jobs={lo}")
+        return None, (lo, hi), hi * per_job
+    if config.jobs is not None:
+        jobs = _positive_int("jobs", config.jobs)
+        return jobs, None, jobs * per_job
+    n = _positive_int("n_workers", n_workers)
+    return math.ceil(n / per_job), None, n
+
+
+def _worker_environment(config: JobQueueConfig) -> list[str]:
+    """Prologue lines: what each worker of the job needs to know (GPU sharing, its plugins)."""
+    env = {
+        WORKERS_PER_JOB_ENV: str(workers_per_job(config)),
+        PER_GPU_ENV: str(config.evaluations_per_gpu),
+        HEADROOM_ENV: str(config.gpu_headroom_mb),
+        "OMP_NUM_THREADS": str(config.threads or 1),
+    }
+    for name in (PLUGINS_ENV, "PYTHONPATH"):  # PBS does not export the submitter's environment
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
+
+
+def cluster_options(config: JobQueueConfig) -> dict[str, Any]:
+    """Keyword arguments common to dask-jobqueue's cluster and job classes."""
+    if config.death_timeout_s is None or float(config.death_timeout_s) <= 0:
+        raise ConfigError(f"executor.death_timeout_s={config.death_timeout_s!r}: must be seconds > 0")
+    n = workers_per_job(config)
+    options: dict[str, Any] = dict(
+        cores=n,  # Dask threads in the job: one per worker process
+        processes=n,
+        memory=config.memory,
+        walltime=config.walltime,
+        account=config.account,
+        queue=config.queue,
+        death_timeout=float(config.death_timeout_s),
+        job_extra_directives=list(config.job_directives),
+        job_script_prologue=list(config.prologue) + _worker_environment(config),
+        worker_extra_args=["--preload", PRELOAD],
+        job_name="algebraic-nas",
+    )
+    for key in ("python", "interface", "local_directory", "log_directory"):
+        if getattr(config, key) is not None:
+            options[key] = getattr(config, key)
+    return options
+
+
+def _recording(cluster_cls: type) -> type:
+    """``cluster_cls`` whose jobs keep the error of a failed submission (dask-jobqueue only logs
+    it, and the search would wait for workers that never come)."""
+    failures: list[BaseException] = []
+
+    class Job(cluster_cls.job_cls):  # type: ignore[name-defined]
+        async def start(self) -> None:
+            try:
+                await super().start()
+            except Exception as exc:
+                failures.append(exc)
+                raise
+
+    return type(cluster_cls.__name__, (cluster_cls,), {"job_cls": Job, "submit_failures": failures})
+
+
+def start_cluster(cluster_cls: type, options: dict[str, Any], jobs: Optional[int],
+                  adaptive: Optional[tuple[int, int]]) -> Any:
+    """A dask-jobqueue cluster (its scheduler in this process), scaled to ``jobs`` or adaptive;
+    ``cluster.submit_failures`` collects the errors of job submissions that failed."""
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    cluster = _recording(cluster_cls)(**options)
+    try:
+        if adaptive is not None:
+            cluster.adapt(minimum_jobs=adaptive[0], maximum_jobs=adaptive[1])
+        else:
+            cluster.scale(jobs=jobs)
+    except Exception:
+        close_cluster(cluster)
+        raise
+    return cluster
+
+
+def close_cluster(cluster: Any) -> None:
+    """Close ``cluster`` (cancelling its jobs), also when some of its jobs were never submitted."""
+    try:
+        cluster.close()
+    except AssertionError:  # distributed asserts every job started; a failed submission did not
+        log.debug("closing a cluster with jobs that were never submitted", exc_info=True)
+
+
+def wait_for_first_worker(cluster: Any, client: Any, timeout: float) -> None:
+    """Wait until a worker of ``cluster`` connects (queueing included); :class:`ConfigError` with
+    the batch system's message as soon as a submission failed, ``TimeoutError`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if cluster.submit_failures:
+            raise ConfigError(f"submitting a {type(cluster).__name__} job failed: {cluster.submit_failures[0]}")
+        try:
+            client.wait_for_workers(1, timeout=min(1.0, max(0.01, deadline - time.monotonic())))
+            return
+        except TimeoutError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"no worker of the {type(cluster).__name__} joined within executor.start_timeout_s={timeout:g} s "
+                    "(jobs still queued? see squeue/qstat and the job logs)"
+                ) from None
+
+
+def make_jobqueue_executor(cluster_cls: type, options: dict[str, Any], config: JobQueueConfig, n_workers: int) -> Any:
+    """A :class:`DaskExecutor` over a new dask-jobqueue cluster; closing the executor cancels the jobs."""
+    from distributed import Client
+
+    from algebraic_nas.search.executors.dask import DaskExecutor
+
+    jobs, adaptive, slots = job_counts(config, n_workers)
+    cluster = start_cluster(cluster_cls, options, jobs, adaptive)
+    client = None
+    try:
+        client = Client(cluster)
+        wait_for_first_worker(cluster, client, float(config.start_timeout_s))
+        return DaskExecutor(n_workers=slots, client=client, owns=True)
+    except BaseException:
+        if client is not None:
+            client.close()
+        close_cluster(cluster)
+        raise
+
+
+def job_script(job_cls: type, options: dict[str, Any]) -> str:
+    """The job script a cluster with ``options`` would submit (scheduler address a placeholder)."""
+    opts = {k: v for k, v in options.items() if k != "job_name"}
+    return job_cls(scheduler=PLACEHOLDER_SCHEDULER, name="algebraic-nas", job_name=options.get("job_name"),
+                   **opts).job_script()
