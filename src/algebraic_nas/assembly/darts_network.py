@@ -122,6 +122,19 @@ class DartsNetwork(Network):
             self.tap.logits = None
         return self.head(self.body(self.stem(x)))
 
+    def enable_auxiliary(self) -> None:
+        """Add the auxiliary head (DARTS's ``AuxiliaryHeadCIFAR``) after cell ``2L//3``; it needs an
+        8×8 feature map there (32×32 inputs). Adding it twice keeps the first."""
+        tap = self.tap
+        if tap is None:
+            raise AssemblyError(f"no auxiliary head position in '{self.term}'")
+        s = tap.in_shape
+        if (s.h, s.w) != (AUX_RESOLUTION, AUX_RESOLUTION):
+            raise AssemblyError(f"DARTS's auxiliary head needs an {AUX_RESOLUTION}×{AUX_RESOLUTION} feature map after cell "
+                                f"2L//3, got {s.h}×{s.w} (inputs of {self.spec.resolution}×{self.spec.resolution})")
+        if tap.head is None:
+            tap.head = AuxiliaryHeadCIFAR(s.c, self.spec.classes)
+
     def set_drop_path(self, prob: float) -> None:
         """Drop path probability ``prob`` in ``[0, 1)`` for the following training-mode forwards."""
         if not 0.0 <= prob < 1.0:
@@ -159,13 +172,7 @@ def build_darts_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]]
     head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(out.c, spec.classes))
     net = DartsNetwork(stem, body, head, spec, str(term), stem_width)
     if auxiliary:
-        if net.tap is None:
-            raise AssemblyError(f"no auxiliary head position in '{term}'")
-        s = net.tap.in_shape
-        if (s.h, s.w) != (AUX_RESOLUTION, AUX_RESOLUTION):
-            raise AssemblyError(f"DARTS's auxiliary head needs an {AUX_RESOLUTION}×{AUX_RESOLUTION} feature map after cell "
-                                f"2L//3, got {s.h}×{s.w} (inputs of {spec.resolution}×{spec.resolution})")
-        net.tap.head = AuxiliaryHeadCIFAR(s.c, spec.classes)
+        net.enable_auxiliary()
     return net
 
 

@@ -57,6 +57,11 @@ class Protocol:
     synchronise a GPU), ``progress`` (``"auto"``: a tqdm bar on an interactive terminal, log lines
     otherwise; ``"bar"``, ``"log"`` or ``"none"``).
 
+    DARTS's regularisation (networks with an auxiliary head position and drop path, i.e.
+    ``DartsCIFAR`` terms; other networks ignore it; ``None``: off): ``auxiliary_weight`` (DARTS:
+    0.4) adds that multiple of the auxiliary head's loss; ``drop_path`` (DARTS: 0.2) is the drop
+    path probability of the last epoch, raised linearly from 0 as in DARTS (epoch e of E: p·e/E).
+
     Measurement: ``latency_batch_size`` is the batch whose forward time is the ``latency_ms``
     objective (1: the latency of serving one input; see :mod:`.objectives`).
     """
@@ -77,6 +82,8 @@ class Protocol:
     normalize: bool = True
     grad_clip: Optional[float] = None
     label_smoothing: float = 0.0
+    auxiliary_weight: Optional[float] = None
+    drop_path: Optional[float] = None
     eval_batch_size: int = 1024
     eval_every_epoch: bool = False
     bf16: bool = False
@@ -102,6 +109,8 @@ class Protocol:
             (self.min_micro_batch >= 1, "min_micro_batch must be >= 1"),
             (self.divergence_check_every >= 1, "divergence_check_every must be >= 1"),
             (self.latency_batch_size >= 1, "latency_batch_size must be >= 1"),
+            (self.auxiliary_weight is None or self.auxiliary_weight >= 0, "auxiliary_weight must be >= 0"),
+            (self.drop_path is None or 0 <= self.drop_path < 1, "drop_path must be in [0, 1)"),
             (self.progress in ("auto", "bar", "log", "none"), "progress must be auto, bar, log or none"),
             (self.compile in (False, True, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
              "compile must be a bool or a torch.compile mode"),

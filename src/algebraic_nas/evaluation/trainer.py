@@ -47,6 +47,7 @@ from .augment import BatchTransform
 from .data import ImageDataset, Split
 from .progress import EpochProgress
 from .protocols import Protocol
+from .regularization import auxiliary_loss, set_drop_path, with_auxiliary_head
 
 log = logging.getLogger("algebraic_nas.evaluation")
 
@@ -175,7 +176,7 @@ def _run(
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] if cuda else []
     with torch.random.fork_rng(devices=fork_devices):
         _seed_everything(seed)
-        model = model_factory().to(device)
+        model = with_auxiliary_head(model_factory(), protocol).to(device)
         if protocol.channels_last:
             model = model.to(memory_format=torch.channels_last)
         step_model: nn.Module = model
@@ -207,6 +208,7 @@ def _run(
             for epoch in range(start_epoch, stop):
                 epoch_start = time.perf_counter()
                 model.train()
+                set_drop_path(model, protocol, epoch)
                 loss_sum = torch.zeros((), device=device)
                 order = torch.randperm(n, generator=gen, device=data_device)
                 for b in range(steps_per_epoch):
@@ -221,6 +223,7 @@ def _run(
                         with autocast:
                             logits = step_model(x)
                         loss = F.cross_entropy(logits.float(), y, label_smoothing=protocol.label_smoothing)
+                        loss = loss + auxiliary_loss(model, y, protocol)
                         (loss * (len(chunk) / len(idx))).backward()
                         loss_sum += loss.detach() * len(chunk)
                     if protocol.grad_clip is not None:
