@@ -10,6 +10,8 @@ Writes into ``RUN_DIR/report/``:
   for a run with no successful evaluation, ``best`` is null, ``no_successful_evaluation`` says so
   and ``failure_reasons`` counts why evaluations failed (the plot says so too, instead of empty axes);
 * ``best_architecture.png`` — a picture of the best architecture (when the assembler can draw it);
+* ``fidelity.png`` — for multi-fidelity runs, the incumbent over training epochs and wall time
+  with the rungs (``search/report_fidelity.py``; ``summary.json``'s ``fidelity``);
 
 and prints a short summary. The best is the lowest validation error at the highest fidelity
 present (``{}``, full fidelity, when any row has it): errors after fewer epochs are not
@@ -206,6 +208,10 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
     info["pareto"] = pareto_section(rows, config, out, top, objectives, rejected,
                                     title=f"{strategy} on {grammar_name} / {dataset}")
     info["files"].update((info["pareto"] or {}).get("files", {}))
+    from algebraic_nas.search.report_fidelity import fidelity_section  # multi-fidelity runs only
+
+    info["fidelity"] = fidelity_section(rows, out, title=f"{strategy} on {grammar_name} / {dataset}")
+    info["files"].update((info["fidelity"] or {}).get("files", {}))
     with open(out / "summary.json", "w") as f:
         json.dump(info, f, indent=2)
     if not quiet:
@@ -246,6 +252,10 @@ def format_summary(info: dict) -> str:
     from algebraic_nas.search.report_pareto import format_front
 
     lines += format_front(info.get("pareto"))  # the front's terms, for runs with two or more objectives
+    if info.get("fidelity"):  # multi-fidelity runs (search/report_fidelity.py)
+        f = info["fidelity"]
+        lines.append(f"  multi-fidelity: {f['epochs_trained']:.0f} training epochs, "
+                     f"{f['epochs_saved_by_continuation']:.0f} saved by continuing from checkpoints")
     lines.append("  report: " + ", ".join(str(v) for v in info["files"].values()))
     return "\n".join(lines)
 
