@@ -233,6 +233,19 @@ def _strategies(p: argparse.ArgumentParser) -> Handler:
     return lambda args: print(describe_components()) or 0
 
 
+@command("cluster-script", "print the SLURM/PBS job script a search would submit (same overrides: executor=slurm ...)")
+def _cluster_script(p: argparse.ArgumentParser) -> Handler:
+    p.add_argument("overrides", nargs="*", help="search overrides, e.g. executor=slurm executor.gpus_per_job=1 n_workers=8")
+
+    def run(args: argparse.Namespace) -> int:
+        from algebraic_nas.search.executors.jobqueue import cluster_script
+
+        print(cluster_script(args.overrides), end="")
+        return 0
+
+    return run
+
+
 # ---------------------------------------------------------------------------- entry point
 
 

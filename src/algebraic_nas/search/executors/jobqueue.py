@@ -240,3 +240,32 @@ def job_script(job_cls: type, options: dict[str, Any]) -> str:
     opts = {k: v for k, v in options.items() if k != "job_name"}
     return job_cls(scheduler=PLACEHOLDER_SCHEDULER, name="algebraic-nas", job_name=options.get("job_name"),
                    **opts).job_script()
+
+
+def cluster_script(overrides: list[str]) -> str:
+    """``algebraic-nas cluster-script OVERRIDES``: the job script the search configured by the
+    same overrides as ``python -m algebraic_nas.search`` would submit, with a comment after the
+    shebang saying how many jobs and workers (:class:`ConfigError` for an executor without job scripts)."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from algebraic_nas.search.config import check_overrides, register_configs
+    from algebraic_nas.search.executors.registry import get_executor
+    from algebraic_nas.search.settings import resolve_config
+
+    register_configs()
+    check_overrides(list(overrides))  # Hydra's composition errors as one ConfigError line
+    with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
+        cfg = OmegaConf.to_container(compose("search", overrides=list(overrides)), resolve=True)
+    ex = dict(cfg.get("executor") or {})
+    kind = ex.pop("kind", "auto")
+    entry = get_executor(kind)
+    if entry.script is None:
+        raise ConfigError(f"executor={kind} submits no job script (executor=slurm or executor=pbs do)")
+    config = resolve_config(entry.config, None, ex, where="executor")
+    jobs, adaptive, slots = job_counts(config, int(cfg.get("n_workers", 1)))
+    how = f"{jobs} such jobs" if adaptive is None else f"between {adaptive[0]} and {adaptive[1]} such jobs (adaptive)"
+    note = (f"# executor={kind}: {how}, {workers_per_job(config)} single-threaded workers each, {slots} evaluations "
+            "at a time; the driver fills in the scheduler address")
+    shebang, _, body = entry.script(config).partition("\n")
+    return f"{shebang}\n{note}\n{body}"
