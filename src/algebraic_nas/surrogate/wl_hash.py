@@ -22,6 +22,7 @@ grakel).
 from __future__ import annotations
 
 import hashlib
+from itertools import chain
 from typing import Optional, Sequence
 
 import networkx as nx
@@ -54,6 +55,15 @@ def _string_hash(s: str) -> int:
     return got
 
 
+def _label_hashes(gs: Sequence[CompactGraph], n_nodes: int) -> np.ndarray:
+    """uint64 hashes of the node labels of ``gs``, concatenated (C-level loops: ~200 nodes per
+    candidate graph)."""
+    labels = list(chain.from_iterable(g.labels for g in gs))
+    for s in set(labels).difference(_STRING_HASH):
+        _string_hash(s)
+    return np.fromiter(map(_STRING_HASH.__getitem__, labels), dtype=np.uint64, count=n_nodes)
+
+
 class _HashVocab:
     """Columns of one iteration: hashes in first-seen order, plus a sorted copy for lookup."""
 
@@ -66,8 +76,8 @@ class _HashVocab:
         return self.size
 
     def lookup(self, hashes: np.ndarray, grow: bool) -> np.ndarray:
-        """Columns of the distinct ``hashes`` (sorted, unique); unseen ones get new columns
-        (grow) or -1."""
+        """Columns of ``hashes``; unseen ones get new columns (grow: ``hashes`` must then be
+        distinct) or -1."""
         pos = np.searchsorted(self.sorted_hashes, hashes)
         found = np.zeros(len(hashes), dtype=bool)
         ok = pos < self.size
@@ -112,7 +122,7 @@ class HashWLFeaturizer(WLFeaturizer):
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         graph_of = np.repeat(np.arange(n, dtype=np.int64), sizes)
         owner, nbr = self._neighbour_pairs(gs, offsets)
-        x = np.fromiter((_string_hash(l) for g in gs for l in g.labels), dtype=np.uint64, count=int(offsets[-1]))
+        x = _label_hashes(gs, int(offsets[-1]))
         counts: list[sp.csr_matrix] = []
         unseen: list[sp.csr_matrix] = []
         for i in range(h + 1):
@@ -126,20 +136,32 @@ class HashWLFeaturizer(WLFeaturizer):
         return WLFeatures(counts, extra, unseen)
 
     def _hash_count(self, i: int, x: np.ndarray, graph_of: np.ndarray, n: int, extra: np.ndarray,
-               grow: bool) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+                    grow: bool) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Counts of iteration i over the vocabulary, and of this call's unseen labels."""
-        uniq, inv = np.unique(x, return_inverse=True)
-        cols = self.vocab[i].lookup(uniq, grow)[inv.ravel()]
-        v = len(self.vocab[i])
-        known = cols >= 0
-        m = sp.csr_matrix((np.ones(int(known.sum())), (graph_of[known], cols[known])), shape=(n, v))
-        m.sum_duplicates()
-        if known.all():
-            return m, sp.csr_matrix((n, 0))
-        # unseen labels: ids shared within this call (consistent between its graphs)
-        _, t = np.unique(inv.ravel()[~known], return_inverse=True)
-        t = t.ravel()
-        u = sp.csr_matrix((np.ones(len(t)), (graph_of[~known], t)), shape=(n, int(t.max()) + 1))
-        u.sum_duplicates()
-        extra[i] += np.asarray(u.multiply(u).sum(axis=1)).ravel()
+        voc = self.vocab[i]
+        if grow:
+            uniq, inv = np.unique(x, return_inverse=True)
+            cols = voc.lookup(uniq, True)[inv.ravel()]
+        else:
+            cols = voc.lookup(x, False)  # -1: unseen
+        v = len(voc)
+        unseen = cols < 0
+        if unseen.any():  # unseen labels: ids shared within this call (consistent between its graphs)
+            _, t = np.unique(x[unseen], return_inverse=True)
+            cols[unseen] = v + t.ravel()
+        width = max(v, int(cols.max()) + 1) if len(cols) else v
+        # one sort gives the (graph, column) pairs in CSR order with their counts
+        pairs, cnt = np.unique(graph_of * width + cols, return_counts=True)
+        rows, col = np.divmod(pairs, width)
+        known = col < v
+        m = _csr(rows[known], col[known], cnt[known], n, v)
+        u = _csr(rows[~known], col[~known] - v, cnt[~known], n, width - v)
+        extra[i] += np.bincount(rows[~known], weights=cnt[~known].astype(float) ** 2, minlength=n)
         return m, u
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n: int, width: int) -> sp.csr_matrix:
+    """CSR matrix (n, width) from entries sorted by row, then column (no duplicates)."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((data.astype(float), cols, indptr), shape=(n, width))
