@@ -19,6 +19,7 @@ freshly initialised network's (said in the result and in the file's docstring). 
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
@@ -75,7 +76,8 @@ def _header(term: str, grammar: str, dataset: str, spec: InputSpec, seed: int, w
         "A network exported by algebraic-nas (standalone: it imports only torch).",
         "",
         f"grammar   {grammar}",
-        f"term      {term}",
+        textwrap.fill(term, 100, initial_indent="term      ", subsequent_indent=" " * 10, break_long_words=True,
+                      break_on_hyphens=False),
         f"dataset   {dataset}: inputs (N, {spec.channels}, {spec.resolution}, {spec.resolution}), {spec.classes} classes",
         f"seed      {seed} (network seed)",
         f"params    {params:,}",
