@@ -17,11 +17,11 @@ Grammars without such generators pay nothing: the term itself comes back.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
-from .patterns import P_OP
-from .sites import ValueSite, value_sites
+from .patterns import P_FLOAT, P_INT, P_OP
 from .term import Term
 from .topology import argument_values, get_topology
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .grammar import Grammar
 
 MAX_INT_SCAN = 10_000  # integer values tried below the current one, at most (huge ranges)
-CACHE_LIMIT = 100_000  # canonical forms remembered per grammar (cleared beyond)
+CACHE_LIMIT = 200_000  # nodes whose canonical form is remembered, per grammar (cleared beyond)
 
 _PER_GRAMMAR: "weakref.WeakKeyDictionary[Any, Optional[dict]]" = weakref.WeakKeyDictionary()
 
@@ -68,58 +68,118 @@ def has_inert_values(g: "Grammar") -> bool:
 def canonical_term(g: "Grammar", term: Term) -> Term:
     """``term`` with each generator's inert values replaced by a canonical choice (``term`` itself
     when nothing changes, e.g. for every grammar without such generators)."""
-    cache = _cache(g)
-    if cache is None:
+    done = _cache(g)
+    if done is None:
         return term
-    got = cache.get(term)
-    if got is None:
-        got = _canonical(g, term)
-        if len(cache) >= CACHE_LIMIT:
-            cache.clear()
-        cache[term] = got
-    return got
+    entry = done.get(id(term))
+    if entry is not None:
+        return entry[1]
+    if len(done) >= CACHE_LIMIT:
+        done.clear()
+    # bottom-up with an explicit stack (any depth); each node's canonical form memoised by the
+    # node's identity (the entry keeps the node alive, so its id is not reused): a child of the
+    # acquisition optimiser shares most of its node objects with its parent
+    stack = [term]
+    while stack:
+        x = stack[-1]
+        if id(x) in done:
+            stack.pop()
+            continue
+        missing = [c for c in x.children if id(c) not in done] if not x.collapsed else ()
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        done[id(x)] = (x, _canonical_node(g, x, done))
+    return done[id(term)][1]
 
 
-def _canonical(g: "Grammar", term: Term) -> Term:
-    nodes = [(path, t) for path, t in term.walk() if t.symbol and t.children and not t.collapsed]
-    generators = [(path, t, spec) for path, t in nodes
-                  if (spec := get_topology(t.symbol)) is not None and spec.canonical is not None]
-    if not generators:
-        return term
-    sites = {s.path: s for s in value_sites(g, term)}
-    out = term
-    for path, t, spec in generators:
-        pos, vals = argument_values(t)
-        leaf_sites = [_site_below(t, path, i, sites) for i in pos]
-        new = _canonical_values(spec.canonical, vals, leaf_sites)
-        for v_old, v_new, site in zip(vals, new, leaf_sites):
-            if v_new != v_old or type(v_new) is not type(v_old):
-                leaf = out.at(site.path)  # type: ignore[union-attr]
-                out = out.replace(site.path, Term(leaf.nonterminal, leaf.production, leaf.symbol, (), v_new))  # type: ignore[union-attr]
-    return out if out != term else term
+def _canonical_node(g: "Grammar", t: Term, done: dict) -> Term:
+    """The canonical form of node ``t`` given its children's (in ``done``, by id)."""
+    if not t.children or t.collapsed:
+        return t
+    kids = tuple([done[id(c)][1] for c in t.children])
+    node = t if all(a is b for a, b in zip(kids, t.children)) else Term(t.nonterminal, t.production, t.symbol, kids, t.value, t.collapsed)
+    if not t.symbol:
+        return node
+    spec = get_topology(t.symbol)
+    if spec is None or spec.canonical is None:
+        return node
+    pos, vals = argument_values(node)
+    ranges = _ranges(g, node, pos)
+    new = _canonical_values(spec.canonical, vals, ranges)
+    if new == vals and all(type(a) is type(b) for a, b in zip(new, vals)):
+        return node
+    children = list(node.children)
+    for i, old, v in zip(pos, vals, new):
+        if v != old or type(v) is not type(old):
+            children[i] = _with_value(children[i], v)
+    return Term(node.nonterminal, node.production, node.symbol, tuple(children), node.value, node.collapsed)
 
 
-def _site_below(t: Term, path: tuple, i: int, sites: dict) -> Optional[ValueSite]:
-    """The value site of child ``i`` of node ``t`` at ``path`` (through transparent nodes)."""
-    p = path + (i,)
-    c = t.children[i]
+def _with_value(c: Term, v: Union[int, float]) -> Term:
+    """Value child ``c`` (transparent nodes above its number kept) holding ``v`` instead."""
+    path = []
+    leaf = c
+    while leaf.is_transparent:
+        leaf = leaf.children[0]
+        path.append(0)
+    return c.replace(tuple(path), Term(leaf.nonterminal, leaf.production, leaf.symbol, (), v))
+
+
+Range = Optional[tuple]  # (lo, hi, integer) of a placeholder; None: a literal or unknown
+
+
+_RANGES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _ranges(g: "Grammar", node: Term, pos: tuple) -> tuple:
+    """:func:`_range_of` of each value child, cached by the derivations involved."""
+    per = _RANGES.get(g)
+    if per is None:
+        per = _RANGES[g] = {}
+    out = []
+    for i in pos:
+        c = node.children[i].resolve()
+        key = (node.nonterminal, node.production, i, c.nonterminal, c.production)
+        r = per.get(key, per)
+        if r is per:
+            r = per[key] = _range_of(g, node, i)
+        out.append(r)
+    return tuple(out)
+
+
+def _range_of(g: "Grammar", node: Term, i: int) -> Range:
+    """The declared range of the number in child ``i`` of ``node`` (through transparent nodes)."""
+    c = node.children[i]
     while c.is_transparent:
         c = c.children[0]
-        p = p + (0,)
-    return sites.get(p)
+    if c.nonterminal is not None:
+        p = g.rules[c.nonterminal][c.production].pattern
+    elif node.nonterminal is not None:  # a placeholder written inside the node's own production
+        p = g.rules[node.nonterminal][node.production].pattern
+        if p[0] != P_OP or i >= len(p[2]):
+            return None
+        p = p[2][i]
+    else:
+        return None
+    if p[0] in (P_INT, P_FLOAT) and p[1] < p[2]:
+        return (p[1], p[2], p[0] == P_INT)
+    return None
 
 
-def _canonical_values(used, vals: tuple, sites: list) -> tuple:
+@functools.lru_cache(maxsize=65536)
+def _canonical_values(used, vals: tuple, ranges: tuple) -> tuple:
     """The smallest equivalent values, one at a time in argument order (see the module docstring)."""
     try:
         target = used(vals)
     except Exception:  # values the generator rejects: nothing to merge
         return vals
     new = list(vals)
-    for j, site in enumerate(sites):
-        if site is None or not site.lo < site.hi:
+    for j, rng in enumerate(ranges):
+        if rng is None:
             continue  # a literal, or a number we cannot place in a range: kept
-        for c in _candidates(site, new[j]):
+        for c in _candidates(rng, new[j]):
             trial = tuple(new[:j] + [c] + new[j + 1:])
             try:
                 same = used(trial) == target
@@ -131,12 +191,12 @@ def _canonical_values(used, vals: tuple, sites: list) -> tuple:
     return tuple(new)
 
 
-def _candidates(site: ValueSite, current: Union[int, float]) -> Iterable[Union[int, float]]:
-    """Values to try for ``site`` before keeping ``current``: integers from ``lo`` up to it, or ``lo``."""
-    if site.integer:
-        stop = min(int(current), int(site.lo) + MAX_INT_SCAN)
-        return range(int(site.lo), stop)
-    return (float(site.lo),) if float(site.lo) < current else ()
+def _candidates(rng: tuple, current: Union[int, float]) -> Iterable[Union[int, float]]:
+    """Values to try before keeping ``current``: integers from ``lo`` up to it, or a float's ``lo``."""
+    lo, _, integer = rng
+    if integer:
+        return range(int(lo), min(int(current), int(lo) + MAX_INT_SCAN))
+    return (float(lo),) if float(lo) < current else ()
 
 
 class CanonicalTermSet(set):

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from .errors import TermError
-from .patterns import P_INT, P_NT, P_OP, P_T, zero_mask
+from .patterns import P_INT, P_NT, P_OP, P_T, is_zero
 from .term import Term, new_term
 from .termscan import MAX_TERM_CHARS, Node, TreeNode, describe, fast_tree, parse_tree, scan_tree, to_nodes, tokenize
 from .validation import canonical_shared, validate
@@ -195,7 +195,7 @@ class _Matcher:
                 children.append(c)
             valid = p[3]
             if valid is not None and self.fast and not self.zero_cut:
-                self.zero_cut = not valid[zero_mask(children, self.zero)]
+                self.zero_cut = not valid[_zero_bits(children, self.zero)]
             return new_term(owner, idx, p[1], tuple(children))
         # numbers
         value = node[3]
@@ -219,6 +219,22 @@ class _Matcher:
                 self.fail(pos, f"{value!r} is outside the range {num}({lo}, {hi})")
             return None
         return new_term(owner, idx, num, (), v)
+
+
+def _zero_bits(children: list, zero: Optional[str]) -> int:
+    """:func:`~.patterns.zero_mask` with its zero test inlined for the usual child with a symbol
+    (transparent children, symbol "", take the full test)."""
+    mask = 0
+    bit = 1
+    for c in children:
+        sym = c.symbol
+        if sym == zero:
+            if not c.children and c.value is None and not c.collapsed:
+                mask |= bit
+        elif not sym and is_zero(c, zero):
+            mask |= bit
+        bit <<= 1
+    return mask
 
 
 def _fast_parse(g: "Grammar", text: str, start: str) -> Optional[Term]:
