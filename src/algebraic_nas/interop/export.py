@@ -18,6 +18,7 @@ freshly initialised network's (said in the result and in the file's docstring). 
 
 from __future__ import annotations
 
+import copy
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ def export_network(net: torch.nn.Module, out_dir: Union[str, os.PathLike], *, he
     :data:`WEIGHTS_FILE` and, with ``program``, :data:`PROGRAM_FILE`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    net = net.cpu().eval()
+    net = copy.deepcopy(net).cpu().eval()  # the caller's network stays where and as it is
     source = network_source(net, header=header)
     module_file, weights_file = out / MODULE_FILE, out / WEIGHTS_FILE
     module_file.write_text(source, encoding="utf-8")
