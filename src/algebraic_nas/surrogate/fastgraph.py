@@ -271,7 +271,7 @@ class FoldKeys:
         # so its id cannot be reused while the entry exists
         self._memo: dict[tuple[int, int], tuple[Term, Any]] = {}
         self._ids: dict[tuple, int] = {}
-        self._generator: dict[str, bool] = {}
+        self._kind: dict[tuple[str, int], str] = {}  # (symbol, arity) -> "generator" | "plain" | "template"
         self.max_cache = max_cache
 
     def key(self, t: Term, r: int) -> Any:
@@ -292,12 +292,16 @@ class FoldKeys:
         self._memo.clear()
         self._ids.clear()
 
-    def _is_generator(self, symbol: str) -> bool:
-        got = self._generator.get(symbol)
-        if got is None:
-            spec = get_topology(symbol)
-            got = self._generator[symbol] = spec is not None and spec.is_generator
-        return got
+    def _kind_of(self, t: Term) -> str:
+        kind = self._kind.get((t.symbol, len(t.children)))
+        if kind is None:
+            spec = get_topology(t.symbol)
+            if spec is not None and spec.is_generator:
+                kind = "generator"
+            else:  # a terminal with plain arguments is one op named by its text
+                kind = "plain" if self.builder._template_of(t, ()) is None else "template"
+            self._kind[(t.symbol, len(t.children))] = kind
+        return kind
 
     def _make(self, t: Term, r: int) -> Optional[tuple]:
         if t.collapsed:
@@ -313,14 +317,15 @@ class FoldKeys:
             return None if child is None else ("=", child)
         if t.value is not None or not t.children or t.symbol in ZERO_OPS:
             return ("leaf", t.symbol, t.value)
-        if self._is_generator(t.symbol):
-            return None
-        if self.builder._template_of(t, ()) is None:  # a terminal with plain arguments: one op named by its text
-            return ("plain", t)
+        kind = self._kind_of(t)
+        if kind != "template":
+            return ("plain", t) if kind == "plain" else None
         parts = []
+        memo = self._memo
         for c in t.children:
-            k = self.key(c, r)
-            if k is None:
+            entry = memo.get((id(c), r))
+            k = entry[1] if entry is not None else self.key(c, r)
+            if k is None or k is _NO_KEY:
                 return None
             parts.append(k)
         return (t.symbol, r, tuple(parts))
