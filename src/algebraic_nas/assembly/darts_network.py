@@ -78,11 +78,6 @@ class AuxiliaryTap(nn.Module):
 register_primitive(AUX_TAP, AuxiliaryTap)
 
 
-def is_darts_network(term: Term) -> bool:
-    """Whether ``term`` is a whole DARTS network (root symbol ``DartsCIFAR``)."""
-    return term.resolve().symbol == DARTS_NETWORK
-
-
 def darts_width_layers(term: Term) -> tuple[int, int]:
     """``(C, L)`` of a ``DartsCIFAR`` term."""
     _, values = argument_values(term.resolve())
