@@ -128,25 +128,40 @@ def rungs(strategy: Hyperband) -> dict:
     return {str(t.term): (t.bracket, sorted(t.results), sorted(t.pending)) for t in strategy.trials.values()}
 
 
+def evaluate_into(store: Store, strategy: Hyperband, tmp_path: Path, proposal) -> None:
+    """What the driver does with one proposal: store it, evaluate it, store and observe the result."""
+    i = store.add(str(proposal.term), strategy.name, fidelity=proposal.fidelity, checkpoint=proposal.checkpoint)
+    task = settings(tmp_path).for_proposal(i, proposal)
+    record = mf_toy_evaluate(task.term, overrides=task.overrides, checkpoint_in=task.checkpoint,
+                             checkpoint_out=task.checkpoint_out)
+    store.finish(i, record)
+    strategy.observe(Result.from_record(proposal, record, eval_id=i))
+
+
 def test_a_killed_and_resumed_run_keeps_its_rungs_and_promotions(tmp_path):
     first = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, seed=5)
-    run(tmp_path, first, 20)
-    # the driver is killed while evaluating a promotion: its row stays 'running'
-    p = next(q for q in (first.propose()[0] for _ in range(10)) if q.checkpoint)  # a promotion
     with Store(tmp_path) as store:
+        store.set_meta("evaluation", settings(tmp_path).identity())
+        while len(first.observations) < 12 or first._promotion() is None:
+            evaluate_into(store, first, tmp_path, first.propose()[0])
+        # the driver is killed while evaluating a promotion: its row stays 'running'
+        (p,) = first.propose()
+        assert p.checkpoint is not None and p.fidelity["epochs"] > 1
         lost = store.add(str(p.term), "hyperband", fidelity=p.fidelity, checkpoint=p.checkpoint)
         store.mark_running(lost)
+        n_before = len(store.rows())
     before = rungs(first)
-    again = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, seed=6)
+    budget = Budget(evaluations=n_before + 8)
     with Store(tmp_path) as store:
-        driver = Driver(ToyGrammar(), again, InProcessExecutor(), store, settings(tmp_path), Budget(evaluations=30))
-        driver.resume()
-        assert rungs(again) == before  # replayed in finishing order: the same rungs, promotions, pending
-        driver.run()
+        replayed = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, seed=6)
+        Driver(ToyGrammar(), replayed, InProcessExecutor(), store, settings(tmp_path), budget).resume()
+        assert rungs(replayed) == before  # replayed in finishing order: the same rungs, promotions, pending
+        again = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, seed=6)
+        Driver(ToyGrammar(), again, InProcessExecutor(), store, settings(tmp_path), budget).run()
         rows = store.rows()
     keys = [(r.term, r.fidelity["epochs"]) for r in rows]
-    assert len(keys) == len(set(keys)) == 30  # nothing proposed twice; the lost one evaluated (once)
-    assert store_row(rows, lost).status == "done" and store_row(rows, lost).continued == (p.checkpoint is not None)
+    assert len(keys) == len(set(keys)) == n_before + 8  # nothing proposed twice; the lost one evaluated once
+    assert store_row(rows, lost).status == "done" and store_row(rows, lost).continued
 
 
 def store_row(rows, eval_id):
