@@ -10,14 +10,17 @@ start their proposal from the same random state:
 * **baseline** — the straightforward path: sorted-signature WL labels, every candidate's graphs
   composed and featurised from scratch, training Grams from scratch, the GP's hyperparameters
   from their defaults (``surrogate: {fast: false}, warm_start: false``);
-* **fast** — BANAT's defaults with ``warm_start: true``: hashed WL labels, coarse fold graphs
-  shared by key, the training Gram extended from the previous fit, the GP started from the
-  previous fit's optimum (the previous fit is on the first n - 1 terms, as in a search).
+* **fast** — BANAT's defaults: hashed WL labels, coarse fold graphs shared by key, each
+  distinct graph of a batch featurised once, the training Gram extended from the previous fit
+  (on the first n - 1 terms, as in a search); the same model as the baseline;
+* **warm** — fast plus ``warm_start: true``: the GP's hyperparameter optimisation starts from
+  the previous fit's optimum (the same objective, a slightly different optimum).
 
-Before timing, the graphs of the observed terms are cached in both (a search has them from
-earlier proposals). Each record carries the ratio baseline / fast. ``search.banat_acq_value``
-compares the best log-EI the acquisition optimiser found (fast minus baseline, per seed; >= 0:
-no loss). Targets on a 2-core CPU: ≤ 1 s per proposal at n = 100, ≤ 5 s at n = 1000, GP fit at
+Before timing, the graphs of the observed terms are cached in all three (a search has them from
+earlier proposals). Each record's value is the fast path's; its settings carry the baseline's
+and warm start's figures and the ratios baseline / fast and baseline / warm.
+``search.banat_acq_value`` compares the best log-EI the acquisition optimiser found, per seed
+(fast minus baseline: 0 when the model is the same; warm minus baseline). Targets on a 2-core CPU: ≤ 1 s per proposal at n = 100, ≤ 5 s at n = 1000, GP fit at
 n = 1000 ≤ 3 s (issue 16).
 
     python -m benchmarks search            # n = 100 (3 proposals) and n = 1000 (2 proposals)
@@ -53,18 +56,22 @@ def _data(g: Any, n: int) -> tuple[list, list[float]]:
     return terms, [synthetic_error(str(t), rng) for t in terms]
 
 
-def _proposal(g: Any, terms: list, errors: list[float], seed: int, fast: bool) -> dict:
+VARIANTS = ("baseline", "fast", "warm")
+
+
+def _proposal(g: Any, terms: list, errors: list[float], seed: int, variant: str) -> dict:
     """One timed proposal after n observations; returns its timings and acquisition value."""
     from algebraic_nas.search.proposal import Proposal, Result
     from algebraic_nas.search.strategies import BANAT
     from algebraic_nas.search.strategies.banat import _pinned_graph_cache
 
+    fast = variant != "baseline"
     options = {} if fast else {"surrogate": {"fast": False}}
-    s = BANAT(g, kernel="hwl", seed=seed, warm_start=fast, **options)
+    s = BANAT(g, kernel="hwl", seed=seed, warm_start=variant == "warm", **options)
     for t, e in zip(terms[:-1], errors[:-1]):
         s.observe(Result(Proposal(t), {"valid_error": e}))
     if fast:
-        s._fit(*s.training_data())  # the previous proposal's fit: warm start, Gram and graph caches
+        s._fit(*s.training_data())  # the previous proposal's fit: Gram and graph caches, warm start
     else:
         s._graphs = _pinned_graph_cache(g, s.kernel, s.max_cached_candidates, s.network_seed)
         s._graphs.pin(terms)
@@ -106,27 +113,27 @@ def run(quick: bool) -> Iterable[dict]:
     med = statistics.median
     for n, repeats in settings:
         terms, errors = _data(g, n)
-        runs = {True: [], False: []}
+        runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
         for r in range(repeats):
-            for fast in (False, True):
-                runs[fast].append(_proposal(g, terms, errors, r, fast))
+            for v in VARIANTS:
+                runs[v].append(_proposal(g, terms, errors, r, v))
         common = dict(grammar="hnb201", kernel="hwl", n_observed=n, repeats=repeats, threads=torch.get_num_threads())
         for key, name, target in (("wall", "banat_proposal_s", 1 if n <= 100 else 5),
                                   ("fit", "banat_gp_fit_s", 3 if n >= 1000 else None),
                                   ("opt", "banat_acquisition_opt_s", None)):
-            fast_s = med(x[key] for x in runs[True])
-            base_s = med(x[key] for x in runs[False])
+            m = {v: med(x[key] for x in runs[v]) for v in VARIANTS}
             extra = {"target_s": target} if target is not None else {}
-            yield benchmarks.record(f"search.{name}.n{n}", fast_s, "s", **common, **extra,
-                                    baseline_s=base_s, ratio=round(base_s / fast_s, 2),
-                                    all_s=[round(x[key], 3) for x in runs[True]],
-                                    baseline_all_s=[round(x[key], 3) for x in runs[False]])
-        diffs = [f["value"] - b["value"] for f, b in zip(runs[True], runs[False])]
-        yield benchmarks.record(f"search.banat_acq_value.n{n}", min(diffs), "log_ei", **common,
+            yield benchmarks.record(f"search.{name}.n{n}", m["fast"], "s", **common, **extra,
+                                    baseline_s=m["baseline"], ratio=round(m["baseline"] / m["fast"], 2),
+                                    warm_s=m["warm"], warm_ratio=round(m["baseline"] / m["warm"], 2),
+                                    **{f"{v}_all_s": [round(x[key], 3) for x in runs[v]] for v in VARIANTS})
+        value = {v: [x["value"] for x in runs[v]] for v in VARIANTS}
+        diff = {v: [a - b for a, b in zip(value[v], value["baseline"])] for v in ("fast", "warm")}
+        yield benchmarks.record(f"search.banat_acq_value.n{n}", min(diff["fast"]), "log_ei", **common,
                                 meaning="min over seeds of (fast - baseline) best log-EI found; >= 0: no loss",
-                                fast=[x["value"] for x in runs[True]], baseline=[x["value"] for x in runs[False]],
-                                generations=[x["generations"] for x in runs[True]],
-                                terms_scored=[x["scored"] for x in runs[True]])
+                                warm_minus_baseline=diff["warm"], **value,
+                                generations=[x["generations"] for x in runs["fast"]],
+                                terms_scored=[x["scored"] for x in runs["fast"]])
         if n >= 1000:
             cold = {fast: _cold_fit(g, terms, errors, fast) for fast in (False, True)}
             yield benchmarks.record(f"search.gp_fit_cold_s.n{n}", cold[True], "s", **common, baseline_s=cold[False],
