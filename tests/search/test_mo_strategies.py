@@ -141,3 +141,23 @@ def test_single_objective_strategies_refuse_objectives_and_constraints():
     with pytest.raises(ConfigError, match=r"strategy.name='evolution'.*constraints"):
         check_objectives_config({"constraints": {"params": 10}}, get_strategy("evolution"))
     check_objectives_config({"objectives": OBJECTIVES, "constraints": ["params<=10"]}, get_strategy("mo_banat"))
+
+
+def test_mo_banat_uses_botorchs_qlognehvi_in_a_generator_space():
+    g = load_grammar("nago_hnag")
+    small = {"pool_size": 20, "n_best": 5, "tournament_size": 5, "min_generations": 2, "max_generations": 3,
+             "patience": 1}
+    s = make_strategy("mo_banat", g, seed=0, objectives=["valid_error", "peak_memory_mb"], n_initial=5,
+                      dataset="digits", mc_samples=16, evolution=small)
+    assert s.kernel == "values" and s.acquisition == "qlognehvi"
+    for _ in range(5):
+        (p,) = s.propose(n=1)
+        e = fake_error(p.term)
+        s.observe(Result.from_record(p, {"outcome": "ok", "objectives": {"valid_error": e, "peak_memory_mb": 300 - 200 * e}}))
+    batch = s.propose(n=2)
+    assert not s.last.random and s.last.n_fake == 1 and np.isfinite(s.last.results[-1].value)
+    assert len({p.term for p in batch}) == 2
+    # with a computed objective the GP cannot sample it: the strategy's own EHVI instead, and asking is an error
+    assert make_strategy("mo_banat", g, objectives=["valid_error", "params"], dataset="digits").acquisition == "ehvi"
+    with pytest.raises(ConfigError, match="strategy.acquisition='qlognehvi': needs a generator space"):
+        make_strategy("mo_banat", load_grammar("toy"), objectives=OBJECTIVES, acquisition="qlognehvi")

@@ -29,6 +29,8 @@ import torch
 from botorch.utils.multi_objective.box_decompositions import DominatedPartitioning, NondominatedPartitioning
 from botorch.utils.multi_objective.pareto import is_non_dominated
 
+from algebraic_nas.threads import torch_threads
+
 REFERENCE_MARGIN = 0.1
 LINEAR_UNITS = ("fraction",)  # objectives kept linear; all others are log10-scaled
 
@@ -206,8 +208,9 @@ class HypervolumeImprovement:
     def __call__(self, points: Any) -> np.ndarray:
         """``(...,)`` improvement of each point of ``points`` (``(..., m)``, minimised)."""
         p = -_t(points).unsqueeze(-2)  # (..., 1, m), maximisation
-        lengths = (torch.minimum(p, self.upper) - self.lower).clamp_min(0.0)
-        return lengths.prod(dim=-1).sum(dim=-1).numpy()
+        with torch_threads(1):  # small tensors: more threads only spin on a shared CPU
+            lengths = (torch.minimum(p, self.upper) - self.lower).clamp_min(0.0)
+            return lengths.prod(dim=-1).sum(dim=-1).numpy()
 
 
 def front_table(names: Sequence[str], objectives: Sequence[Mapping[str, float]], extra: Iterable[Mapping[str, Any]],

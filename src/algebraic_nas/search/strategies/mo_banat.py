@@ -27,13 +27,11 @@ candidates whose EHVI is exactly 0 (dominated under every draw) are ordered by h
 mean point is from being non-dominated (additive epsilon indicator), so the optimiser still
 has a direction on a flat acquisition.
 
-Generator spaces: the value kernel plays the role of BoTorch's GP over the continuous
-hyperparameters, and the optimiser perturbs the numbers of terms. BoTorch's ``qLogNEHVI``
-with gradient optimisation over the box is *not* used: a term of ``nago_hnag``/``rnag`` mixes
-integers, choices between literals and reals whose mapping back from a relaxed point to a valid
-term (constraints, rounding of several coupled integers) is not one-to-one, and a proposal's
-cost is dominated by the GP fits, not by the optimiser; the EHVI here is the same quantity as
-qLogNEHVI's for q = 1 with the pending points believed.
+Generator spaces (``acquisition: auto`` with the value kernel and no computed objective, or
+``acquisition: qlognehvi``): BoTorch's ``qLogNoisyExpectedHypervolumeImprovement`` on BoTorch
+``SingleTaskGP``s over the unit cube of the generator hyperparameters, evaluated on the terms
+the evolutionary optimiser proposes (:mod:`~algebraic_nas.search.strategies.mo_botorch` says why
+it is not optimised by gradients over the relaxed cube); pending terms enter as ``X_pending``.
 
 Cost: each candidate scored needs its computed objectives: building an ``hnb201`` network to
 count parameters takes ~30 ms (FLOPs ~300 ms) on one CPU core, so the optimiser's defaults here
@@ -58,7 +56,14 @@ from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.acquisition import EvolutionaryOptimiser, EvolutionConfig
 from algebraic_nas.search.constraints import PRE_TRAINING
-from algebraic_nas.search.pareto import HypervolumeImprovement, nsga2_order, pareto_mask, reference_point, transform
+from algebraic_nas.search.pareto import (
+    HypervolumeImprovement,
+    nsga2_order,
+    objective_matrix,
+    pareto_mask,
+    reference_point,
+    transform,
+)
 from algebraic_nas.search.proposal import Proposal, as_proposal
 from algebraic_nas.search.strategies.banat import ProposalInfo
 from algebraic_nas.search.strategies.base import PendingItem
@@ -82,6 +87,8 @@ class MOBanatConfig:
 
     kernel: the GP kernel of every modelled objective (``auto``: from the grammar, as BANAT).
     n_initial: size of the random initial design.
+    acquisition: ``"ehvi"`` (the graph GPs' EHVI), ``"qlognehvi"`` (BoTorch's, generator spaces
+        without computed objectives only) or ``"auto"`` (``qlognehvi`` where it applies).
     mc_samples: quasi-Monte-Carlo draws of the modelled objectives per candidate for EHVI.
     evolution: settings of the acquisition optimiser (smaller than BANAT's: see the module docstring).
     surrogate: extra keyword arguments of ``GraphGP``.
@@ -89,6 +96,7 @@ class MOBanatConfig:
 
     kernel: str = "auto"
     n_initial: int = 10
+    acquisition: str = "auto"
     mc_samples: int = 64
     evolution: EvolutionConfig = field(default_factory=_small_optimiser)
     surrogate: Dict[str, Any] = field(default_factory=dict)
@@ -116,6 +124,14 @@ class MOBANAT(MOStrategy):
             self.kernel = auto_kernel(grammar)
         self.modelled = tuple(k for k in self.objectives if k not in PRE_TRAINING)
         self.computed = tuple(k for k in self.objectives if k in PRE_TRAINING)
+        fits = self.kernel == "values" and not self.computed  # numbers only, every objective modelled
+        if c.acquisition not in ("auto", "ehvi", "qlognehvi"):
+            raise ConfigError(f"strategy.acquisition={c.acquisition!r}: must be one of auto, ehvi, qlognehvi")
+        if c.acquisition == "qlognehvi" and not fits:
+            raise ConfigError("strategy.acquisition='qlognehvi': needs a generator space (kernel values) and no "
+                              f"computed objective (params, flops); here kernel {self.kernel!r}, objectives "
+                              f"{list(self.objectives)}")
+        self.acquisition = "qlognehvi" if c.acquisition == "qlognehvi" or (c.acquisition == "auto" and fits) else "ehvi"
         self._graphs: Any = None
         self.last = ProposalInfo()
 
@@ -191,6 +207,16 @@ class MOBANAT(MOStrategy):
         uniq = {o.term: o.result.objectives for o in obs}  # a term evaluated twice enters once
         terms = list(uniq)
         fake = [p for p in dict.fromkeys(pending) if p not in uniq]
+        y_obs = objective_matrix([uniq[t] for t in terms], self.objectives)
+        if self.acquisition == "qlognehvi":
+            from algebraic_nas.search.strategies.mo_botorch import qlognehvi_acquisition
+
+            score = qlognehvi_acquisition(self.grammar, terms, [uniq[t] for t in terms], self.objectives, fake,
+                                          self.config.mc_samples, seed=self.rng.randrange(2**31))
+            self.last.fit_time_s += time.perf_counter() - t0
+            self.last.n_train, self.last.n_fake = len(terms), len(fake)
+            return self._optimise(lambda cands: np.where(self._admissible(cands), score(cands), -math.inf),
+                                  terms, y_obs, exclude)
         models: dict[str, Any] = {}
         for k in self.modelled:
             y = [uniq[t][k] for t in terms]
@@ -202,9 +228,6 @@ class MOBANAT(MOStrategy):
         self.last.fit_time_s += time.perf_counter() - t0
         self.last.n_train, self.last.n_fake = len(terms), len(fake)
 
-        from algebraic_nas.search.pareto import objective_matrix
-
-        y_obs = objective_matrix([uniq[t] for t in terms], self.objectives)
         if fake:
             mean, _, comp = self._values(fake, models)
             y_fake = self._assemble(mean, comp)
@@ -218,10 +241,7 @@ class MOBANAT(MOStrategy):
 
         def acq(candidates: list[Term]) -> np.ndarray:
             mean, sd, comp = self._values(candidates, models)
-            ok = ~np.isnan(comp).any(axis=1)
-            for b in self.constraints.pre:
-                s = [self.stats(t).get(b.name) for t in candidates]
-                ok &= np.array([v is not None and v <= b.upper for v in s], dtype=bool)
+            ok = ~np.isnan(comp).any(axis=1) & self._admissible(candidates)
             draws = mean[None, :, :] + sd[None, :, :] * z[:, None, :]  # (S, N, k)
             points = self._assemble(draws, np.nan_to_num(comp)[None, :, :])  # (S, N, m)
             ehvi = hvi(points).mean(axis=0)  # (N,)
@@ -231,13 +251,21 @@ class MOBANAT(MOStrategy):
                 score = np.where(ehvi > 0, np.log(np.maximum(ehvi, 1e-300)), _FLAT - np.maximum(gap, 0.0))
             return np.where(ok, score, -math.inf)
 
+        return self._optimise(acq, terms, y_obs, exclude)
+
+    def _admissible(self, candidates: list[Term]) -> np.ndarray:
+        """``(N,)`` whether each candidate is within the pre-training bounds (not recorded: scored only)."""
+        return np.array([not self.constraints.violated_before_training(t) for t in candidates], dtype=bool)
+
+    def _optimise(self, acq: Any, terms: list[Term], y_obs: np.ndarray, exclude: set[Term]) -> Term:
+        """The evolutionary optimiser on ``acq`` (log EHVI), its pool seeded by the observed terms in NSGA-II order."""
         order = nsga2_order(y_obs)
         t1 = time.perf_counter()
         result = self.optimiser.optimise(acq, [terms[i] for i in order], exclude, self.rng, log_scale=True)
         self.last.optimise_time_s += time.perf_counter() - t1
         self.last.results.append(result)
-        log.debug("MO-BANAT: n=%d (+%d pending), %d generations, %d scored, best log EHVI %.4g",
-                  len(terms), len(fake), result.generations, result.n_scored, result.value)
+        log.debug("MO-BANAT (%s): n=%d, %d generations, %d scored, best log EHVI %.4g", self.acquisition,
+                  len(terms), result.generations, result.n_scored, result.value)
         return result.term
 
     def _normal_draws(self, k: int) -> np.ndarray:
