@@ -250,7 +250,10 @@ def check_names(c: Mapping[str, Any], strategy_given: bool, default_function: bo
         s.pop("batch_size", None)
         resolve_config(entry.config, None, s, where="strategy")
     ex = dict(c.get("executor") or {})
-    resolve_config(get_executor(ex.pop("kind", "auto")).config, None, ex, where="executor")
+    executor = get_executor(ex.pop("kind", "auto"))
+    settings = resolve_config(executor.config, None, ex, where="executor")
+    if executor.check is not None:  # the executor's own checks (a batch job's shape)
+        executor.check(settings, c.get("n_workers", 1))
     if default_function:  # a user function may take any dataset or protocol name
         from algebraic_nas.evaluation import get_dataset_info, get_protocol
 

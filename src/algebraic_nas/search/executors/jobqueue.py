@@ -47,7 +47,7 @@ class JobQueueConfig:
     ``gpu_headroom_mb``: free GPU memory a shared evaluation needs to start beside others (less:
     it waits and runs alone); ``jobs``: a fixed number of jobs (null: ``n_workers`` / workers per
     job, rounded up); ``adaptive_min_jobs`` / ``adaptive_max_jobs``: scale between them with the
-    queue of evaluations instead (both set); ``death_timeout_s``: a worker without its scheduler
+    queue of evaluations instead (both set, minimum >= 1); ``death_timeout_s``: a worker without its scheduler
     this long exits, ending its job; ``start_timeout_s``: how long to wait for the first worker
     (queueing included); ``job_directives``: extra directive lines without the prefix
     (``["--constraint=a100"]`` for SLURM, ``["-l place=scatter"]`` for PBS); ``prologue``: shell
@@ -107,15 +107,16 @@ def job_counts(config: JobQueueConfig, n_workers: int) -> tuple[Optional[int], O
     if lo is not None:
         if config.jobs is not None:
             raise ConfigError(f"executor.jobs={config.jobs}: set either jobs or adaptive_min_jobs/adaptive_max_jobs")
-        _positive_int("adaptive_min_jobs", lo, 0)
+        _positive_int("adaptive_min_jobs", lo, 1)  # the search always has work: at least one job
         if _positive_int("adaptive_max_jobs", hi) < lo:
             raise ConfigError(f"executor.adaptive_max_jobs={hi}: less than adaptive_min_jobs={lo}")
         return None, (lo, hi), hi * per_job
     if config.jobs is not None:
         jobs = _positive_int("jobs", config.jobs)
         return jobs, None, jobs * per_job
-    n = _positive_int("n_workers", n_workers)
-    return math.ceil(n / per_job), None, n
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ConfigError(f"n_workers={n_workers!r}: must be an integer >= 1 (or set executor.jobs)")
+    return math.ceil(n_workers / per_job), None, n_workers
 
 
 def _worker_environment(config: JobQueueConfig) -> list[str]:
@@ -130,6 +131,13 @@ def _worker_environment(config: JobQueueConfig) -> list[str]:
         if os.environ.get(name):
             env[name] = os.environ[name]
     return [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
+
+
+def check_jobqueue(config: JobQueueConfig, n_workers: int, options: Any) -> None:
+    """Every setting of a batch-system executor checked before a search writes anything
+    (``options(config)`` builds the cluster's keyword arguments: GPU directive, death timeout)."""
+    job_counts(config, n_workers)
+    options(config)
 
 
 def cluster_options(config: JobQueueConfig) -> dict[str, Any]:

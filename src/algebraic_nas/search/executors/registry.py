@@ -64,23 +64,26 @@ class ExecutorEntry:
     doc: str = ""
     script: Optional[Callable[[Any], str]] = None  # the job script it would submit (batch systems)
     remote: bool = False  # workers may run on other machines (a GPU there need not exist here)
+    check: Optional[Callable[[Any, int], None]] = None  # (config, n_workers): ConfigError before a search starts
 
 
 EXECUTOR_REGISTRY: Registry[ExecutorEntry] = Registry("executor", key="executor.kind")
 
 
 def register_executor(name: str, factory: Optional[Factory] = None, config: type = InProcessConfig, doc: str = "",
-                      script: Optional[Callable[[Any], str]] = None, remote: bool = False) -> Any:
+                      script: Optional[Callable[[Any], str]] = None, remote: bool = False,
+                      check: Optional[Callable[[Any, int], None]] = None) -> Any:
     """Register ``factory(config, n_workers) -> Executor`` under ``name`` with its config
     dataclass (also usable as a decorator: ``factory`` omitted); ``script(config)``: the job
     script it would submit (``algebraic-nas cluster-script``); ``remote``: workers may run on
-    other machines."""
+    other machines; ``check(config, n_workers)`` raises ``ConfigError`` for settings that cannot
+    work, before the search writes anything."""
 
     def add(f: Factory) -> Factory:
         if not dataclasses.is_dataclass(config):
             raise ConfigError(f"executor {name!r}: config must be a dataclass, not {config!r}")
         line = doc_line(f, doc)
-        EXECUTOR_REGISTRY.add(name, ExecutorEntry(name, f, config, line, script, remote))
+        EXECUTOR_REGISTRY.add(name, ExecutorEntry(name, f, config, line, script, remote, check))
         return f
 
     return add if factory is None else add(factory)
@@ -164,7 +167,21 @@ def _pbs_script(config: Any) -> str:
     return pbs_script(config)
 
 
-@register_executor("slurm", config=SlurmConfig, script=_slurm_script, remote=True)
+def _slurm_check(config: Any, n_workers: int) -> None:
+    from algebraic_nas.search.executors.jobqueue import check_jobqueue
+    from algebraic_nas.search.executors.slurm import slurm_options
+
+    check_jobqueue(config, n_workers, slurm_options)
+
+
+def _pbs_check(config: Any, n_workers: int) -> None:
+    from algebraic_nas.search.executors.jobqueue import check_jobqueue
+    from algebraic_nas.search.executors.pbs import pbs_options
+
+    check_jobqueue(config, n_workers, pbs_options)
+
+
+@register_executor("slurm", config=SlurmConfig, script=_slurm_script, remote=True, check=_slurm_check)
 def _slurm(config: Any, n_workers: int) -> Executor:
     """SLURM jobs of single-threaded Dask workers (dask-jobqueue), one per GPU or core of a job."""
     from algebraic_nas.search.executors.slurm import slurm_executor
@@ -172,7 +189,7 @@ def _slurm(config: Any, n_workers: int) -> Executor:
     return slurm_executor(config, n_workers)
 
 
-@register_executor("pbs", config=PBSConfig, script=_pbs_script, remote=True)
+@register_executor("pbs", config=PBSConfig, script=_pbs_script, remote=True, check=_pbs_check)
 def _pbs(config: Any, n_workers: int) -> Executor:
     """PBS jobs of single-threaded Dask workers (dask-jobqueue), one per GPU or core of a job."""
     from algebraic_nas.search.executors.pbs import pbs_executor
