@@ -273,7 +273,8 @@ def cluster_script(overrides: list[str]) -> str:
     config = resolve_config(entry.config, None, ex, where="executor")
     jobs, adaptive, slots = job_counts(config, int(cfg.get("n_workers", 1)))
     how = f"{jobs} such jobs" if adaptive is None else f"between {adaptive[0]} and {adaptive[1]} such jobs (adaptive)"
-    note = (f"# executor={kind}: {how}, {workers_per_job(config)} single-threaded workers each, {slots} evaluations "
-            "at a time; the driver fills in the scheduler address")
+    per_job = workers_per_job(config)
+    note = (f"# executor={kind}: {how}, {per_job} single-threaded worker{'s' if per_job > 1 else ''} each, {slots} "
+            "evaluations at a time; the driver fills in the scheduler address")
     shebang, _, body = entry.script(config).partition("\n")
     return f"{shebang}\n{note}\n{body}"
