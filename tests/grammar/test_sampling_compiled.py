@@ -97,3 +97,13 @@ def test_seeded_samples_do_not_depend_on_earlier_use_of_the_samplers():
     b = load_grammar("hnb201")
     a.sample_many(50, random.Random(1))  # warm a's samplers and memos
     assert a.sample_many(20, random.Random(5)) == b.sample_many(20, random.Random(5))
+
+
+def test_samplers_too_long_to_compile_stay_closures_with_the_same_draws(monkeypatch):
+    from algebraic_nas.grammar import samplegen
+
+    monkeypatch.setattr(samplegen, "MAX_LINES", 8)  # most samplers stay closures, small ones compile
+    fast, plain = _pair("mixed", MIXED)
+    _same_draws(fast, plain, seed=5, n=200)
+    kinds = {hasattr(s, "_source") for s in fast._samplers._cache.values()}
+    assert kinds == {True, False}

@@ -33,6 +33,7 @@ Post = Callable[[int, Any], None]
 INLINE_LINES = 40  # a sampler whose body is at most this many lines is inlined into its callers
 MAX_NESTING = 12  # inlining depth (Python allows 100 indentation levels)
 MAX_BRANCHES = 16  # a choice among more alternatives (not all leaves) looks its sampler up in a table
+MAX_LINES = 20_000  # a sampler whose function would be longer stays a closure (compile time, memory)
 
 
 def describe(fn: Callable, ir: tuple) -> Callable:
@@ -264,6 +265,8 @@ def compile_sampler(s: Callable, name: str = "sampler") -> Callable:
     src = _Source()
     active = {id(s)}
     _emit(src, ir, 1, "v0", 0, active)
+    if len(src.lines) > MAX_LINES:
+        return s
     code = "def _sampler(ctx):\n    rnd = ctx.random\n" + "\n".join(src.lines) + "\n    return v0\n"
     namespace: dict[str, Any] = {"new_term": new_term, "is_zero": is_zero, "bisect_right": bisect_right, "Term": Term}
     namespace.update(src.consts)
