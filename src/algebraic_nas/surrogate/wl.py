@@ -137,7 +137,11 @@ def cross_inner(a: WLFeatures, b: WLFeatures, h: int | None = None) -> np.ndarra
     for i in range(h + 1):
         xa, xb = a.counts[i], b.counts[i]
         width = min(xa.shape[1], xb.shape[1])  # columns beyond the narrower block are zero there
-        out[i] = (xa[:, :width] @ xb[:, :width].T).toarray()
+        if xa.shape[1] != width:
+            xa = xa[:, :width]
+        if xb.shape[1] != width:
+            xb = xb[:, :width]
+        out[i] = (xa @ xb.T).toarray()
         if a is b and a.unseen is not None:
             out[i] += (a.unseen[i] @ a.unseen[i].T).toarray()
     return out
