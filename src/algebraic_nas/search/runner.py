@@ -78,7 +78,8 @@ def build_executor(cfg: Mapping[str, Any], n_workers: int) -> Executor:
     return make_executor(ex.pop("kind", "auto"), n_workers=n_workers, **ex)
 
 
-def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy] = None) -> SearchResult:
+def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy] = None,
+               propose_ahead: Optional[bool] = None) -> SearchResult:
     """Run (or resume) the search described by ``cfg`` in ``run_dir``.
 
     Everything that can be checked is checked before anything is written
@@ -91,6 +92,8 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
         cfg: the composed config (keys of ``SearchConf``).
         run_dir: output directory; holds ``runs.sqlite`` and, at the end, ``report/``.
         strategy: use this strategy object instead of building ``cfg["strategy"]``.
+        propose_ahead: the driver's choice of computing proposals while the workers train
+            (``None``: the driver decides, see ``search/driver.py``).
     """
     from algebraic_nas.evaluation.evaluate import DEFAULT_CPU_THREADS
 
@@ -142,7 +145,7 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
             driver = Driver(
                 grammar, strategy, executor, store, settings, budget,
                 batch_size=int((c.get("strategy") or {}).get("batch_size", 1)),
-                progress=Progress(c.get("progress", "auto")),
+                progress=Progress(c.get("progress", "auto")), propose_ahead=propose_ahead,
             )
             result = driver.run()
         finally:
