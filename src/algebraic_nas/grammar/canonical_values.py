@@ -21,7 +21,7 @@ import functools
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
-from .patterns import P_FLOAT, P_INT, P_OP
+from .patterns import P_FLOAT, P_INT, P_NT, P_OP
 from .term import Term
 from .topology import argument_values, get_topology
 
@@ -31,46 +31,70 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_INT_SCAN = 10_000  # integer values tried below the current one, at most (huge ranges)
 CACHE_LIMIT = 200_000  # nodes whose canonical form is remembered, per grammar (cleared beyond)
 
-_PER_GRAMMAR: "weakref.WeakKeyDictionary[Any, Optional[dict]]" = weakref.WeakKeyDictionary()
+_PER_GRAMMAR: "weakref.WeakKeyDictionary[Any, Optional[_State]]" = weakref.WeakKeyDictionary()
 
 
-def _symbols_in(p: tuple, out: set) -> None:
-    if p[0] == P_OP:
-        out.add(p[1])
+def _refs(p: tuple, symbols: set, nonterminals: set) -> None:
+    """The terminal symbols with arguments and the nonterminals that pattern ``p`` uses."""
+    if p[0] == P_NT:
+        nonterminals.add(p[1])
+    elif p[0] == P_OP:
+        symbols.add(p[1])
         for sp in p[2]:
-            _symbols_in(sp, out)
+            _refs(sp, symbols, nonterminals)
 
 
-def _cache(g: "Grammar") -> Optional[dict]:
-    """The grammar's cache of canonical forms; None when no generator of it declares inert values."""
+class _State:
+    """Per grammar: ``done`` (id(node) -> (node, canonical form)) and ``free``, the nonterminals
+    whose terms never hold a generator that declares its inert values (skipped whole)."""
+
+    def __init__(self, free: frozenset) -> None:
+        self.done: dict[int, tuple[Term, Term]] = {}
+        self.free = free
+
+
+def _state(g: "Grammar") -> Optional[_State]:
+    """The grammar's state; None when no generator of it declares inert values."""
     try:
         return _PER_GRAMMAR[g]
     except KeyError:
         pass
     except TypeError:  # not weak-referenceable (not a Grammar): nothing to canonicalise
         return None
-    rules = getattr(g, "rules", None)
-    symbols: set = set()
-    for alts in (rules or {}).values():
+    rules = getattr(g, "rules", None) or {}
+    uses = {}
+    for a_name, alts in rules.items():
+        symbols: set = set()
+        nts: set = set()
         for al in alts:
-            _symbols_in(al.pattern, symbols)
-    found = any((spec := get_topology(s)) is not None and spec.canonical is not None for s in symbols)
-    cache = {} if found else None
-    _PER_GRAMMAR[g] = cache
-    return cache
+            _refs(al.pattern, symbols, nts)
+        direct = any((spec := get_topology(x)) is not None and spec.canonical is not None for x in symbols)
+        uses[a_name] = (direct, nts)
+    holds = {a for a, (direct, _) in uses.items() if direct}
+    changed = True
+    while changed:  # a nonterminal holds one when a nonterminal it uses does
+        changed = False
+        for a, (_, nts) in uses.items():
+            if a not in holds and nts & holds:
+                holds.add(a)
+                changed = True
+    state = _State(frozenset(uses) - holds) if holds else None
+    _PER_GRAMMAR[g] = state
+    return state
 
 
 def has_inert_values(g: "Grammar") -> bool:
     """Whether some generator topology of ``g`` declares which of its values matter."""
-    return _cache(g) is not None
+    return _state(g) is not None
 
 
 def canonical_term(g: "Grammar", term: Term) -> Term:
     """``term`` with each generator's inert values replaced by a canonical choice (``term`` itself
     when nothing changes, e.g. for every grammar without such generators)."""
-    done = _cache(g)
-    if done is None:
+    state = _state(g)
+    if state is None:
         return term
+    done, free = state.done, state.free
     entry = done.get(id(term))
     if entry is not None:
         return entry[1]
@@ -78,14 +102,19 @@ def canonical_term(g: "Grammar", term: Term) -> Term:
         done.clear()
     # bottom-up with an explicit stack (any depth); each node's canonical form memoised by the
     # node's identity (the entry keeps the node alive, so its id is not reused): a child of the
-    # acquisition optimiser shares most of its node objects with its parent
+    # acquisition optimiser shares most of its node objects with its parent. Subterms of
+    # nonterminals that never hold such a generator are their own canonical form.
     stack = [term]
     while stack:
         x = stack[-1]
         if id(x) in done:
             stack.pop()
             continue
-        missing = [c for c in x.children if id(c) not in done] if not x.collapsed else ()
+        if x.nonterminal in free or x.collapsed or not x.children:
+            done[id(x)] = (x, x)
+            stack.pop()
+            continue
+        missing = [c for c in x.children if id(c) not in done]
         if missing:
             stack.extend(missing)
             continue
