@@ -195,8 +195,11 @@ def _unit_numbers(g, t):
 def _smooth_error(g, t):
     """A smooth synthetic validation error of a generator setting: a bowl in three of the eight
     hyperparameters (the top graph's N and P, the mid graph's P), minimum 0.05 inside the box;
-    the other five do not matter (as most do not in NAGO's own sensitivity study)."""
-    x = _unit_numbers(g, t)
+    the other five do not matter (as most do not in NAGO's own sensitivity study). A function of the
+    network: of the canonical values (a P that its graph ignores takes its canonical value, issue 10)."""
+    from algebraic_nas.grammar.canonical_values import canonical_term
+
+    x = _unit_numbers(g, canonical_term(g, t))
     return 0.05 + 0.3 * float((x[2] - 0.37) ** 2 + (x[4] - 0.61) ** 2 + 0.5 * (x[0] - 0.5) ** 2)
 
 
