@@ -335,12 +335,13 @@ class FastGraphFn:
     """term -> (flat graph, fold-level graphs) as CompactGraphs, the assembler's graphs, fast.
 
     Fold-level graphs are shared between terms with the same :class:`FoldKeys` key (the same
-    ``CompactGraph`` object, so a batch can featurise it once). Falls back to ``assembly.graph``
-    (exact same result, slower) for terms it does not model.
+    ``CompactGraph`` object, so a batch can featurise it once); at ``max_graphs`` shared graphs
+    (a few kB each) they and their keys are forgotten. Falls back to ``assembly.graph`` (exact
+    same result, slower) for terms it does not model.
     """
 
     def __init__(self, grammar: Grammar, levels: Sequence[int] = (0, 1, 2, 3, 4), seed: int = 0,
-                 max_graphs: int = 100_000) -> None:
+                 max_graphs: int = 20_000) -> None:
         self.grammar = grammar
         self.levels = tuple(levels)
         self.seed = seed
