@@ -1,0 +1,167 @@
+"""Tables and plots of the multi-objective experiment (reads ``runs/``; writes ``summary.json``,
+``summary.md``, ``fronts_hnag_rnag.png`` and ``hypervolume.png``).
+
+    .venv/bin/python experiments/multi_objective/analyse.py
+
+Hypervolumes use ``algebraic_nas.search.pareto`` (BoTorch's box decompositions): error linear,
+memory per sample in log10, both minimised, with ONE reference point per part computed by the
+package's rule (nadir + 0.1 x range) over every evaluation of every run of that part, so runs are
+comparable. A failed evaluation adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from mps import NAME as MPS  # noqa: E402
+
+from algebraic_nas.search.pareto import hypervolume, hypervolume_trace, objective_matrix, pareto_mask, reference_point  # noqa: E402
+
+NAMES = ["valid_error", MPS]
+LABELS = {"mo_banat": "MO-BANAT (qLogNEHVI)", "mo_evolution": "MO evolution (NSGA-II ranking)",
+          "mo_random": "MO random search", "nsga2": "Optuna NSGA-II"}
+
+
+def load_run(d: Path) -> list[dict]:
+    """The run's evaluations in order: ``{valid_error, MPS, term, propose_time_s}`` (NaN when failed)."""
+    if (d / "trials.csv").exists():
+        with open(d / "trials.csv") as f:
+            rows = list(csv.DictReader(f))
+        return [{"valid_error": float(r["valid_error"]) if r["valid_error"] else math.nan,
+                 MPS: float(r[MPS]) if r[MPS] else math.nan, "term": r["term"],
+                 "propose_time_s": float(r["propose_time_s"] or 0)} for r in rows]
+    from algebraic_nas.search.store import Store
+
+    with Store(d, readonly=True) as st:
+        rows = [r for r in st.rows(order="finished") if r.finished]
+    return [{"valid_error": r.objectives.get("valid_error", math.nan) if r.status == "done" else math.nan,
+             MPS: r.objectives.get(MPS, math.nan), "term": r.term, "propose_time_s": r.propose_time_s or 0.0}
+            for r in rows]
+
+
+def matrix(points: list[dict]) -> np.ndarray:
+    return objective_matrix([{k: p[k] for k in NAMES if not math.isnan(p[k])} for p in points], NAMES)
+
+
+def part_b(runs: dict[tuple, list[dict]], out: Path) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    b = {k: v for k, v in runs.items() if k[0] == "nago_hnag"}
+    if not b:
+        return {}
+    ref = reference_point(np.vstack([matrix(v) for v in b.values()]))
+    strategies = sorted({s for _, s, _ in b}, key=list(LABELS).index)
+    result: dict = {"reference_point": ref.tolist(), "strategies": {}}
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for s in strategies:
+        traces = [hypervolume_trace(matrix(v), ref) for (g, s2, _), v in sorted(b.items()) if s2 == s]
+        n = min(len(t) for t in traces)
+        arr = np.array([t[:n] for t in traces])
+        mean = arr.mean(axis=0)
+        se = arr.std(axis=0, ddof=1) / math.sqrt(len(arr)) if len(arr) > 1 else np.zeros(n)
+        x = np.arange(1, n + 1)
+        ax.plot(x, mean, label=f"{LABELS[s]} ({len(arr)} seeds)")
+        ax.fill_between(x, mean - se, mean + se, alpha=0.2)
+        seeds = [seed for (g, s2, seed) in sorted(b) if s2 == s]
+        propose = [np.mean([p["propose_time_s"] for p in b[("nago_hnag", s, seed)]]) for seed in seeds]
+        result["strategies"][s] = {
+            "seeds": seeds, "evaluations": n, "hv_final_mean": float(mean[-1]), "hv_final_se": float(se[-1]),
+            "hv_final_per_seed": arr[:, -1].tolist(), "hv_mean_by_evaluation": mean.tolist(),
+            "hv_se_by_evaluation": se.tolist(), "mean_propose_time_s": float(np.mean(propose)),
+        }
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("hypervolume (error, log10 MPS)")
+    ax.set_title("nago_hnag on clutterdigits (1 epoch): mean ± 1 s.e. over seeds", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "hypervolume.png", dpi=110)
+    plt.close(fig)
+    return result
+
+
+def part_a(runs: dict[tuple, list[dict]], out: Path) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pair = {g: runs.get((g, "mo_banat", 0)) for g in ("nago_hnag", "rnag")}
+    if not all(pair.values()):
+        return {}
+    n = min(len(v) for v in pair.values())  # the same budget
+    ys = {g: matrix(v[:n]) for g, v in pair.items()}
+    ref = reference_point(np.vstack(list(ys.values())))
+    fronts = {g: y[pareto_mask(y, deduplicate=True)] for g, y in ys.items()}
+
+    def dominated_share(a: np.ndarray, b: np.ndarray) -> float:
+        """Share of b's front points that some point of a's front dominates."""
+        dom = [any((p <= q).all() and (p < q).any() for p in a) for q in b]
+        return float(np.mean(dom)) if len(dom) else math.nan
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    colours = {"nago_hnag": "firebrick", "rnag": "steelblue"}
+    res: dict = {"evaluations": n, "reference_point": ref.tolist()}
+    for g, y in ys.items():
+        raw = objective_matrix([{k: p[k] for k in NAMES if not math.isnan(p[k])} for p in pair[g][:n]], NAMES,
+                               transformed=False)
+        ok = ~np.isnan(raw).any(axis=1)
+        ax.scatter(raw[ok, 1], raw[ok, 0], s=14, alpha=0.5, color=colours[g])
+        mask = pareto_mask(y)
+        f = raw[mask][np.argsort(raw[mask, 1])]
+        ax.step(f[:, 1], f[:, 0], where="post", color=colours[g], label=f"{g} front ({mask.sum()} points)")
+        res[g] = {"hypervolume": hypervolume(fronts[g], ref), "front": [
+            {"valid_error": float(r[0]), MPS: float(r[1]), "term": p["term"]}
+            for r, p, on in zip(raw, pair[g][:n], mask) if on]}
+    res["share_of_rnag_front_dominated_by_hnag"] = dominated_share(fronts["nago_hnag"], fronts["rnag"])
+    res["share_of_hnag_front_dominated_by_rnag"] = dominated_share(fronts["rnag"], fronts["nago_hnag"])
+    ax.set_xlabel("memory per sample (MiB, saved activations)")
+    ax.set_ylabel("validation error")
+    ax.set_title(f"MO-BANAT, {n} evaluations each, clutterdigits (1 epoch)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "fronts_hnag_rnag.png", dpi=110)
+    plt.close(fig)
+    return res
+
+
+def main() -> int:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "runs"
+    runs = {}
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        grammar, strategy, seed = d.name.rsplit("-", 2)
+        runs[(grammar, strategy, int(seed[1:]))] = load_run(d)
+    summary = {"part_a": part_a(runs, HERE), "part_b": part_b(runs, HERE),
+               "runs": {f"{g}-{s}-s{seed}": len(v) for (g, s, seed), v in sorted(runs.items())}}
+    (HERE / "summary.json").write_text(json.dumps(summary, indent=2))
+    lines = ["| strategy | seeds | evaluations | hypervolume (mean ± 1 s.e.) | per seed | s / proposal |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for s, r in summary["part_b"].get("strategies", {}).items():
+        lines.append(f"| {LABELS[s]} | {len(r['seeds'])} | {r['evaluations']} | {r['hv_final_mean']:.4f} ± "
+                     f"{r['hv_final_se']:.4f} | {', '.join(f'{v:.4f}' for v in r['hv_final_per_seed'])} | "
+                     f"{r['mean_propose_time_s']:.2f} |")
+    a = summary["part_a"]
+    if a:
+        lines += ["", f"HNAG vs RNAG ({a['evaluations']} evaluations each): hypervolume HNAG "
+                  f"{a['nago_hnag']['hypervolume']:.4f}, RNAG {a['rnag']['hypervolume']:.4f}; share of RNAG's front "
+                  f"dominated by HNAG's {a['share_of_rnag_front_dominated_by_hnag']:.2f}, of HNAG's by RNAG's "
+                  f"{a['share_of_hnag_front_dominated_by_rnag']:.2f}"]
+    (HERE / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
