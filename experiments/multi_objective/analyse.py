@@ -51,6 +51,19 @@ def matrix(points: list[dict]) -> np.ndarray:
     return objective_matrix([{k: p[k] for k in NAMES if not math.isnan(p[k])} for p in points], NAMES)
 
 
+def save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def part_b(runs: dict[tuple, list[dict]], out: Path) -> dict:
     import matplotlib
 
@@ -80,14 +93,8 @@ def part_b(runs: dict[tuple, list[dict]], out: Path) -> dict:
             "hv_final_per_seed": arr[:, -1].tolist(), "hv_mean_by_evaluation": mean.tolist(),
             "hv_se_by_evaluation": se.tolist(), "mean_propose_time_s": float(np.mean(propose)),
         }
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("hypervolume (error, log10 MPS)")
-    ax.set_title("nago_hnag on clutterdigits (1 epoch): mean ± 1 s.e. over seeds", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "hypervolume.png", dpi=110)
-    plt.close(fig)
+    save(fig, ax, out / "hypervolume.png", "evaluations", "hypervolume (error, log10 MPS)",
+         "nago_hnag on clutterdigits (1 epoch): mean ± 1 s.e. over seeds")
     return result
 
 
@@ -126,14 +133,8 @@ def part_a(runs: dict[tuple, list[dict]], out: Path) -> dict:
             for r, p, on in zip(raw, pair[g][:n], mask) if on]}
     res["share_of_rnag_front_dominated_by_hnag"] = dominated_share(fronts["nago_hnag"], fronts["rnag"])
     res["share_of_hnag_front_dominated_by_rnag"] = dominated_share(fronts["rnag"], fronts["nago_hnag"])
-    ax.set_xlabel("memory per sample (MiB, saved activations)")
-    ax.set_ylabel("validation error")
-    ax.set_title(f"MO-BANAT, {n} evaluations each, clutterdigits (1 epoch)", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "fronts_hnag_rnag.png", dpi=110)
-    plt.close(fig)
+    save(fig, ax, out / "fronts_hnag_rnag.png", "memory per sample (MiB, saved activations)", "validation error",
+         f"MO-BANAT, {n} evaluations each, clutterdigits (1 epoch)")
     return res
 
 
