@@ -109,6 +109,7 @@ class MOBANAT(MOStrategy):
 
     name = "mo_banat"
     config_class = MOBanatConfig
+    propose_ahead = True  # slow proposals: the driver may compute them while workers train (as BANAT)
 
     def __init__(self, grammar: Any, config: Any = None, seed: int = 0, **kwargs: Any) -> None:
         super().__init__(grammar, config, seed, **kwargs)
