@@ -183,8 +183,9 @@ class GraphGP:
 
         ``warm_start``: a GP fitted earlier with the same kernel (BANAT's previous proposal),
         or its :attr:`states_`: the optimisation for each flat depth starts from that fit's
-        best parameters for it instead of the defaults (the same objective; with one more observation its optimum has
-        barely moved, so the optimiser needs fewer steps to reach it).
+        best parameters for it instead of the defaults (the same objective; with one more
+        observation its optimum has barely moved, so the optimiser needs fewer steps to reach
+        it; it may reach a slightly different local optimum than a cold start).
         """
         with torch_threads(self.num_threads):
             return self._fit(terms, y, warm_start)
