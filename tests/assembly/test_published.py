@@ -62,3 +62,18 @@ def test_autodeeplab_follows_the_published_path():
     assert steps == ["Same", "Same", "Same", "Down", "Down", "Up", "Down", "Same", "Down", "Same", "Up", "Up"]
     net = build("autodeeplab_cityscapes", (3, 64, 19))
     assert net(torch.randn(1, 3, 64, 64)).shape == (1, 19)
+
+
+@pytest.mark.parametrize("name, count", [("darts_v2", 3_349_342), ("darts_v1", 3_169_414)])
+def test_darts_genotypes_have_network_cifars_parameter_count(name, count):
+    from algebraic_nas.interop import convert
+
+    from .test_darts_network import _pairs, network_cifar_params
+
+    p = published(name)
+    term = load_grammar(p.grammar).parse(p.term)
+    assert n_params(build(name)) == count == network_cifar_params(36, 20, _pairs(term.children[2]),
+                                                                  _pairs(term.children[3]))
+    assert convert("darts_eval", convert("darts_eval", p.term)) == p.term  # genotype <-> term round trip
+    if p.published_params:
+        assert round(count / 1e6, 1) == p.published_params / 1e6  # the paper's "3.3 M"

@@ -14,6 +14,7 @@ import torch
 from algebraic_nas.assembly import InputSpec, build_network
 from algebraic_nas.cli import main
 from algebraic_nas.grammar import load_grammar
+from algebraic_nas.interop import convert
 from algebraic_nas.interop.export import MODULE_FILE, WEIGHTS_FILE, export_term
 from algebraic_nas.interop.export_source import ExportError, network_source
 from algebraic_nas.threads import torch_threads
@@ -84,9 +85,11 @@ def test_exported_files_reproduce_the_networks_in_a_fresh_interpreter(tmp_path):
     torch.manual_seed(0)
     x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     dirs, want = [], []
-    for grammar, seed in (("hnb201", 0), ("nb201_cell", 1), ("darts", 0)):
+    # nb201_cell: conv1x1 (2,3) and conv3x3 (2,4) behind the none edge (1,2), fed by a Zero module
+    dead = convert("nb201", "|none~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    for grammar, text in (("hnb201", None), ("nb201_cell", dead), ("darts", None)):
         g = load_grammar(grammar)
-        term = g.sample(seed)
+        term = g.parse(text) if text else g.sample(0)
         net = trained_like(build_network(term, SPEC, prune=g.prune))
         result = export_term(grammar, str(term), tmp_path / grammar, spec=SPEC, dataset="cifar10",
                              state_dict=net.state_dict())
@@ -95,6 +98,8 @@ def test_exported_files_reproduce_the_networks_in_a_fresh_interpreter(tmp_path):
             "from __future__ import annotations", "import torch", "from torch import nn",
             "from torch.nn import functional as F  # noqa: F401"]
         assert str(term)[:60] in source and "def forward(self, x: torch.Tensor)" in source
+        if grammar == "nb201_cell":
+            assert sum(type(m).__name__ == "Zero" for m in net.modules()) == 15 and "class Zero(Block)" in source
         dirs.append(tmp_path / grammar)
         with torch.no_grad():
             want.append(net(x))

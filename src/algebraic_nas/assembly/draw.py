@@ -19,7 +19,7 @@ import networkx as nx
 
 from algebraic_nas.grammar.term import Term
 
-from .graph import op_graph, term_graph
+from .graph import ZERO_EDGE, op_graph, term_graph
 
 if TYPE_CHECKING:
     from algebraic_nas.grammar import Grammar
@@ -52,6 +52,19 @@ def _colour(label: str, collapsed: bool) -> str:
     return "#f0f0f0"
 
 
+def built_edges(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """``g`` (a ``prune="none"`` op-edge DAG) with the ``zero`` edges the network does not build
+    removed: a node fed by other edges leaves its ``zero`` edges out of the sum, a node fed only by
+    ``zero`` edges gets its zeros from the first of them (as :func:`~.network.build_body` does).
+    Edges of dead-but-present operations stay. Modifies and returns ``g``."""
+    for n in list(g.nodes):
+        zero = sorted(((a, k, d["order"]) for a, _, k, d in g.in_edges(n, keys=True, data=True)
+                       if d["op"] == ZERO_EDGE), key=lambda e: e[2])
+        keep_first = len(zero) == g.in_degree(n)  # only zero edges feed n
+        g.remove_edges_from([(a, n, k) for a, k, _ in zero[1 if keep_first else 0:]])
+    return g
+
+
 def choose_graph(
     term: Term, grammar: Optional[Grammar] = None, level: Optional[int] = None, seed: int = 0
 ) -> tuple[nx.DiGraph, Optional[int]]:
@@ -59,18 +72,25 @@ def choose_graph(
 
     With ``level`` given, ``grammar.fold(term, level)``; otherwise the full op graph if it has at
     most :data:`MAX_AUTO_NODES` nodes, else the deepest fold level that does. ``seed``: the
-    network seed (the graphs of generator topologies).
+    network seed (the graphs of generator topologies). The grammar's ``%prune`` decides which
+    edges are drawn, as it decides which are built: with ``none`` (``nb201_cell``) an operation
+    behind ``zero`` edges is drawn, fed by a ``zero`` box where nothing else feeds its input.
     """
+    prune = grammar.prune if grammar is not None else "paths"
+
+    def graph(t: Term, **kwargs: Any) -> nx.DiGraph:
+        g = term_graph(t, seed=seed, prune=prune, **kwargs)
+        return op_graph(built_edges(g) if prune == "none" else g, False)
 
     def folded_graph(lv: int) -> tuple[Term, nx.DiGraph]:
         folded = grammar.fold(term, lv)  # type: ignore[union-attr]
-        return folded, op_graph(term_graph(folded, collapsed_as_ops=True, seed=seed, unfolded=term), False)
+        return folded, graph(folded, collapsed_as_ops=True, unfolded=term)
 
     if level is not None:
         if grammar is None:
             raise ValueError("a fold level needs the grammar")
         return folded_graph(level)[1], level
-    full = op_graph(term_graph(term, seed=seed), False)
+    full = graph(term)
     if grammar is None or full.number_of_nodes() <= MAX_AUTO_NODES:
         return full, None
     best = None

@@ -157,6 +157,8 @@ class _Flattener:
             if not self.collapsed_as_ops:
                 raise AssemblyError(f"a folded term cannot be built: collapsed {describe_position(self.root, path)}")
             if t.symbol in ZERO_OPS:
+                if self.keep_zero:  # a collapsed zero still feeds a node nothing else feeds
+                    self.edge(u, v, op=ZERO_EDGE, label=t.label, term=t, path=path, attrs={})
                 return
             self.edge(u, v, op=t.label, label=t.label, term=t, path=path, attrs=attrs)
             return

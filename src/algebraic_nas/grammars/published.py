@@ -183,6 +183,18 @@ def _adl_path() -> str:
     return term
 
 
+# DARTS's genotypes.py (Liu, Simonyan, Yang, ICLR 2019), converted with `algebraic-nas convert darts_eval`:
+# DARTS_V2 (second order, the paper's result) and DARTS_V1 (first order), in the evaluation network
+# (C = 36, L = 20). A node's two pairs are written in input order, so the term's nodes are DARTS's.
+_DARTS_V2 = ("DartsCIFAR(36, 20, Darts(Node2(sep_conv_3x3, sep_conv_3x3), Node3(sep_conv_3x3, sep_conv_3x3, none), "
+             "Node4(skip_connect, sep_conv_3x3, none, none), Node5(skip_connect, none, dil_conv_3x3, none, none)), "
+             "Darts(Node2(max_pool_3x3, max_pool_3x3), Node3(none, max_pool_3x3, skip_connect), "
+             "Node4(max_pool_3x3, none, skip_connect, none), Node5(none, max_pool_3x3, skip_connect, none, none)))")
+_DARTS_V1 = ("DartsCIFAR(36, 20, Darts(Node2(sep_conv_3x3, sep_conv_3x3), Node3(skip_connect, sep_conv_3x3, none), "
+             "Node4(skip_connect, sep_conv_3x3, none, none), Node5(sep_conv_3x3, none, skip_connect, none, none)), "
+             "Darts(Node2(max_pool_3x3, max_pool_3x3), Node3(max_pool_3x3, none, skip_connect), "
+             "Node4(max_pool_3x3, none, skip_connect, none), Node5(avg_pool_3x3, none, skip_connect, none, none)))")
+
 _LIU_MOTIF = "DAG4(id, zero, zero, id, zero, id)"  # edges (1,2), (2,3), (3,4) of DAG4's lexicographic order
 
 _PUBLISHED = (
@@ -204,6 +216,13 @@ _PUBLISHED = (
               "the path is the published one; the cell is its first four of five blocks (the space's cell is "
               "DARTS's, four nodes, and takes one input); no stem, no ASPP, so the count is not comparable to "
               "Auto-DeepLab-L's 44.42 M"),
+    Published("darts_v2", "darts_eval", _DARTS_V2, (3, 32, 10), 3_300_000,
+              "Liu et al. (ICLR 2019), DARTS (second order) on CIFAR-10: genotypes.py's DARTS_V2, \"3.3 M\" params",
+              "3,349,342 parameters without the auxiliary head, as DARTS counts (3,825,768 with it)"),
+    Published("darts_v1", "darts_eval", _DARTS_V1, (3, 32, 10), None,
+              "Liu et al. (ICLR 2019), DARTS (first order) on CIFAR-10: genotypes.py's DARTS_V1",
+              "3,169,414 parameters in the same evaluation network; the paper's \"3.3 M\" is DARTS_V2's count, "
+              "so no separate published figure is given here"),
     Published("liu2018_trivial_genotype", "hierarchical_cell",
               f"DAG5({_LIU_MOTIF}, zero, zero, zero, {_LIU_MOTIF}, zero, zero, {_LIU_MOTIF}, zero, {_LIU_MOTIF})",
               (3, 32, 10), None,
