@@ -3,8 +3,8 @@ Hyperband pruner, against this package's BOHB (with continuation), on the same e
 function, fidelity range and compute budget (training epochs).
 
 SMAC3 and Optuna are not dependencies of the package: this script installs them into a separate
-virtual environment that sees the project's packages (``--system-site-packages`` over ``.venv``)
-the first time it runs (``--setup``), then runs itself there::
+virtual environment that also sees the project's ``.venv`` (torch, the package) when set up
+(``--setup``), and runs itself there::
 
     .venv/bin/python experiments/multi_fidelity/peers.py --setup          # creates experiments/multi_fidelity/runs/peers-venv
     .venv/bin/python experiments/multi_fidelity/peers.py --seeds 0 1 2 --epochs-budget 20
@@ -145,6 +145,16 @@ def setup() -> None:
     if not (VENV / "bin" / "python").exists():
         subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "venv", "--system-site-packages", str(VENV)],
                        check=True)
+    # the project's venv (torch, the package) seen from the new one: a .pth line that adds it as a
+    # site directory, so that its own .pth files (the editable install) are read too
+    paths = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    mine = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-c", paths], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    theirs = subprocess.run([str(VENV / "bin" / "python"), "-c", paths], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    # first on sys.path: the project's numpy, torch, ... win over the base interpreter's
+    Path(theirs, "_project_venv.pth").write_text(
+        f"import site, sys; site.addsitedir({mine!r}); sys.path.remove({mine!r}); sys.path.insert(0, {mine!r})\n")
     subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "smac>=2.2", "optuna>=3.6"], check=True)
 
 
