@@ -82,7 +82,7 @@ class LocalSlurm:
         self.conf.write_text(
             "\n".join([
                 "ClusterName=algnastest",
-                f"SlurmctldHost={self.node}",
+                f"SlurmctldHost={self.node}(127.0.0.1)",  # no name resolution needed
                 "SlurmUser=root",
                 "SlurmdUser=root",
                 f"SlurmctldPort={ctld_port}",
@@ -112,7 +112,7 @@ class LocalSlurm:
                 f"SlurmdPidFile={r / 'slurmd.pid'}",
                 f"SlurmctldLogFile={r / 'log' / 'slurmctld.log'}",
                 f"SlurmdLogFile={r / 'log' / 'slurmd.log'}",
-                f"NodeName={self.node} CPUs={self.cpus} RealMemory={_memory_mb()} State=UNKNOWN",
+                f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={_memory_mb()} State=UNKNOWN",
                 "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
                 "",
             ])

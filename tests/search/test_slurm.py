@@ -147,3 +147,4 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
         time.sleep(1)
     left = slurm.jobs()
     assert left == [], f"jobs still running {time.monotonic() - killed_at:.0f} s after kill -9: {left}"
+    print(f"all jobs ended {time.monotonic() - killed_at:.1f} s after kill -9 (death timeout {death_timeout} s)")
