@@ -73,13 +73,14 @@ def part_b(runs: dict[tuple, list[dict]], out: Path) -> dict:
     b = {k: v for k, v in runs.items() if k[0] == "nago_hnag"}
     if not b:
         return {}
-    ref = reference_point(np.vstack([matrix(v) for v in b.values()]))
+    n_all = min(len(v) for v in b.values())
+    ref = reference_point(np.vstack([matrix(v[:n_all]) for v in b.values()]))
     strategies = sorted({s for _, s, _ in b}, key=list(LABELS).index)
     result: dict = {"reference_point": ref.tolist(), "strategies": {}}
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    n = min(len(v) for v in b.values())  # every run at the same depth (an interrupted round is cut)
     for s in strategies:
-        traces = [hypervolume_trace(matrix(v), ref) for (g, s2, _), v in sorted(b.items()) if s2 == s]
-        n = min(len(t) for t in traces)
+        traces = [hypervolume_trace(matrix(v[:n]), ref) for (g, s2, _), v in sorted(b.items()) if s2 == s]
         arr = np.array([t[:n] for t in traces])
         mean = arr.mean(axis=0)
         se = arr.std(axis=0, ddof=1) / math.sqrt(len(arr)) if len(arr) > 1 else np.zeros(n)
@@ -87,7 +88,7 @@ def part_b(runs: dict[tuple, list[dict]], out: Path) -> dict:
         ax.plot(x, mean, label=f"{LABELS[s]} ({len(arr)} seeds)")
         ax.fill_between(x, mean - se, mean + se, alpha=0.2)
         seeds = [seed for (g, s2, seed) in sorted(b) if s2 == s]
-        propose = [np.mean([p["propose_time_s"] for p in b[("nago_hnag", s, seed)]]) for seed in seeds]
+        propose = [np.mean([p["propose_time_s"] for p in b[("nago_hnag", s, seed)][:n]]) for seed in seeds]
         result["strategies"][s] = {
             "seeds": seeds, "evaluations": n, "hv_final_mean": float(mean[-1]), "hv_final_se": float(se[-1]),
             "hv_final_per_seed": arr[:, -1].tolist(), "hv_mean_by_evaluation": mean.tolist(),
