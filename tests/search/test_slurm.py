@@ -73,10 +73,11 @@ def slurm(tmp_path_factory):
                 os.environ[k] = v
 
 
-def slurm_overrides(tmp_path: Path, evaluations: int, death_timeout: float = 20) -> list[str]:
+def slurm_overrides(tmp_path: Path, evaluations: int, death_timeout: float = 20,
+                    jobs: tuple[str, ...] = ("executor.jobs=2",)) -> list[str]:
     return [
         "grammar=nb201_cell", "dataset=digits", "protocol=quick", "protocol.epochs=1", "strategy=random",
-        "executor=slurm", "executor.jobs=2", "executor.cores=1", "executor.memory=2GB",
+        "executor=slurm", *jobs, "executor.cores=1", "executor.memory=2GB",
         "executor.walltime=00:10:00", f"executor.death_timeout_s={death_timeout}", "executor.start_timeout_s=120",
         f"executor.log_directory={tmp_path / 'jobs'}", f"executor.local_directory={tmp_path / 'scratch'}",
         "n_workers=2", f"budget.evaluations={evaluations}", "budget.wall_time_s=null", "progress=log",
@@ -128,7 +129,9 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
     marks = tmp_path / "marks"
     marks.mkdir()
     death_timeout = 10
-    overrides = slurm_overrides(tmp_path, evaluations=20, death_timeout=death_timeout)
+    # adaptive this time: jobs come and go with the queue of evaluations (at least one)
+    overrides = slurm_overrides(tmp_path, evaluations=20, death_timeout=death_timeout,
+                                jobs=("executor.adaptive_min_jobs=1", "executor.adaptive_max_jobs=2"))
     cmd = [sys.executable, "-m", "algebraic_nas.search", *overrides, f"run_dir={tmp_path / 'run'}"]
     env = {**os.environ, MARKS_ENV: str(marks)}
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -137,7 +140,9 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
         while time.monotonic() < deadline and not read_marks(marks) and proc.poll() is None:
             time.sleep(0.2)
         assert proc.poll() is None and read_marks(marks), "no evaluation started inside a SLURM job"
-        assert slurm.jobs("RUNNING")
+        while len(slurm.jobs()) < 2 and time.monotonic() < deadline:  # adaptive: scales up to its maximum
+            time.sleep(0.5)
+        assert len(slurm.jobs()) == 2 and slurm.jobs("RUNNING")
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
