@@ -116,3 +116,13 @@ def test_a_bad_job_setting_is_one_error_before_the_search_starts(override, key, 
     cfg = config(*FAST, "executor=slurm", "executor.gpus_per_job=1", "budget.evaluations=2", override)
     with pytest.raises(ConfigError, match=key):
         check_config(cfg)
+
+
+@pytest.mark.parametrize("kind", ["local", "auto"])
+def test_more_local_workers_than_gpu_slots_is_one_error_before_the_search_starts(kind):
+    cfg = config(*FAST, f"executor={kind}", "executor.gpus=[0]", "executor.evaluations_per_gpu=2", "n_workers=3",
+                 "budget.evaluations=2")
+    with pytest.raises(ConfigError, match=r"n_workers=3.*evaluations_per_gpu=2"):
+        check_config(cfg)
+    check_config(config(*FAST, f"executor={kind}", "executor.gpus=[0]", "executor.evaluations_per_gpu=3", "n_workers=3",
+                        "budget.evaluations=2"))

@@ -124,7 +124,15 @@ def _dask_options(config: Any) -> dict:
     return options
 
 
-@register_executor("local", config=DaskConfig)
+def _local_check(config: Any, n_workers: int) -> None:
+    """The local workers fit the GPU slots (GPUs x evaluations_per_gpu; no GPUs: any number)."""
+    from algebraic_nas.evaluation.devices import assign_gpus, visible_gpus
+
+    gpus = visible_gpus() if config.gpus is None else [str(g) for g in config.gpus]
+    assign_gpus(int(n_workers), gpus, int(config.evaluations_per_gpu))
+
+
+@register_executor("local", config=DaskConfig, check=_local_check)
 def _local(config: Any, n_workers: int) -> Executor:
     """A Dask LocalCluster: n_workers processes, 1 thread each, one GPU each where GPUs exist."""
     from algebraic_nas.search.executors.dask import DaskExecutor
@@ -149,7 +157,12 @@ def auto_kind(n_workers: int, address: Optional[str]) -> str:
     return "inprocess" if n_workers <= 1 else "local"
 
 
-@register_executor("auto", config=DaskConfig)
+def _auto_check(config: Any, n_workers: int) -> None:
+    if auto_kind(n_workers, config.address) == "local":
+        _local_check(config, n_workers)
+
+
+@register_executor("auto", config=DaskConfig, check=_auto_check)
 def _auto(config: Any, n_workers: int) -> Executor:
     """In-process with n_workers=1, a local Dask cluster of n_workers processes otherwise (dask with an address)."""
     return get_executor(auto_kind(n_workers, config.address)).factory(config, n_workers)
