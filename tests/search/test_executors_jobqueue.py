@@ -110,7 +110,7 @@ def test_cluster_script_command(tmp_path):
 @pytest.mark.parametrize("override, key", [
     ("executor.cores=0", "executor.cores"), ("executor.gpu_directive=gpu", "executor.gpu_directive"),
     ("executor.adaptive_max_jobs=4", "executor.adaptive_min_jobs"), ("executor.death_timeout_s=0", "executor.death_timeout_s"),
-    ("n_workers=0", "n_workers"),
+    ("n_workers=0", "n_workers"), ("executor.memory=lots", "executor.memory"),
 ])
 def test_a_bad_job_setting_is_one_error_before_the_search_starts(override, key, tmp_path):
     cfg = config(*FAST, "executor=slurm", "executor.gpus_per_job=1", "budget.evaluations=2", override)

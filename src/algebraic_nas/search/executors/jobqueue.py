@@ -142,8 +142,14 @@ def check_jobqueue(config: JobQueueConfig, n_workers: int, options: Any) -> None
 
 def cluster_options(config: JobQueueConfig) -> dict[str, Any]:
     """Keyword arguments common to dask-jobqueue's cluster and job classes."""
+    from dask.utils import parse_bytes
+
     if config.death_timeout_s is None or float(config.death_timeout_s) <= 0:
         raise ConfigError(f"executor.death_timeout_s={config.death_timeout_s!r}: must be seconds > 0")
+    try:
+        parse_bytes(config.memory)
+    except (ValueError, TypeError):
+        raise ConfigError(f"executor.memory={config.memory!r}: not an amount of memory (e.g. 16GB, 4000MB)") from None
     n = workers_per_job(config)
     options: dict[str, Any] = dict(
         cores=n,  # Dask threads in the job: one per worker process
