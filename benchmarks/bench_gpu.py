@@ -222,7 +222,10 @@ def evaluations_per_hour(device: str, gpu: str, ks: Iterable[int] = (1, 2, 4), s
                 submit()
             warm: set = set()
             failed = 0
+            deadline = time.perf_counter() + 900
             while len(warm) < k:  # every worker has started CUDA and trained once
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"only {len(warm)} of {k} workers finished a first evaluation in 900 s")
                 for task, rec in executor.wait(timeout=5):
                     warm.add(rec.get("worker"))
                     failed += rec.get("outcome") != "ok"
