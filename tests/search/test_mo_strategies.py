@@ -161,3 +161,13 @@ def test_mo_banat_uses_botorchs_qlognehvi_in_a_generator_space():
     assert make_strategy("mo_banat", g, objectives=["valid_error", "params"], dataset="digits").acquisition == "ehvi"
     with pytest.raises(ConfigError, match="strategy.acquisition='qlognehvi': needs a generator space"):
         make_strategy("mo_banat", load_grammar("toy"), objectives=OBJECTIVES, acquisition="qlognehvi")
+
+
+def test_counts_before_training_are_the_ones_an_evaluation_records(toy):
+    from algebraic_nas.evaluation import evaluate
+
+    term = toy.parse("Linear(conv, Residual(conv, id, conv), fc)")
+    rec = evaluate(str(term), grammar="toy", dataset="digits", protocol="tiny", device="cpu")
+    counted = TermStats("digits", flops=True)(term)
+    assert counted == {"params": rec.objectives["params"], "flops": rec.objectives["flops"]}
+    assert TermStats("digits", flops=False)(term) == {"params": rec.objectives["params"]}
