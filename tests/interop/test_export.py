@@ -156,3 +156,20 @@ def test_modules_that_cannot_be_written_are_named():
         network_source(net)
     with pytest.raises(ExportError, match="only networks built by build_network"):
         network_source(nn.Linear(2, 2))
+
+
+def test_export_errors_say_what_to_fix(tmp_path, capsys):
+    term = "Linear(conv, id, fc)"  # each error exits with 2 and says what to fix
+    assert main(["export", "toy"]) == 2  # a grammar without its term
+    assert "toy is a grammar: give the term to export after it" in capsys.readouterr().err
+    out = ["-o", str(tmp_path / "out")]
+    assert main(["export", "toy", term, "--weights", str(tmp_path / "none.pt"), *out]) == 2
+    assert "--weights" in capsys.readouterr().err
+    (tmp_path / "text.pt").write_text("not weights")
+    assert main(["export", "toy", term, "--weights", str(tmp_path / "text.pt"), *out]) == 2
+    assert "not a state dict or checkpoint" in capsys.readouterr().err
+    digits = build_network(load_grammar("toy").parse(term), InputSpec(1, 8, 10))  # trained on another dataset
+    torch.save(digits.state_dict(), tmp_path / "digits.pt")
+    assert main(["export", "toy", term, "--weights", str(tmp_path / "digits.pt"), "--dataset", "cifar10", *out]) == 2
+    err = capsys.readouterr().err
+    assert "size mismatch for stem" in err and "is it the dataset they were trained on?" in err

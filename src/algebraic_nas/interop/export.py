@@ -108,7 +108,12 @@ def export_term(grammar: str, term: str, out_dir: Union[str, os.PathLike], *, sp
         try:
             net.load_state_dict(state_dict, strict=True)
         except RuntimeError as e:
-            raise ExportError(f"the weights do not fit the network of the term: {str(e).splitlines()[0]}") from e
+            # torch's first line only names the class; the next ones name the keys and shapes
+            details = [line.strip() for line in str(e).splitlines()[1:] if line.strip()]
+            shown = "; ".join(d[:200] for d in details[:3]) + ("; ..." if len(details) > 3 else "")
+            raise ExportError(f"the weights do not fit the network of the term built for input "
+                              f"{tuple(spec)} (channels, resolution, classes; is it the dataset they were "
+                              f"trained on?): {shown or str(e)}") from e
         source = weights_from or "state_dict"
     params = sum(p.numel() for p in net.parameters())
     header = _header(str(t), grammar, dataset or "-", spec, seed, source, params)

@@ -37,6 +37,8 @@ def export_run(run_dir: Union[str, os.PathLike], out_dir: Optional[Union[str, os
     ``out_dir``), with its trained weights when its checkpoint was kept."""
     run = Path(run_dir)
     if not (run / STORE_FILENAME).is_file():
+        if not run.exists() and _is_grammar(str(run_dir)):
+            raise ConfigError(f"{run_dir} is a grammar: give the term to export after it (GRAMMAR TERM)")
         raise ConfigError(f"{run} is no run directory (no {STORE_FILENAME}); give a run directory or GRAMMAR TERM")
     with Store(run, readonly=True) as store:
         best = store.summary().best
@@ -67,8 +69,20 @@ def export_run(run_dir: Union[str, os.PathLike], out_dir: Optional[Union[str, os
     return result
 
 
+def _is_grammar(name: str) -> bool:
+    from algebraic_nas.grammar.loading import shipped_grammars
+
+    return name.endswith(".ebnf") or name in shipped_grammars()
+
+
 def _weights(path: str) -> Any:
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    if not os.path.isfile(path):
+        raise ConfigError(f"--weights {path}: no such file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises several types for a file it cannot read
+        raise ConfigError(f"--weights {path}: not a state dict or checkpoint that torch.load reads with "
+                          f"weights_only=True ({type(e).__name__})") from e
     if isinstance(data, dict) and "format_version" in data and "model" in data:  # a training checkpoint
         return data["model"]
     return data
