@@ -257,7 +257,13 @@ def _restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimiz
     """Load ``state`` into a freshly built run; returns the epoch to go on from."""
     model.load_state_dict(state.model)
     optimizer.load_state_dict(state.optimizer)  # moves the momentum buffers to the parameters' device
-    gen.set_state(state.generator)
+    try:
+        gen.set_state(state.generator)
+    except (RuntimeError, TypeError, ValueError):
+        # saved on another device type (a CPU generator's state does not fit a CUDA one): the run
+        # goes on with a stream of its own, seeded from the epochs done, so it is not bit-identical
+        log.info("the checkpoint's data-order stream does not fit a %s generator: reseeded", gen.device.type)
+        gen.manual_seed(1_000_003 * (state.epochs_done + 1))
     torch.set_rng_state(state.torch_rng)
     if device.type == "cuda" and state.cuda_rng is not None:
         torch.cuda.set_rng_state(state.cuda_rng, device)
