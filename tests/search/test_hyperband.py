@@ -108,7 +108,8 @@ def test_a_search_continues_promoted_terms_and_saves_compute(tmp_path):
     assert promoted and all(r.checkpoint and r.continued for r in promoted)
     assert all(r.result["epochs_trained"] == r.fidelity["epochs"] // 2 for r in promoted)  # only the new epochs
     top = [r for r in rows if r.fidelity["epochs"] == 4]
-    assert top and hb.incumbent().result.eval_id in {r.id for r in top} or hb.incumbent().fidelity["epochs"] == 4
+    assert top and hb.incumbent().fidelity["epochs"] == 4  # the best at the highest rung reached
+    assert hb.incumbent().error == min(r.valid_error for r in top)
 
 
 def test_a_missing_checkpoint_is_retrained_and_recorded(tmp_path):
