@@ -108,7 +108,7 @@ def test_a_search_continues_promoted_terms_and_saves_compute(tmp_path):
     assert promoted and all(r.checkpoint and r.continued for r in promoted)
     assert all(r.result["epochs_trained"] == r.fidelity["epochs"] // 2 for r in promoted)  # only the new epochs
     top = [r for r in rows if r.fidelity["epochs"] == 4]
-    assert top and hb.incumbent().fidelity["epochs"] == 4  # the best at the highest rung reached
+    assert top and hb.incumbent().result.fidelity["epochs"] == 4  # the best at the highest rung reached
     assert hb.incumbent().error == min(r.valid_error for r in top)
 
 
