@@ -14,6 +14,7 @@ import torch
 from algebraic_nas.assembly import InputSpec, build_network
 from algebraic_nas.cli import main
 from algebraic_nas.grammar import load_grammar
+from algebraic_nas.grammar.loading import shipped_grammars
 from algebraic_nas.interop import convert
 from algebraic_nas.interop.export import MODULE_FILE, WEIGHTS_FILE, export_term
 from algebraic_nas.interop.export_source import ExportError, network_source
@@ -173,3 +174,24 @@ def test_export_errors_say_what_to_fix(tmp_path, capsys):
     assert main(["export", "toy", term, "--weights", str(tmp_path / "digits.pt"), "--dataset", "cifar10", *out]) == 2
     err = capsys.readouterr().err
     assert "size mismatch for stem" in err and "is it the dataset they were trained on?" in err
+
+
+@pytest.mark.parametrize("grammar", shipped_grammars())
+def test_a_sample_of_every_shipped_grammar_exports_exactly(grammar, tmp_path):
+    """The README's "samples of every shipped grammar export" (loaded in this process; the fresh
+    interpreter is the first test's)."""
+    import importlib.util
+
+    g = load_grammar(grammar)
+    term = g.sample(1)  # seed 1: a small nago_hnag network (seed 0's has 1,629 operations)
+    torch.manual_seed(0)
+    net = trained_like(build_network(term, SPEC, prune=g.prune))
+    export_term(grammar, str(term), tmp_path, spec=SPEC, dataset="cifar10", state_dict=net.state_dict())
+    spec = importlib.util.spec_from_file_location(f"exported_{grammar}", tmp_path / MODULE_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    exported = module.Network()
+    exported.load_state_dict(torch.load(tmp_path / WEIGHTS_FILE, weights_only=True))
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert torch.equal(exported.eval()(x), net(x))

@@ -54,6 +54,7 @@ def test_every_nb201_cell_round_trips_and_the_connected_ones_are_the_space():
     ("Cell(zero, zero, id, id, conv3x3, id)", "'conv3x3' is no NB201 operation.*character 25"),
     (f"Linear5({CONV3}, down)", "NB201's network"),
     ("Cell(" + "Linear1(" * 5000 + "id" + ")" * 5000 + ", id, id, id, id, id)", "nests too deeply"),
+    ("  \n", "nothing to convert: give an architecture in format 'nb201'"),
 ])
 def test_bad_input_is_a_clear_error(text, message):
     with pytest.raises(ConversionError, match=message):

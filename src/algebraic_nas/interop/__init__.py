@@ -92,6 +92,8 @@ def convert(fmt: str, text: str, reverse: Optional[bool] = None) -> str:
     or ``None`` with ``text`` recognised as a term) a term string → the format's text."""
     conv = get_converter(fmt)
     text = text.strip()
+    if not text:
+        raise ConversionError(f"nothing to convert: give an architecture in format {fmt!r} or a term")
     if reverse is None:
         reverse = conv.is_term is not None and conv.from_term is not None and conv.is_term(text)
     if not reverse:
