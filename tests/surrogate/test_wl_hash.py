@@ -97,3 +97,18 @@ def test_warm_start_starts_from_the_previous_optimum():
     assert warm.loss_ <= cold.loss_ + 1e-4
     # the first evaluated iterate is the previous optimum, not the default start
     assert warm.history_[1][0] < cold.history_[1][0]
+
+
+def test_split_query_product_equals_per_iteration_products():
+    """The query x training block (dense product for labels most training terms share, sparse
+    for the rest) equals the per-iteration sparse products exactly."""
+    terms, table, fn = fake_terms(seed=8, n=80, n_folds=1)
+    y = np.array([count_target(table[t]) for t in terms])
+    gp = GraphGP("hwl", graph_fn=fn, flat_hs=(3,)).fit(terms[:64], y[:64])
+    gp.predict(terms[64:])
+    for src in gp.model.covar_module.sources:
+        h = src.query_feats.h
+        got = src._query_train_raw(h)
+        pos, dense, _ = src._split_cache[("split", h)]
+        assert 0 < dense.shape[0] < len(pos)  # both paths are exercised
+        np.testing.assert_array_equal(got, cross_inner(src.query_feats, src.train_feats, h).sum(axis=0))

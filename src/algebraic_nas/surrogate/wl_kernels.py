@@ -14,11 +14,12 @@ from typing import Optional, Sequence
 
 import gpytorch
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.points import PointSet, Source, check_indices, take, term_indices
-from algebraic_nas.surrogate.wl import WLFeatures, WLFeaturizer, cross_inner
+from algebraic_nas.surrogate.wl import WLFeatures, WLFeaturizer, _pad, cross_inner
 
 
 class WLSource(Source):
@@ -49,6 +50,7 @@ class WLSource(Source):
         self._train_self: Optional[np.ndarray] = None  # (h_max+1, n) cumulative self kernel
         self._query_self: Optional[np.ndarray] = None
         self._gram_cache: dict[tuple, torch.Tensor] = {}
+        self._split_cache: dict[tuple, tuple] = {}  # per fit: the training block split for queries
 
     def fit(self, terms: Sequence[Term]) -> None:
         # features cached per term in the shared TermGraphs (one growing vocabulary per component)
@@ -62,6 +64,7 @@ class WLSource(Source):
             self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
         self.query_feats, self._query_self = None, None
         self._gram_cache = {}
+        self._split_cache = {}
 
     def set_query(self, terms: Sequence[Term]) -> None:
         if not terms:
@@ -123,12 +126,45 @@ class WLSource(Source):
         g = self._gram_cache.get(key)
         if g is None:
             self._check_h(h, query=True)
-            qt = cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
+            qt = self._query_train_raw(h) if self.fast else cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
             g = torch.as_tensor(
                 qt / np.outer(np.sqrt(self._query_self[h]), np.sqrt(self._train_self[h])), dtype=dtype, device=device
             )
             self._gram_cache[key] = g
         return g
+
+    def _query_train_raw(self, h: int) -> np.ndarray:
+        """Raw cumulative (m, n) kernel of the query against the training terms at depth h.
+
+        The iterations' counts side by side make one product. A sparse product costs about
+        (training terms per label)^2 / n per query row and label: labels that many training
+        terms share (an op's own label, its depth-1 neighbourhood; more than n / 16 of them)
+        go through a dense BLAS product instead, the rest through a sparse one (about 4x
+        faster at n = 1000 on hnb201). The split training block is built once per fit. Counts
+        are integers, so the result equals the sum of per-iteration sparse products exactly."""
+        key = ("split", h)
+        got = self._split_cache.get(key)
+        train = self.train_feats.counts[: h + 1]  # type: ignore[union-attr]
+        if got is None:
+            t = sp.hstack(train, format="csc")  # (n, W)
+            df = np.diff(t.indptr)  # training terms per column
+            popular = np.flatnonzero(df > max(1, t.shape[0] // 16))
+            pos = np.full(t.shape[1], -1, dtype=np.int64)
+            pos[popular] = np.arange(len(popular))
+            dense = np.ascontiguousarray(t[:, popular].toarray().T)  # (P, n)
+            rare = t.copy()
+            rare.data[np.repeat(pos >= 0, df)] = 0.0
+            rare.eliminate_zeros()
+            got = self._split_cache[key] = (pos, dense, rare.T.tocsr())  # (W, n): the other columns
+        pos, dense, rare_t = got
+        # query columns past the training block's width (labels no training term has) are zero there
+        q = sp.hstack([x if x.shape[1] == t.shape[1] else _pad(x[:, : t.shape[1]], t.shape[1])
+                       for x, t in zip(self.query_feats.counts[: h + 1], train)], format="csr")  # type: ignore[union-attr]
+        p = pos[q.indices]
+        hit = p >= 0
+        qd = np.zeros((q.shape[0], dense.shape[0]))
+        qd[np.repeat(np.arange(q.shape[0]), np.diff(q.indptr))[hit], p[hit]] = q.data[hit]  # no duplicates in CSR
+        return qd @ dense + (q @ rare_t).toarray()
 
     def gram(self, h: int, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype: torch.dtype, device) -> torch.Tensor:
         """Normalised kernel values between index sets (diag: only k(i1[k], i2[k]))."""
