@@ -26,7 +26,7 @@ import torch
 
 from algebraic_nas.errors import AlgebraicNASError
 
-from .trainer import TrainState
+from .train_state import TrainState
 
 FORMAT_VERSION = 1
 

@@ -40,7 +40,8 @@ from .devices import describe_device, resolve_device
 from .objectives import MeasureContext, measure_objectives
 from .protocols import Protocol, get_protocol
 from .record import FAILED, EvaluationRecord
-from .trainer import OUT_OF_MEMORY, TrainState, fits_on_device, is_oom, train
+from .train_state import TrainState
+from .trainer import OUT_OF_MEMORY, fits_on_device, is_oom, train
 
 log = logging.getLogger("algebraic_nas.evaluation")
 

@@ -47,6 +47,7 @@ from .augment import BatchTransform
 from .data import ImageDataset, Split
 from .progress import EpochProgress
 from .protocols import Protocol
+from .train_state import TrainState, capture_state, restore_state
 from .regularization import auxiliary_loss, set_drop_path, with_auxiliary_head
 
 log = logging.getLogger("algebraic_nas.evaluation")
@@ -60,24 +61,6 @@ _ON_DEVICE_FRACTION = 0.3
 
 class Diverged(Exception):
     """The training loss became NaN or inf."""
-
-
-@dataclass
-class TrainState:
-    """Everything needed to continue a run exactly: ``model`` and ``optimizer`` state dicts,
-    ``epochs_done``, the random streams (``generator``: the shuffle/augmentation generator's
-    state; ``torch_rng`` / ``cuda_rng``: the global ones, e.g. for dropout) and the per-epoch
-    history so far (losses in nats, errors as fractions, times in seconds)."""
-
-    model: dict
-    optimizer: dict
-    epochs_done: int
-    generator: torch.Tensor
-    torch_rng: torch.Tensor
-    cuda_rng: Optional[torch.Tensor] = None
-    train_losses: list[float] = field(default_factory=list)
-    valid_errors: list[float] = field(default_factory=list)
-    epoch_times_s: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -194,7 +177,9 @@ def _run(
         optimizer = _optimizer(model, protocol)
         start_epoch = 0
         if resume is not None:
-            start_epoch = _restore(resume, model, optimizer, gen, device, result)
+            start_epoch = restore_state(resume, model, optimizer, gen, device)
+            result.train_losses, result.valid_errors = list(resume.train_losses), list(resume.valid_errors)
+            result.epoch_times_s, result.epochs = list(resume.epoch_times_s), start_epoch
         autocast = _autocast(device, protocol)
         # A divergence check synchronises a GPU, so there only every few steps; on a CPU it is free.
         check_every = protocol.divergence_check_every if cuda else 1
@@ -246,53 +231,11 @@ def _run(
         finally:
             progress.close()
         if keep_state:  # before evaluating: eval draws no random numbers, but keep it exact anyway
-            result.state = _capture(model, optimizer, gen, device, result)
+            result.state = capture_state(model, optimizer, gen, device, result.epochs, result.train_losses,
+                                         result.valid_errors, result.epoch_times_s)
         result.valid_error = (result.valid_errors[-1] if protocol.eval_every_epoch and result.valid_errors
                               else error_rate(step_model, data.valid, transform, device, protocol))
         result.test_error = error_rate(step_model, data.test, transform, device, protocol)
-
-
-def _restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator,
-             device: torch.device, result: TrainResult) -> int:
-    """Load ``state`` into a freshly built run; returns the epoch to go on from."""
-    model.load_state_dict(state.model)
-    optimizer.load_state_dict(state.optimizer)  # moves the momentum buffers to the parameters' device
-    try:
-        gen.set_state(state.generator)
-    except (RuntimeError, TypeError, ValueError):
-        # saved on another device type (a CPU generator's state does not fit a CUDA one): the run
-        # goes on with a stream of its own, seeded from the epochs done, so it is not bit-identical
-        log.info("the checkpoint's data-order stream does not fit a %s generator: reseeded", gen.device.type)
-        gen.manual_seed(1_000_003 * (state.epochs_done + 1))
-    torch.set_rng_state(state.torch_rng)
-    if device.type == "cuda" and state.cuda_rng is not None:
-        torch.cuda.set_rng_state(state.cuda_rng, device)
-    result.train_losses = list(state.train_losses)
-    result.valid_errors = list(state.valid_errors)
-    result.epoch_times_s = list(state.epoch_times_s)
-    result.epochs = state.epochs_done
-    return state.epochs_done
-
-
-def _capture(model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, device: torch.device,
-             result: TrainResult) -> TrainState:
-    """The run's state now, as CPU tensors (a checkpoint can be read on a machine without a GPU)."""
-    def cpu(x):
-        if isinstance(x, torch.Tensor):
-            return x.detach().to("cpu", copy=True)
-        if isinstance(x, dict):
-            return {k: cpu(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return type(x)(cpu(v) for v in x)
-        return x
-
-    return TrainState(
-        model=cpu(model.state_dict()), optimizer=cpu(optimizer.state_dict()), epochs_done=result.epochs,
-        generator=gen.get_state(), torch_rng=torch.get_rng_state(),
-        cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        train_losses=list(result.train_losses), valid_errors=list(result.valid_errors),
-        epoch_times_s=list(result.epoch_times_s),
-    )
 
 
 @torch.no_grad()
