@@ -73,6 +73,8 @@ def test_bad_terms_are_refused():
         convert("darts", term.replace("Node3(sep_conv_3x3, sep_conv_3x3, none)", "Node3(sep_conv_3x3, none, none)"))
     with pytest.raises(ConversionError, match="expected DartsCIFAR"):
         convert("darts", "Darts" + term[len("DartsCIFAR"):], reverse=True)
+    with pytest.raises(ConversionError, match=r"one Darts\(...\) cell is not a genotype"):
+        convert("darts", V2_NORMAL)  # a cell alone: recognised as a term, refused with what to write
 
 
 def test_the_cli_converts_both_ways():

@@ -172,6 +172,9 @@ def term_to_genotype(text: str) -> str:
         root = parse_tree(text)
     except ValueError as e:  # a malformed term string
         raise ConversionError(f"not a term: {e}") from None
+    if root.sym == "Darts" and root.args and all((a.sym or "").startswith("Node") for a in root.args):
+        raise ConversionError(f"one Darts(...) cell is not a genotype (a normal and a reduction cell): write "
+                              f"{DARTS_NETWORK}(C, L, NORMAL, REDUCE)", text, root.pos)
     if root.sym != DARTS_NETWORK or len(root.args) != 4:
         raise ConversionError(f"expected {DARTS_NETWORK}(C, L, NORMAL, REDUCE)", text, root.pos)
     normal, reduce = (_cell_pairs_of_term(c, text) for c in root.args[2:])
@@ -180,7 +183,7 @@ def term_to_genotype(text: str) -> str:
 
 
 def _is_term(text: str) -> bool:
-    return text.lstrip().startswith(DARTS_NETWORK)
+    return text.lstrip().startswith((DARTS_NETWORK, "Darts("))
 
 
 def genotype_to_eval_term(text: str) -> str:
