@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Optional
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
+# stand-ins for GPU device files (task/none: SLURM only hands out their indices)
+PLACEHOLDER_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 CLIENTS = ("sbatch", "squeue", "scancel", "sinfo")
 
 
@@ -55,11 +57,16 @@ def _memory_mb() -> int:
 
 class LocalSlurm:
     """One node (this machine) in one partition ``debug``, ``cpus`` CPUs (default: at least 2, the
-    node's count when larger; ``config_overrides`` lets a 1-CPU machine run 2 one-CPU jobs)."""
+    node's count when larger; ``config_overrides`` lets a small machine run more one-CPU jobs) and
+    ``gpus`` GPU GRES: placeholder devices, no real GPU, but SLURM hands them out as on a GPU
+    node (a job with ``--gres=gpu:N`` gets ``CUDA_VISIBLE_DEVICES`` with N indices)."""
 
-    def __init__(self, root: Path, cpus: Optional[int] = None) -> None:
+    def __init__(self, root: Path, cpus: Optional[int] = None, gpus: int = 0) -> None:
         self.root = Path(root)
         self.cpus = cpus or max(2, os.cpu_count() or 1)
+        if not 0 <= int(gpus) <= len(PLACEHOLDER_DEVICES):
+            raise ValueError(f"gpus={gpus}: 0 to {len(PLACEHOLDER_DEVICES)} placeholder GPUs")
+        self.gpus = int(gpus)
         self.node = socket.gethostname().split(".")[0]
         self.conf = self.root / "slurm.conf"
         self.munge_socket = self.root / "munge" / "munge.socket"
@@ -79,6 +86,10 @@ class LocalSlurm:
         key.chmod(0o600)
         ctld_port, d_port = _free_ports(2)
         r = self.root
+        gres = f" Gres=gpu:{self.gpus}" if self.gpus else ""
+        if self.gpus:  # read by slurmd next to slurm.conf; the files only need to exist
+            (r / "gres.conf").write_text("AutoDetect=off\n" + "".join(
+                f"Name=gpu File={PLACEHOLDER_DEVICES[i]} Count=1\n" for i in range(self.gpus)))
         self.conf.write_text(
             "\n".join([
                 "ClusterName=algnastest",
@@ -112,7 +123,8 @@ class LocalSlurm:
                 f"SlurmdPidFile={r / 'slurmd.pid'}",
                 f"SlurmctldLogFile={r / 'log' / 'slurmctld.log'}",
                 f"SlurmdLogFile={r / 'log' / 'slurmd.log'}",
-                f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={_memory_mb()} State=UNKNOWN",
+                "GresTypes=gpu",
+                f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={_memory_mb()}{gres} State=UNKNOWN",
                 "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
                 "",
             ])

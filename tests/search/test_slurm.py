@@ -2,7 +2,8 @@
 
 A short search with 2 jobs records each evaluation's SLURM job id; ``scancel`` of a worker's job
 in the middle of an evaluation gets that evaluation evaluated again and the search completes;
-after ``kill -9`` of the driver no job is left running beyond the worker death timeout.
+after ``kill -9`` of the driver no job is left running beyond the worker death timeout; the
+workers of a job with 2 GPUs (placeholder GRES) see one GPU each.
 """
 
 from __future__ import annotations
@@ -25,18 +26,21 @@ from test_end_to_end import config
 
 HERE = Path(__file__).parent
 MARKS_ENV = "ALGEBRAIC_NAS_TEST_MARKS"
+SLEEP_ENV = "ALGEBRAIC_NAS_TEST_SLEEP"
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 
 
 def marked_evaluate(**kwargs):
     """``evaluate`` that first leaves a mark (term and SLURM job id) in ``$ALGEBRAIC_NAS_TEST_MARKS``
-    and waits 3 s, so that a test sees which evaluation runs where and can cancel its job mid-run."""
+    and waits ``$ALGEBRAIC_NAS_TEST_SLEEP`` s (3), so that a test sees which evaluation runs where
+    and can cancel its job mid-run."""
     from algebraic_nas.evaluation import evaluate
 
     marks = Path(os.environ[MARKS_ENV])
     name = f"{time.time_ns()}-{os.getpid()}.json"
-    (marks / name).write_text(json.dumps({"term": kwargs["term"], "job": os.environ.get("SLURM_JOB_ID")}))
-    time.sleep(3)
+    (marks / name).write_text(json.dumps({"term": kwargs["term"], "job": os.environ.get("SLURM_JOB_ID"),
+                                          "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")}))
+    time.sleep(float(os.environ.get(SLEEP_ENV, "3")))
     return evaluate(**kwargs)
 
 
@@ -53,7 +57,7 @@ def read_marks(marks: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     root = tmp_path_factory.mktemp("slurm")
-    cluster = LocalSlurm(root)
+    cluster = LocalSlurm(root, cpus=max(4, os.cpu_count() or 1), gpus=2)  # 2 placeholder GPUs
     try:
         cluster.start()
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
@@ -129,11 +133,14 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
     marks = tmp_path / "marks"
     marks.mkdir()
     death_timeout = 10
-    # adaptive this time: jobs come and go with the queue of evaluations (at least one)
+    # adaptive this time (jobs come and go with the queue of evaluations, at least one), and jobs
+    # of 2 GPUs (the fixture's placeholders): 2 workers per job, one GPU each
     overrides = slurm_overrides(tmp_path, evaluations=20, death_timeout=death_timeout,
-                                jobs=("executor.adaptive_min_jobs=1", "executor.adaptive_max_jobs=2"))
+                                jobs=("executor.adaptive_min_jobs=1", "executor.adaptive_max_jobs=2",
+                                      "executor.gpus_per_job=2"))
     cmd = [sys.executable, "-m", "algebraic_nas.search", *overrides, f"run_dir={tmp_path / 'run'}"]
-    env = {**os.environ, MARKS_ENV: str(marks)}
+    # evaluations far longer than the death timeout: a worker must not wait for its evaluation
+    env = {**os.environ, MARKS_ENV: str(marks), SLEEP_ENV: "120"}
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 180
@@ -143,12 +150,20 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
         while len(slurm.jobs()) < 2 and time.monotonic() < deadline:  # adaptive: scales up to its maximum
             time.sleep(0.5)
         assert len(slurm.jobs()) == 2 and slurm.jobs("RUNNING")
+        # the two workers of a job split its two GPUs: each sees exactly one, and they differ
+        while time.monotonic() < deadline and not any(
+                {m["gpu"] for m in read_marks(marks) if m["job"] == job} == {"0", "1"}
+                for job in {m["job"] for m in read_marks(marks)}):
+            time.sleep(0.5)
+        marks_now = read_marks(marks)
+        assert all(m["gpu"] in ("0", "1") for m in marks_now), marks_now
+        assert any({m["gpu"] for m in marks_now if m["job"] == job} == {"0", "1"} for job in {m["job"] for m in marks_now})
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     killed_at = time.monotonic()
     # the workers lose their scheduler; after the death timeout they exit, and their jobs end
-    while slurm.jobs() and time.monotonic() - killed_at < death_timeout + 60:
+    while slurm.jobs() and time.monotonic() - killed_at < death_timeout + 40:
         time.sleep(1)
     left = slurm.jobs()
     assert left == [], f"jobs still running {time.monotonic() - killed_at:.0f} s after kill -9: {left}"
