@@ -10,9 +10,9 @@ The driver (and the Dask scheduler inside it) stays on the login/submit node; ev
 * without: one worker per core (``cores // threads``).
 
 The number of jobs is ``jobs``, or ``ceil(n_workers / workers_per_job)``, or adaptive between
-``adaptive_min_jobs`` and ``adaptive_max_jobs``. A worker whose scheduler is gone for
-``death_timeout_s`` exits, and so does its job: a driver killed with ``kill -9`` leaves no job
-running past that. A job that is cancelled or preempted loses its workers; Dask runs their
+``adaptive_min_jobs`` and ``adaptive_max_jobs``. A worker that loses its scheduler exits, also
+in the middle of an evaluation (see ``preload.py``; one that cannot reach it gives up after
+``death_timeout_s``), and so does its job: a driver killed with ``kill -9`` leaves no job running. A job that is cancelled or preempted loses its workers; Dask runs their
 evaluations again on the other workers (and on replacements in adaptive mode).
 """
 
