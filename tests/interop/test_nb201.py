@@ -61,6 +61,14 @@ def test_bad_input_is_a_clear_error(text, message):
         convert("nb201", text)
 
 
+def test_a_forced_direction_that_does_not_fit_the_text_says_so():
+    nb201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    with pytest.raises(ConversionError, match=r"looks like nb201 text, not a term: leave out --reverse"):
+        convert("nb201", nb201, reverse=True)
+    with pytest.raises(ConversionError, match=r"looks like a term: leave out --to-term"):
+        convert("nb201", nb201_to_term(nb201, cell_only=True), reverse=False)
+
+
 def test_cells_of_one_network_must_agree():
     term = nb201_to_term(ISSUE)
     other = term.replace("avg_pool", "id", 1)

@@ -94,10 +94,18 @@ def convert(fmt: str, text: str, reverse: Optional[bool] = None) -> str:
     text = text.strip()
     if not text:
         raise ConversionError(f"nothing to convert: give an architecture in format {fmt!r} or a term")
+    detected = conv.is_term is not None and conv.from_term is not None and conv.is_term(text)
+    forced = reverse is not None and reverse != detected and conv.is_term is not None
     if reverse is None:
-        reverse = conv.is_term is not None and conv.from_term is not None and conv.is_term(text)
-    if not reverse:
-        return conv.to_term(text)
-    if conv.from_term is None:
+        reverse = detected
+    if reverse and conv.from_term is None:
         raise ConversionError(f"format {fmt!r} converts only to terms, not back")
-    return conv.from_term(text)
+    try:
+        return conv.from_term(text) if reverse else conv.to_term(text)  # type: ignore[misc]
+    except ConversionError as e:
+        if not forced:
+            raise
+        # the forced direction disagrees with what the text looks like: say so
+        hint = "it looks like a term: leave out --to-term (reverse=False)" if detected else \
+            f"it looks like {fmt} text, not a term: leave out --reverse (reverse=True)"
+        raise ConversionError(f"{e} ({hint})") from e
