@@ -134,3 +134,25 @@ def test_a_worker_process_imports_the_plugins_before_it_evaluates(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok"), out.stdout
+
+
+@pytest.mark.cuda
+def test_two_local_workers_share_one_gpu_and_the_records_say_so():
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from algebraic_nas.grammar import load_grammar
+
+    g = load_grammar("hnb201")
+    settings = EvaluationTask(grammar="hnb201", dataset="digits", protocol={"name": "tiny", "progress": "none"},
+                              device="cuda")
+    ex = DaskExecutor(n_workers=2, gpus=["0"], evaluations_per_gpu=2, gpu_headroom_mb=0)
+    try:
+        done = _run_all(ex, [settings.for_proposal(i, Proposal(g.sample(i))) for i in range(2)])
+    finally:
+        ex.close()
+    assert len(done) == 2
+    for _, r in done:
+        assert r["outcome"] == "ok" and r["gpu"].startswith("GPU 0 (") and r["gpu_shared_by"] == 2, r
+        assert r["device"].startswith("cuda:0")
