@@ -10,11 +10,9 @@ protocol (``quick`` for one epoch: an evaluation is *shorter* next to a proposal
 default 4 epochs, which makes hiding proposals harder) and 8 evaluations of which 3 random (the
 default is 30 with 10 random). Two executors, each synchronous and ahead:
 
-* ``inprocess`` (the default with one worker): the training runs in the driver's process, so a
-  proposal thread shares the interpreter lock with it; the driver proposes synchronously there
-  unless asked, and the "ahead" run here is that forced choice (``Driver(propose_ahead=True)``);
-* ``local`` (one Dask worker process): the training runs in another process, the proposal
-  thread truly alongside it.
+* ``inprocess`` (the default with one worker): the training runs in the driver's process and
+  shares the interpreter lock with the proposal thread;
+* ``local`` (one Dask worker process): the training runs in another process.
 
 Compare ``wall_per_evaluation_s`` as well as the overhead: a proposal that slows the training
 down lowers the overhead without making the search faster. Target: overhead ≤ 5 % (27 %

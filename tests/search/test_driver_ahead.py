@@ -90,12 +90,10 @@ def test_a_proposal_computed_ahead_starts_the_next_evaluation_at_once(tmp_path):
     assert 0.0 < sync.time.overhead < 1.0
 
 
-def test_with_the_in_process_executor_proposals_wait_for_a_free_worker_unless_asked(tmp_path, caplog):
-    # the evaluation runs in the driver's process: a proposal thread would only take turns with it
-    with caplog.at_level("INFO", logger="algebraic_nas.search.driver"):
-        result, rows, _ = drive(tmp_path, SlowRandom(ToyGrammar(), delay=0.01), Budget(evaluations=2))
-    assert not result.time.propose_ahead and "executor=local" in caplog.text
-    assert result.time.proposal_wait_s >= 2 * 0.01
+def test_the_strategy_decides_by_default(tmp_path):
+    ahead, _, _ = drive(tmp_path / "slow", SlowRandom(ToyGrammar(), delay=0.01), Budget(evaluations=2))
+    sync, _, _ = drive(tmp_path / "fast", RandomSearch(ToyGrammar()), Budget(evaluations=2))
+    assert ahead.time.propose_ahead and not sync.time.propose_ahead
 
 
 def test_pending_evaluations_enter_each_proposal_and_nothing_is_proposed_twice_with_two_workers(tmp_path):

@@ -15,11 +15,11 @@ Workers are refilled one by one as soon as each evaluation ends, never in synchr
 With ``propose_ahead`` (BANAT's default) the strategy lives on a background thread
 (``search/proposer.py``) and a free worker takes the proposal computed while it trained; a
 proposal computed ahead is stored only when a worker takes it, and never beyond the evaluation
-budget. Not with the in-process executor, unless asked (``Driver(propose_ahead=True)``): its
-evaluation runs in the driver's process, where the proposal thread and the training share one
-interpreter lock and take turns (measured: an hnb201 training took 4x longer while proposals ran
-beside it, for no gain in wall time); there a proposal is computed when the worker is free.
-``executor=local`` runs the evaluation in a worker process, and the proposals truly alongside.
+budget. With the in-process executor the training runs in the driver's process and shares the
+interpreter lock with the proposal thread: the proposal uses the training's lock-free time (torch
+kernels) and slows the training down somewhat, so the evaluation times absorb part of the
+proposal's and the overhead figure understates the cost; compare wall time per evaluation
+(``python -m benchmarks overhead`` does). ``executor=local`` trains in a worker process instead.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
-from algebraic_nas.search.executors import Executor, InProcessExecutor
+from algebraic_nas.search.executors import Executor
 from algebraic_nas.search.overhead import SessionTime, evaluation_seconds, record_session
 from algebraic_nas.search.progress import Progress, Status
 from algebraic_nas.search.proposal import Proposal, Result
@@ -111,8 +111,7 @@ class Driver:
         free worker triggers its own proposal with the others pending).
     progress: the live display (``None``: none).
     propose_ahead: compute proposals while the workers train (``None``: the strategy's
-        ``propose_ahead``, except with the in-process executor; ``False``: the synchronous path,
-        a proposal when a worker is free).
+        ``propose_ahead``; ``False``: the synchronous path, a proposal when a worker is free).
     """
 
     def __init__(
@@ -248,7 +247,7 @@ class Driver:
         self.store.start_session()
         self._session_start = time.monotonic()
         self.resume()
-        self.proposer = Proposer(self.strategy, self._ahead())
+        self.proposer = Proposer(self.strategy, self.propose_ahead)
         last_beat = time.monotonic()
         clean = False
         try:
@@ -303,19 +302,6 @@ class Driver:
         s = self.store.summary()
         return SearchResult(best=s.best, counts=s.counts, elapsed_s=self.elapsed(),
                             evaluations_this_session=self._session_done, time=spent)
-
-    def _ahead(self) -> bool:
-        """Whether proposals are computed while the workers train (see the module docstring)."""
-        if self.propose_ahead is not None:
-            return bool(self.propose_ahead)
-        if not getattr(self.strategy, "propose_ahead", False):
-            return False
-        if isinstance(self.executor, InProcessExecutor):
-            log.info("proposals are made when the worker is free: the in-process executor trains in this "
-                     "process, where a proposal computed alongside would only take turns with the training; "
-                     "executor=local trains in a worker process and proposes meanwhile")
-            return False
-        return True
 
     def _session_time(self) -> SessionTime:
         """Where this session's time went (the search overhead)."""
