@@ -3,6 +3,7 @@ interpreter where algebraic_nas cannot be imported, gives the framework network'
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -68,6 +69,18 @@ def trained_like(net: torch.nn.Module) -> torch.nn.Module:
     return net.eval()
 
 
+def assert_exported_equal(out_dir, net: torch.nn.Module, name: str) -> None:
+    """The network exported to ``out_dir``, loaded in this process, gives ``net``'s outputs exactly."""
+    spec = importlib.util.spec_from_file_location(name, out_dir / MODULE_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    exported = module.Network()
+    exported.load_state_dict(torch.load(out_dir / WEIGHTS_FILE, weights_only=True))
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert torch.equal(exported.eval()(x), net.eval()(x))
+
+
 def run_fresh(out_dirs: list, x: torch.Tensor, tmp_path) -> list[torch.Tensor]:
     """Outputs on ``x`` of the networks exported to ``out_dirs``, computed in one fresh interpreter."""
     data = str(tmp_path / "x.pt")
@@ -119,6 +132,19 @@ def test_darts_export_leaves_out_the_auxiliary_head():
     assert sum(v.numel() for k, v in weights.items() if "running" not in k and "num_batches" not in k) == \
            sum(p.numel() for p in net.parameters()) - sum(p.numel() for p in net.tap.head.parameters())
     assert "nn.Identity()  # darts_aux_tap" in network_source(net)
+
+
+def test_weights_trained_with_the_auxiliary_head_export(tmp_path):
+    """A checkpoint of a DARTS network trained with protocol.auxiliary_weight holds the head's
+    weights: the export takes the state dict, leaves the head out and keeps the outputs."""
+    from algebraic_nas.assembly.darts_network import build_darts_network
+
+    term = load_grammar("darts").sample(2)
+    torch.manual_seed(0)
+    net = trained_like(build_darts_network(term, SPEC, auxiliary=True))
+    result = export_term("darts", str(term), tmp_path, spec=SPEC, state_dict=net.state_dict())
+    assert result.weights_from == "state_dict"
+    assert_exported_equal(tmp_path, net, "exported_aux")
 
 
 def test_cli_exports_a_term_with_a_weights_file_and_a_program(tmp_path, capsys):
@@ -180,18 +206,9 @@ def test_export_errors_say_what_to_fix(tmp_path, capsys):
 def test_a_sample_of_every_shipped_grammar_exports_exactly(grammar, tmp_path):
     """The README's "samples of every shipped grammar export" (loaded in this process; the fresh
     interpreter is the first test's)."""
-    import importlib.util
-
     g = load_grammar(grammar)
     term = g.sample(1)  # seed 1: a small nago_hnag network (seed 0's has 1,629 operations)
     torch.manual_seed(0)
     net = trained_like(build_network(term, SPEC, prune=g.prune))
     export_term(grammar, str(term), tmp_path, spec=SPEC, dataset="cifar10", state_dict=net.state_dict())
-    spec = importlib.util.spec_from_file_location(f"exported_{grammar}", tmp_path / MODULE_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    exported = module.Network()
-    exported.load_state_dict(torch.load(tmp_path / WEIGHTS_FILE, weights_only=True))
-    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        assert torch.equal(exported.eval()(x), net(x))
+    assert_exported_equal(tmp_path, net, f"exported_{grammar}")

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional, Union
 import torch
 
 from algebraic_nas.assembly import InputSpec, build_network
+from algebraic_nas.errors import AlgebraicNASError
 from algebraic_nas.grammar import load_grammar
 
 from .export_source import ExportError, export_state_dict, network_source
@@ -103,19 +104,26 @@ def export_term(grammar: str, term: str, out_dir: Union[str, os.PathLike], *, sp
     t = g.parse(term)
     spec = InputSpec(*spec)
     net = build_network(t, spec, seed=seed, prune=g.prune)
+    params = sum(p.numel() for p in net.parameters())  # the exported (inference) network's
     source = "initialisation"
     if state_dict is not None:
+        if hasattr(net, "enable_auxiliary") and set(state_dict) - set(net.state_dict()):
+            # trained with DARTS's auxiliary head (protocol.auxiliary_weight): its weights are in the
+            # state dict; the network takes them, and the export leaves the head out
+            try:
+                net.enable_auxiliary()
+            except AlgebraicNASError:
+                pass  # no head fits this input: the strict load below names the keys
         try:
             net.load_state_dict(state_dict, strict=True)
         except RuntimeError as e:
             # torch's first line only names the class; the next ones name the keys and shapes
             details = [line.strip() for line in str(e).splitlines()[1:] if line.strip()]
             shown = "; ".join(d[:200] for d in details[:3]) + ("; ..." if len(details) > 3 else "")
-            raise ExportError(f"the weights do not fit the network of the term built for input "
-                              f"{tuple(spec)} (channels, resolution, classes; is it the dataset they were "
-                              f"trained on?): {shown or str(e)}") from e
+            hint = (f" built for input {tuple(spec)} (channels, resolution, classes; is it the dataset they were "
+                    f"trained on?)") if "size mismatch" in str(e) else ""
+            raise ExportError(f"the weights do not fit the network of the term{hint}: {shown or str(e)}") from e
         source = weights_from or "state_dict"
-    params = sum(p.numel() for p in net.parameters())
     header = _header(str(t), grammar, dataset or "-", spec, seed, source, params)
     result = export_network(net, out_dir, header=header, program=program, weights_from=source)
     if state_dict is None:
