@@ -8,7 +8,7 @@ written in the framework's grammar, with the parameter count the paper prints wh
 ``spec`` is the input the paper's count refers to, ``(channels, resolution, classes)``;
 ``published_params`` the paper's figure (``None`` where it gives none for this part of the
 network), and ``note`` says how the term relates to the paper's network. The README lists them
-with the framework's counts; ``tests/test_published.py`` builds every one and checks the counts.
+with the framework's counts; ``tests/assembly/test_published.py`` builds every one and checks the counts.
 Plain data: no torch, no grammar loading here.
 """
 
