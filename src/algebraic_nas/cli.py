@@ -46,12 +46,9 @@ def command(name: str, help: str) -> Callable:
 
 def read_term_arg(text: str) -> str:
     """A TERM argument: the term itself, ``@FILE`` (read from a file) or ``-`` (standard input)."""
-    if text == "-":
-        return sys.stdin.read().strip()
-    if text.startswith("@"):
-        with open(text[1:], encoding="utf-8") as fh:
-            return fh.read().strip()
-    return text
+    from algebraic_nas.grammar.termparse import read_term_text
+
+    return read_term_text(text)
 
 
 def _grammar_arg(p: argparse.ArgumentParser) -> None:

@@ -68,6 +68,12 @@ def test_check_argument_file_and_stdin(capsys, tmp_path, monkeypatch):
     assert run(capsys, "check", "hnb201", "-", stdin=term, monkeypatch=monkeypatch)[0] == 0
 
 
+def test_a_missing_term_file_names_the_file(capsys, tmp_path):
+    missing = tmp_path / "nope.txt"
+    code, _, err = run(capsys, "check", "hnb201", f"@{missing}")
+    assert code == 2 and str(missing) in err and "@FILE" in err and "Traceback" not in err
+
+
 def test_check_invalid_term_exits_1_with_position(capsys):
     code, out, err = run(capsys, "check", "toy", "Linear(conv, id, foo)")
     assert code == 1

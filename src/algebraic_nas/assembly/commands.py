@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
+
+from algebraic_nas.grammar.termparse import read_term_text
 
 from .shapes import InputSpec
 
@@ -28,20 +29,11 @@ if TYPE_CHECKING:
 DatasetSpecFn = Callable[[str], InputSpec]  # dataset name → its input spec; raises ValueError if unknown
 
 
-def _read_term(text: str) -> str:
-    if text == "-":
-        return sys.stdin.read().strip()
-    if text.startswith("@"):
-        with open(text[1:], encoding="utf-8") as f:
-            return f.read().strip()
-    return text
-
-
 def _parse(grammar_name: str, term_text: str) -> tuple[Grammar, Term]:
     from algebraic_nas.grammar import load_grammar
 
     grammar = load_grammar(grammar_name)
-    return grammar, grammar.parse(_read_term(term_text))
+    return grammar, grammar.parse(read_term_text(term_text))
 
 
 def build_command(args: argparse.Namespace, spec: InputSpec) -> int:

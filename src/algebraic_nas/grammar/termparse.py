@@ -278,3 +278,21 @@ def parse_term(g: "Grammar", text: str, start: str, fast: bool = True) -> Term:
         if g.shared:
             t = canonical_shared(g, t)
     return t
+
+
+def read_term_text(text: str) -> str:
+    """A TERM argument as the CLI takes it: the term itself, ``@FILE`` (the term read from FILE)
+    or ``-`` (standard input). A missing or unreadable file is a ``FileNotFoundError`` /
+    ``OSError`` naming the file and what ``@`` means."""
+    if text == "-":
+        return sys.stdin.read().strip()
+    if not text.startswith("@"):
+        return text
+    path = text[1:]
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"term file {path!r} not found ('@FILE' reads the term from FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OSError(f"cannot read the term file {path!r}: {exc}") from None
