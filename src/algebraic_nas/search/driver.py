@@ -217,6 +217,7 @@ class Driver:
     def _prefetch(self, finished: int) -> None:
         """With ``propose_ahead``: start computing the proposals the next free worker will take
         (the evaluations in flight pending), only if the budget will let it run them."""
+        assert self.proposer is not None
         if self._requeue or not self._may_submit(finished):
             return
         left = self._left(finished)
