@@ -252,8 +252,9 @@ def check_names(c: Mapping[str, Any], strategy_given: bool, default_function: bo
     ex = dict(c.get("executor") or {})
     executor = get_executor(ex.pop("kind", "auto"))
     settings = resolve_config(executor.config, None, ex, where="executor")
-    if executor.check is not None:  # the executor's own checks (a batch job's shape)
-        executor.check(settings, c.get("n_workers", 1))
+    n_workers = c.get("n_workers", 1)
+    if executor.check is not None and _is_int(n_workers):  # the executor's own checks (a batch job's shape);
+        executor.check(settings, n_workers)  # a bad n_workers is check_workers' error, naming it
     if default_function:  # a user function may take any dataset or protocol name
         from algebraic_nas.evaluation import get_dataset_info, get_protocol
 
