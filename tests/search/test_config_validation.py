@@ -71,6 +71,7 @@ MISTAKES = [
     ({"progress": "off"}, "progress='off': must be one of auto, bar, log, none"),
     ({"seed": "x"}, "seed='x': must be an integer"),
     ({"eval_seed": 1.5}, "eval_seed=1.5: must be an integer or null"),
+    ({"propose_ahead": "yes"}, "propose_ahead='yes': must be true, false or null"),
     ({"evaluation_function": "no_such_module_xyz:evaluate"}, "evaluation_function='no_such_module_xyz:evaluate': "
                                                              "cannot be imported (ModuleNotFoundError"),
     ({"evaluation_function": "algebraic_nas.evaluation:no_such_function"}, "evaluation_function="

@@ -109,6 +109,8 @@ class SearchConf:
     objectives: List[str] = field(default_factory=lambda: ["valid_error"])
     constraints: Any = None
     checkpoints: str = "best"  # best | all | none: which training checkpoints the run keeps (search/checkpoints.py)
+    # compute proposals while the workers train: null = the strategy's choice (BANAT yes), false = synchronous
+    propose_ahead: Optional[bool] = None
 
 
 def _first_set(value: Any, default: Any) -> Any:

@@ -93,7 +93,8 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
         run_dir: output directory; holds ``runs.sqlite`` and, at the end, ``report/``.
         strategy: use this strategy object instead of building ``cfg["strategy"]``.
         propose_ahead: the driver's choice of computing proposals while the workers train
-            (``None``: the driver decides, see ``search/driver.py``).
+            (``None``: the config's ``propose_ahead``, whose null lets the driver decide, see
+            ``search/driver.py``).
     """
     from algebraic_nas.evaluation.evaluate import DEFAULT_CPU_THREADS
 
@@ -145,7 +146,8 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
             driver = Driver(
                 grammar, strategy, executor, store, settings, budget,
                 batch_size=int((c.get("strategy") or {}).get("batch_size", 1)),
-                progress=Progress(c.get("progress", "auto")), propose_ahead=propose_ahead,
+                progress=Progress(c.get("progress", "auto")),
+                propose_ahead=propose_ahead if propose_ahead is not None else c.get("propose_ahead"),
             )
             result = driver.run()
         finally:

@@ -284,6 +284,8 @@ def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> Grammar:
         raise _fail("progress", progress, "must be one of " + ", ".join(PROGRESS_MODES))
     if not _is_int(c.get("seed", 0)):
         raise _fail("seed", c.get("seed"), "must be an integer")
+    if c.get("propose_ahead") not in (None, True, False):
+        raise _fail("propose_ahead", c.get("propose_ahead"), "must be true, false or null (the strategy's choice)")
     if c.get("eval_seed") is not None and not _is_int(c["eval_seed"]):
         raise _fail("eval_seed", c["eval_seed"], "must be an integer or null (the seed)")
     check_evaluation_function(function)
