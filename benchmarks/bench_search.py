@@ -77,13 +77,13 @@ def _proposal(g: Any, terms: list, errors: list[float], seed: int, variant: str)
         s._graphs.pin(terms)
     s.observe(Result(Proposal(terms[-1]), {"valid_error": errors[-1]}))
     s.rng = random.Random(10_000 + seed)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     s.propose(n=1)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if s.last.random:
         raise RuntimeError("BANAT fell back to a random proposal: the GP fit failed (see log)")
     r = s.last.results[0]
-    return dict(wall=wall, fit=s.last.fit_time_s, opt=s.last.optimise_time_s, value=r.value,
+    return dict(wall=wall, cpu=cpu, fit=s.last.fit_time_s, opt=s.last.optimise_time_s, value=r.value,
                 generations=r.generations, scored=r.n_scored)
 
 
@@ -123,6 +123,11 @@ def run(quick: bool) -> Iterable[dict]:
                                   ("opt", "banat_acquisition_opt_s", None)):
             m = {v: med(x[key] for x in runs[v]) for v in VARIANTS}
             extra = {"target_s": target} if target is not None else {}
+            if key == "wall":  # CPU seconds of this process: less sensitive to other jobs on the machine
+                cpu = {v: med(x["cpu"] for x in runs[v]) for v in VARIANTS}
+                extra.update(cpu_s=cpu["fast"], baseline_cpu_s=cpu["baseline"], warm_cpu_s=cpu["warm"],
+                             cpu_ratio=round(cpu["baseline"] / cpu["fast"], 2),
+                             warm_cpu_ratio=round(cpu["baseline"] / cpu["warm"], 2))
             yield benchmarks.record(f"search.{name}.n{n}", m["fast"], "s", **common, **extra,
                                     baseline_s=m["baseline"], ratio=round(m["baseline"] / m["fast"], 2),
                                     warm_s=m["warm"], warm_ratio=round(m["baseline"] / m["warm"], 2),
