@@ -148,3 +148,26 @@ def test_parents_without_numbers_draw_as_without_the_operator():
 def test_perturbation_settings_are_checked():
     with pytest.raises(ValueError, match="perturb"):
         EvolutionaryOptimiser(load_grammar("nago_hnag"), EvolutionConfig(perturb_scale=0.0))
+
+
+def test_cyclic_gc_is_paused_while_scoring_and_restored():
+    import gc
+
+    from algebraic_nas.search.acquisition import cyclic_gc_paused
+
+    seen = []
+    assert gc.isenabled()
+    with cyclic_gc_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(KeyError):
+        with cyclic_gc_paused():
+            raise KeyError("x")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller's own pause is kept
+    finally:
+        gc.enable()
