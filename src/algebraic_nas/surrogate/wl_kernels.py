@@ -164,7 +164,8 @@ class WLSource(Source):
         hit = p >= 0
         qd = np.zeros((q.shape[0], dense.shape[0]))
         qd[np.repeat(np.arange(q.shape[0]), np.diff(q.indptr))[hit], p[hit]] = q.data[hit]  # no duplicates in CSR
-        return qd @ dense + (q @ rare_t).toarray()
+        # torch's matmul follows the GP's thread setting (numpy's BLAS would spin up its own threads)
+        return (torch.from_numpy(qd) @ torch.from_numpy(dense)).numpy() + (q @ rare_t).toarray()
 
     def gram(self, h: int, i1: torch.Tensor, i2: torch.Tensor, diag: bool, dtype: torch.dtype, device) -> torch.Tensor:
         """Normalised kernel values between index sets (diag: only k(i1[k], i2[k]))."""
