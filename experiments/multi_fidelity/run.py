@@ -2,7 +2,7 @@
 every rung, Hyperband (random terms, continuation), BANAT at full fidelity and random search, at
 equal total training epochs per run.
 
-    nohup .venv/bin/python experiments/multi_fidelity/run.py --seeds 0 1 2 --epochs-budget 16 --deadline 07:14 \\
+    nohup .venv/bin/python experiments/multi_fidelity/run.py --seeds 0 1 2 --epochs-budget 24 --deadline 07:14 \\
         > experiments/multi_fidelity/run.log 2>&1 &
     .venv/bin/python experiments/multi_fidelity/analyse.py
 
@@ -87,7 +87,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
-    ap.add_argument("--epochs-budget", type=float, default=16.0, help="training epochs per run")
+    ap.add_argument("--epochs-budget", type=float, default=24.0, help="training epochs per run")
     ap.add_argument("--deadline", default=None, help="UTC HH:MM after which no run starts")
     ap.add_argument("--out", default=str(HERE / "runs"))
     args = ap.parse_args()
