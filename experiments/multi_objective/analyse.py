@@ -1,5 +1,5 @@
-"""Tables and plots of the multi-objective experiment (reads ``runs/``; writes ``summary.json``,
-``summary.md``, ``fronts_hnag_rnag.png`` and ``hypervolume.png``).
+"""Tables and plots of the multi-objective experiment (reads ``runs/``; writes ``evaluations.csv``,
+``summary.json``, ``summary.md``, ``fronts_hnag_rnag.png`` and ``hypervolume.png``).
 
     .venv/bin/python experiments/multi_objective/analyse.py
 
@@ -145,6 +145,12 @@ def main() -> int:
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         grammar, strategy, seed = d.name.rsplit("-", 2)
         runs[(grammar, strategy, int(seed[1:]))] = load_run(d)
+    with open(HERE / "evaluations.csv", "w", newline="") as f:  # every evaluation of every run (runs/ is not committed)
+        w = csv.writer(f)
+        w.writerow(["grammar", "strategy", "seed", "evaluation", *NAMES, "propose_time_s", "term"])
+        for (g, s, seed), v in sorted(runs.items()):
+            w.writerows([g, s, seed, i, p["valid_error"], p[MPS], round(p["propose_time_s"], 4), p["term"]]
+                        for i, p in enumerate(v, start=1))
     summary = {"part_a": part_a(runs, HERE), "part_b": part_b(runs, HERE),
                "runs": {f"{g}-{s}-s{seed}": len(v) for (g, s, seed), v in sorted(runs.items())}}
     (HERE / "summary.json").write_text(json.dumps(summary, indent=2))
