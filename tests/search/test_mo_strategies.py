@@ -171,3 +171,19 @@ def test_counts_before_training_are_the_ones_an_evaluation_records(toy):
     counted = TermStats("digits", flops=True)(term)
     assert counted == {"params": rec.objectives["params"], "flops": rec.objectives["flops"]}
     assert TermStats("digits", flops=False)(term) == {"params": rec.objectives["params"]}
+
+
+def test_counts_before_training_follow_the_grammars_prune():
+    """nb201_cell keeps convolutions behind none edges (%prune none): a params bound must count them."""
+    from algebraic_nas.assembly import build_network, network_stats
+    from algebraic_nas.evaluation import get_dataset_spec
+    from algebraic_nas.interop import convert
+
+    g = load_grammar("nb201_cell")
+    # conv1x1 (2,3) and conv3x3 (2,4) sit behind the none edge (1,2)
+    term = g.parse(convert("nb201", "|none~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"))
+    strategy = make_strategy("mo_random", g, objectives=OBJECTIVES, dataset="digits")
+    spec = get_dataset_spec("digits")
+    kept = network_stats(build_network(term, spec, prune="none"), spec)["params"]
+    pruned = network_stats(build_network(term, spec, prune="paths"), spec)["params"]
+    assert kept > pruned and strategy.stats(term)["params"] == kept

@@ -144,15 +144,19 @@ class TermStats:
         network_seed: the evaluation seed (generator topologies draw their graphs from it).
         flops: count FLOPs too (a forward pass under torch's FLOP counter: ~10x the cost of
             counting parameters); without, only ``params`` is returned.
+        prune: the grammar's ``%prune`` (``grammar.prune``): which edges the trained network keeps
+            (``nb201_cell`` keeps convolutions behind ``none`` edges; their parameters count).
     """
 
-    def __init__(self, dataset: str, network_seed: int = 0, flops: bool = True, max_terms: int = 50_000) -> None:
+    def __init__(self, dataset: str, network_seed: int = 0, flops: bool = True, max_terms: int = 50_000,
+                 prune: str = "paths") -> None:
         from algebraic_nas.evaluation import get_dataset_spec
 
         self.spec = get_dataset_spec(dataset)
         self.network_seed = int(network_seed)
         self.flops = bool(flops)
         self.max_terms = int(max_terms)
+        self.prune = prune
         self._cache: OrderedDict[Term, dict[str, float]] = OrderedDict()
 
     def __call__(self, term: Term) -> dict[str, float]:
@@ -176,7 +180,7 @@ class TermStats:
         try:
             # the caller's RNG untouched: building initialises weights
             with torch.random.fork_rng(devices=[]), torch_threads(1), torch.no_grad():
-                net = build_network(term, self.spec, seed=self.network_seed)
+                net = build_network(term, self.spec, seed=self.network_seed, prune=self.prune)
                 if self.flops:
                     s = network_stats(net, self.spec)
                     return {"params": float(s["params"]), "flops": float(s["flops"])}

@@ -51,7 +51,7 @@ class MOStrategy(Strategy):
         bounds = parse_constraints(constraints)
         # one cache of computed params/FLOPs for the bounds and the objectives (FLOPs: only if used)
         need_flops = "flops" in self.objectives or any(b.name == "flops" for b in bounds)
-        self.stats = TermStats(dataset, network_seed, flops=need_flops)
+        self.stats = TermStats(dataset, network_seed, flops=need_flops, prune=getattr(grammar, "prune", "paths"))
         self.constraints = Constraints(bounds, stats=self.stats)
         self.dataset = dataset
 
