@@ -207,3 +207,16 @@ def test_store_says_which_rows_continued(tmp_path):
     assert n == sum(1 for o in hb.observations if o.result.record.get("continued_from"))
     assert n >= 1
     assert mf_toy_evaluate  # the objective the rows came from
+
+
+def test_new_terms_are_compared_by_canonical_form():
+    """In a generator space, a term equivalent to one already started (only inert values differ) is not
+    started again: ErdosRenyi with N = 1 or 2 ignores P, so half the samples of this space are equivalent."""
+    from algebraic_nas.grammar import load_grammar
+    from algebraic_nas.grammar.canonical_values import canonical_term
+
+    g = load_grammar("er_small_hb", text="NET ::= ErdosRenyi(N, P, NODE)\nN ::= int(1, 4)\nP ::= float(0.1, 0.9)\n"
+                                         "NODE ::= Linear3(relu, conv3x3, batch)\n")
+    hb = make_strategy("hyperband", g, eta=2, min_fidelity=1, max_fidelity=4, brackets=1, seed=0)
+    canon = [canonical_term(g, p.term) for p in hb.propose(n=12)]
+    assert len(set(canon)) == len(canon)

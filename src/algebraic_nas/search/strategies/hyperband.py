@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from algebraic_nas.errors import ConfigError
+from algebraic_nas.grammar.canonical_values import canonical_set
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.proposal import Proposal, Result, as_proposal
 from algebraic_nas.search.strategies.base import Observation, PendingItem, Strategy
@@ -238,7 +239,9 @@ class Hyperband(Strategy):
                 trial.pending.add(rung + 1)
             else:
                 bracket = self._next_bracket()
-                exclude = set(self.trials) | {q.term for q in pending_proposals} | {q.term for q in out}
+                # compared by canonical form: a term equivalent to one started is not started again (issue 10)
+                exclude = canonical_set(self.grammar, [*self.trials, *(q.term for q in pending_proposals),
+                                                       *(q.term for q in out)])
                 term = self._new_term(exclude, pending_proposals + out, bracket.first)
                 p = Proposal(term, self._fidelities[bracket.first])
                 self._trial(term, bracket.first).pending.add(bracket.first)
