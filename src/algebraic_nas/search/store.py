@@ -24,7 +24,6 @@ process holding it, and leaves the first one's settings untouched.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from algebraic_nas.search.jsonsafe import strict_json as _dumps
 from algebraic_nas.search.lock import DriverLock, RunDirectoryBusy  # noqa: F401 - RunDirectoryBusy re-exported
 from algebraic_nas.search.proposal import fidelity_key, fidelity_rank, finite_or_none, objectives_of
 
@@ -142,29 +142,6 @@ class StoreSummary:
 
 def _text_or_none(x: Any) -> Optional[str]:
     return None if x in (None, "") else str(x)
-
-
-def _json_default(obj: Any) -> Any:
-    # numpy scalars / arrays and paths end up in records; store them as plain JSON
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, (Path, os.PathLike)):
-        return str(obj)
-    return repr(obj)
-
-
-def _dumps(obj: Any) -> str:
-    # NaN/inf are not JSON: write them as null so every reader can parse the record
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {str(k): clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-
-    return json.dumps(clean(json.loads(json.dumps(obj, default=_json_default))), allow_nan=False)
 
 
 class Store:
