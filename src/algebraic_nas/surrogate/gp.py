@@ -166,9 +166,6 @@ class GraphGP:
             self.names, self.op, self.graphs, terms, self.flat_hs, self.fold_hs, self.direction, self.device, self.dtype,
             grammar=self.grammar, fast=self.fast,
         )
-        for m in kernel.modules():
-            if isinstance(m, HierarchicalWLKernel):
-                m.stacked = self.fast
         return kernel, tuned
 
     def _init_hypers(self, model: IndexGP) -> None:

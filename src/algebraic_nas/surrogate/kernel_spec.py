@@ -110,7 +110,7 @@ def build_kernel(
                 raise ValueError(f"fold_hs has {len(fold_hs)} depths but the terms have {n_folds} fold graphs")
             srcs = [WLSource(points, 0, max(flat_hs), direction, fast)]
             srcs += [WLSource(points, j + 1, fold_hs[j], direction, fast) for j in range(n_folds)]
-            tuned = HierarchicalWLKernel(srcs, [flat_hs[0], *fold_hs])
+            tuned = HierarchicalWLKernel(srcs, [flat_hs[0], *fold_hs], stacked=fast)
             parts.append(tuned)
         elif name == "nasbot":
             parts.append(NASBOTKernel(NASBOTSource(points, 0)))

@@ -210,14 +210,14 @@ class HierarchicalWLKernel(gpytorch.kernels.Kernel):
 
     has_lengthscale = False
 
-    def __init__(self, sources: Sequence[WLSource], hs: Sequence[int], **kwargs) -> None:
+    def __init__(self, sources: Sequence[WLSource], hs: Sequence[int], stacked: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         if len(sources) != len(hs) or not sources:
             raise ValueError("HierarchicalWLKernel needs one depth h per source, and at least one source")
         self.sources = list(sources)
         self.hs = list(hs)
         self.register_parameter("raw_weights", torch.nn.Parameter(torch.zeros(len(sources), dtype=torch.float64)))
-        self.stacked = True
+        self.stacked = stacked
         self._stack: tuple[tuple, Optional[torch.Tensor]] = ((), None)
 
     def _train_stack(self, dtype: torch.dtype, device) -> torch.Tensor:
