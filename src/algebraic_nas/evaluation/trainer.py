@@ -208,7 +208,8 @@ def _run(
                         with autocast:
                             logits = step_model(x)
                         loss = F.cross_entropy(logits.float(), y, label_smoothing=protocol.label_smoothing)
-                        loss = loss + auxiliary_loss(model, y, protocol)
+                        if protocol.auxiliary_weight:  # no extra autograd node per step without one
+                            loss = loss + auxiliary_loss(model, y, protocol)
                         (loss * (len(chunk) / len(idx))).backward()
                         loss_sum += loss.detach() * len(chunk)
                     if protocol.grad_clip is not None:
