@@ -124,9 +124,8 @@ def canonical_term(g: "Grammar", term: Term) -> Term:
 
 
 def _canonical_node(g: "Grammar", t: Term, done: dict) -> Term:
-    """The canonical form of node ``t`` given its children's (in ``done``, by id)."""
-    if not t.children or t.collapsed:
-        return t
+    """The canonical form of node ``t`` (not collapsed, with children) given its children's (in
+    ``done``, by id)."""
     kids = tuple([done[id(c)][1] for c in t.children])
     node = t if all(a is b for a, b in zip(kids, t.children)) else Term(t.nonterminal, t.production, t.symbol, kids, t.value, t.collapsed)
     if not t.symbol:
@@ -180,9 +179,7 @@ def _ranges(g: "Grammar", node: Term, pos: tuple) -> tuple:
 
 def _range_of(g: "Grammar", node: Term, i: int) -> Range:
     """The declared range of the number in child ``i`` of ``node`` (through transparent nodes)."""
-    c = node.children[i]
-    while c.is_transparent:
-        c = c.children[0]
+    c = node.children[i].resolve()
     if c.nonterminal is not None:
         p = g.rules[c.nonterminal][c.production].pattern
     elif node.nonterminal is not None:  # a placeholder written inside the node's own production
