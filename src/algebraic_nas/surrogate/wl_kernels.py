@@ -41,7 +41,6 @@ class WLSource(Source):
         self.h_max = h_max
         self.direction = direction
         self.fast = fast
-        self.labels = "hash" if fast else "sorted"
         self.query_h: Optional[int] = None
         self.featurizer = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
         self.train_feats: Optional[WLFeatures] = None
@@ -56,10 +55,10 @@ class WLSource(Source):
         # features cached per term in the shared TermGraphs (one growing vocabulary per component)
         if self.fast:
             self.featurizer, self.train_feats, self._train_cum, self._train_self = self.points.graphs.wl_grams(
-                terms, self.component, self.h_max, self.direction, labels=self.labels)
+                terms, self.component, self.h_max, self.direction, labels="hash")
         else:
             self.featurizer, self.train_feats = self.points.graphs.wl_features(
-                terms, self.component, self.h_max, self.direction, labels=self.labels)
+                terms, self.component, self.h_max, self.direction, labels="sorted")
             self._train_cum = np.cumsum(cross_inner(self.train_feats, self.train_feats), axis=0)
             self._train_self = np.cumsum(self.train_feats.self_inner(), axis=0)
         self.query_feats, self._query_self = None, None
