@@ -120,7 +120,7 @@ def evaluate_model(
         proto, stop = _protocol_and_stop(protocol, overrides)
         rec.protocol, rec.config = proto.name, proto.to_dict()
         with torch_threads(cpu_threads(proto)):
-            resume = _resume_state(rec, checkpoint_in, dataset, seed, proto)
+            resume = _resume_state(rec, checkpoint_in, dataset, seed, proto, stop)
             state = _train_and_measure(rec, factory, dataset, proto, seed, device, data_root, stats, stop, resume,
                                        keep_state=checkpoint_out is not None)
         if state is not None and rec.ok and checkpoint_out is not None:
@@ -148,7 +148,7 @@ def _protocol_and_stop(protocol: Any, overrides: Optional[Mapping[str, Any]]) ->
 
 
 def _resume_state(rec: EvaluationRecord, path: Optional[str], dataset: str, seed: int,
-                  proto: Protocol) -> Optional[TrainState]:
+                  proto: Protocol, stop: Optional[int]) -> Optional[TrainState]:
     """The state to continue from, or ``None`` (no checkpoint, or one that cannot be continued:
     the reason goes into ``rec.retrain_reason``)."""
     if path is None:
@@ -156,6 +156,8 @@ def _resume_state(rec: EvaluationRecord, path: Optional[str], dataset: str, seed
     try:
         state = load_checkpoint(path, term=rec.term, grammar=rec.grammar, dataset=canonical_name(dataset),
                                 seed=seed, protocol=proto.to_dict())
+        if stop is not None and state.epochs_done > stop:
+            raise CheckpointError(f"checkpoint {path} has {state.epochs_done} epochs, more than {stop}")
     except CheckpointError as exc:
         rec.retrain_reason = str(exc)
         log.info("training %s from scratch: %s", rec.term[:60] or "model", exc)
@@ -184,9 +186,6 @@ def _train_and_measure(rec: EvaluationRecord, factory: ModelFactory, dataset: st
     data = get_dataset(dataset, data_root, device="cpu")
     if dev.type == "cuda" and fits_on_device(data, dev):
         data = get_dataset(dataset, data_root, device=dev)  # a cached device copy, reused by later runs
-    if resume is not None and stop is not None and resume.epochs_done > stop:
-        rec.retrain_reason = f"checkpoint {rec.continued_from} has {resume.epochs_done} epochs, more than {stop}"
-        rec.continued_from, resume = None, None
     result = train(lambda: factory(spec), data, proto, seed=seed, device=dev,
                    label=f"{rec.dataset}/{rec.term[:30] or 'model'}/s{seed}", stop_epoch=stop, resume=resume,
                    keep_state=keep_state)
