@@ -24,12 +24,12 @@ from .errors import TermError
 
 MAX_TERM_CHARS = 2_000_000  # longer term strings are refused at once (a TermError at this position)
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|(?P<punct>[(),])|(?P<bad>\S))"
-)
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_TOKEN = re.compile(rf"\s*(?:(?P<name>{_NAME})|(?P<num>{_NUM})|(?P<punct>[(),])|(?P<bad>\S))")
 # the same tokens, scanned by findall as (leading whitespace, token) pairs: no Python call per token
-_SCAN = re.compile(r"(\s*)([A-Za-z_][A-Za-z0-9_]*|[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[(),]|\S)")
-_ATOM = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
+_SCAN = re.compile(rf"(\s*)({_NAME}|{_NUM}|[(),]|\S)")
+_ATOM = re.compile(rf"(?P<name>{_NAME})|(?P<num>{_NUM})")
 _PUNCT = frozenset("(),")
 _ATOMS: dict[str, Optional[tuple]] = {}  # token -> (sym, value, isint), None when not a name or number
 _ATOMS_LIMIT = 100_000  # the cache is cleared past this many distinct tokens (bounded memory)
