@@ -204,11 +204,12 @@ class BANAT(Strategy):
                 self._graphs.pin(terms)
                 model = GraphGP(kernel=self.kernel, grammar=self.grammar, graphs=self._graphs,
                                 **self.surrogate_options)
-        if self.warm_start and self.surrogate_factory is None:
-            model.fit(terms, np.asarray(errors, dtype=float), warm_start=self._previous)
-            self._previous = getattr(model, "states_", None)
+        y = np.asarray(errors, dtype=float)
+        if self.warm_start and self.surrogate_factory is None:  # a GraphGP: its states_ start the next fit
+            model.fit(terms, y, warm_start=self._previous)
+            self._previous = model.states_
         else:
-            model.fit(terms, np.asarray(errors, dtype=float))
+            model.fit(terms, y)
         return model
 
     # --- proposals -----------------------------------------------------------------------------
