@@ -2,7 +2,7 @@
 
 The driver never calls the strategy itself during a search; it goes through a :class:`Proposer`.
 For a strategy whose ``propose_ahead`` is true (BANAT: a proposal takes seconds), every call
-(``observe``, ``mark_proposed``, ``propose``) runs on one daemon thread in the order the driver
+(``observe``, ``propose``) runs on one daemon thread in the order the driver
 made it, so the strategy stays a single-threaded object, and the driver asks for the next
 proposal as soon as the workers are busy (:meth:`Proposer.prefetch`, with the evaluations in
 flight as ``pending``: Kriging believer). When a worker is free the proposal is usually ready
@@ -100,9 +100,8 @@ class Proposer:
         self._thread = StrategyThread(f"strategy-{strategy.name}") if self.ahead else None
         self._ready: list[Ready] = []
         self._computing: Optional[Future] = None  # proposals being computed ahead
-        self._calls: list[Future] = []  # observe / mark_proposed calls not yet known to be done
+        self._calls: list[Future] = []  # observe calls not yet known to be done
         self.waited_s = 0.0  # time the driver waited for a proposal (with workers free)
-        self.n_ahead_used = 0  # proposals computed ahead and handed to a worker
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run ``fn`` on the strategy thread (ahead) or now (synchronous); returns a done or
@@ -114,7 +113,7 @@ class Proposer:
         return future
 
     def _check(self) -> None:
-        """Re-raise the first exception of an earlier observe / mark_proposed call."""
+        """Re-raise the first exception of an earlier observe call."""
         still = []
         for f in self._calls:
             if f.done():
@@ -128,19 +127,10 @@ class Proposer:
         self._check()
         self._calls.append(self._run(self.strategy.observe, result))
 
-    def mark_proposed(self, proposal: Proposal) -> None:
-        self._check()
-        self._calls.append(self._run(self.strategy.mark_proposed, proposal))
-
     @property
     def n_ready(self) -> int:
         """Proposals computed and not yet taken."""
         return len(self._ready)
-
-    @property
-    def computing(self) -> bool:
-        """Whether proposals are being computed ahead."""
-        return self._computing is not None
 
     def prefetch(self, pending: Sequence[Proposal], n: int) -> bool:
         """Start computing ``n`` proposals on the background thread, with ``pending`` (the
@@ -162,7 +152,6 @@ class Proposer:
             computing, self._computing = self._computing, None
             self._ready.extend(computing.result())
         out, self._ready = self._ready[:n], self._ready[n:]
-        self.n_ahead_used += len(out)
         if len(out) < n:
             known = list(pending) + [r.proposal for r in out]
             out += self._run(_timed_propose, self.strategy, known, n - len(out)).result()
