@@ -25,7 +25,6 @@ proposal's and the overhead figure understates the cost; compare wall time per e
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
