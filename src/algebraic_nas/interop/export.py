@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional, Union
 import torch
 
 from algebraic_nas.assembly import InputSpec, build_network
+from algebraic_nas.assembly.stats import count_params
 from algebraic_nas.errors import AlgebraicNASError
 from algebraic_nas.grammar import load_grammar
 
@@ -104,7 +105,7 @@ def export_term(grammar: str, term: str, out_dir: Union[str, os.PathLike], *, sp
     t = g.parse(term)
     spec = InputSpec(*spec)
     net = build_network(t, spec, seed=seed, prune=g.prune)
-    params = sum(p.numel() for p in net.parameters())  # the exported (inference) network's
+    params = count_params(net)  # the exported (inference) network's
     source = "initialisation"
     if state_dict is not None:
         if hasattr(net, "enable_auxiliary") and set(state_dict) - set(net.state_dict()):
