@@ -104,12 +104,14 @@ class Samplers:
             s = self._shared_sampler(a_name, need_nonzero)
         else:
             s = self._build(a_name, r, need_nonzero)
-        if self.count_nodes:
-            s = _counted(s)
-        elif self.compile:
-            s = compile_sampler(s, f"{a_name} r={r} nonzero={need_nonzero}")
-        self._cache[key] = s
+        s = self._cache[key] = self._finish(s, f"{a_name} r={r} nonzero={need_nonzero}")
         return s
+
+    def _finish(self, s: Sampler, label: str) -> Sampler:
+        """A built sampler as stored: counting nodes, or compiled (``label`` names it), or as is."""
+        if self.count_nodes:
+            return _counted(s)
+        return compile_sampler(s, label) if self.compile else s
 
     def fresh(self, x: str, need_nonzero: bool) -> Sampler:
         """A sampler of a new value of the shared nonterminal ``x`` itself (its own root depth),
@@ -118,11 +120,7 @@ class Samplers:
         s = self._fresh.get(key)
         if s is None:
             s = self._build(x, self._counts.root_depth, need_nonzero)
-            if self.count_nodes:
-                s = _counted(s)
-            elif self.compile:
-                s = compile_sampler(s, f"fresh {x}")
-            self._fresh[key] = s
+            s = self._fresh[key] = self._finish(s, f"fresh {x}")
         return s
 
     def _feasible(self, a_name: str, r: Depth, need_nz: bool) -> tuple[list[Alternative], list[float]]:
