@@ -13,7 +13,7 @@ rank last: they take a place and age out, but are parents only when the whole sa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -64,9 +64,10 @@ class MORegularizedEvolution(MOStrategy):
     def population(self) -> list[Observation]:
         return self.observations[-self.config.population_size:]
 
-    def ranking(self, population: Sequence[Observation]) -> np.ndarray:
-        """``(len(population),)`` position of each member in NSGA-II order (0 = best)."""
-        usable = set(map(id, self.usable()))
+    def ranking(self, population: Sequence[Observation], usable: Optional[set[int]] = None) -> np.ndarray:
+        """``(len(population),)`` position of each member in NSGA-II order (0 = best); ``usable``:
+        the ``id`` of each :meth:`usable` observation (default: computed here)."""
+        usable = set(map(id, self.usable())) if usable is None else usable
         y = objective_matrix([o.result.objectives for o in population], self.objectives)
         y[[id(o) not in usable for o in population]] = np.nan  # failed / infeasible: last
         pos = np.empty(len(population), dtype=int)
@@ -82,7 +83,7 @@ class MORegularizedEvolution(MOStrategy):
         if self.n_proposed < c.population_size or not population:
             return self._new_feasible(exclude)
         usable = set(map(id, self.usable()))
-        pos = self.ranking(population)
+        pos = self.ranking(population, usable)
         sample = sorted(self.rng.sample(range(len(population)), min(c.sample_size, len(population))),
                         key=lambda i: pos[i])
         parents = [population[i] for i in sample if id(population[i]) in usable]
