@@ -39,7 +39,7 @@ from typing import Any, Optional, Sequence
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.canonical_values import canonical_set
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.search.proposal import Proposal, Result, as_proposal
+from algebraic_nas.search.proposal import Proposal, Result, as_proposal, fidelity_key
 from algebraic_nas.search.strategies.base import Observation, PendingItem, Strategy
 from algebraic_nas.search.strategies.registry import register_strategy
 
@@ -147,7 +147,7 @@ class Hyperband(Strategy):
         self.brackets = hyperband_brackets(len(self.rungs), c.eta, c.brackets)
         self.continues = bool(c.continue_training)
         self._fidelities = [self._fidelity_at(k) for k in range(len(self.rungs))]
-        self._rung_of = {self._key(f): k for k, f in enumerate(self._fidelities)}
+        self._rung_of = {fidelity_key(f): k for k, f in enumerate(self._fidelities)}
         self.trials: dict[Term, Trial] = {}
         self.fidelity = self._fidelities[0]
 
@@ -159,15 +159,9 @@ class Hyperband(Strategy):
             f[SCHEDULE_KEY] = self.rungs[-1]
         return f
 
-    @staticmethod
-    def _key(fidelity: Any) -> str:
-        from algebraic_nas.search.proposal import fidelity_key
-
-        return fidelity_key(fidelity)
-
     def rung_of(self, fidelity: Any) -> Optional[int]:
         """The rung of a fidelity (``None``: not one of this run's rungs)."""
-        return self._rung_of.get(self._key(fidelity))
+        return self._rung_of.get(fidelity_key(fidelity))
 
     # --- what happened -------------------------------------------------------------------------
 
