@@ -269,6 +269,7 @@ class Hyperband(Strategy):
         live: set[str] = set()
         if not self.continues:
             return live
+        ranked: dict[tuple[int, int], list[Trial]] = {}  # each rung sorted once, not once per trial
         for trial in self.trials.values():
             rung = max(trial.results, default=None)
             if rung is None or rung == len(self.rungs) - 1:
@@ -279,7 +280,9 @@ class Hyperband(Strategy):
             if rung + 1 in trial.pending:
                 live.add(path)
             elif trial.top() == rung:
-                members = self.rung_members(trial.bracket, rung)
+                members = ranked.get((trial.bracket, rung))
+                if members is None:
+                    members = ranked[trial.bracket, rung] = self.rung_members(trial.bracket, rung)
                 rank = members.index(trial)
                 if rank < len(members) // self.eta + self.eta:
                     live.add(path)
