@@ -21,8 +21,9 @@ from typing import Any, Callable, List, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors.base import Executor
-from algebraic_nas.search.executors.pbs import PBSConfig
-from algebraic_nas.search.executors.slurm import SlurmConfig
+from algebraic_nas.search.executors.jobqueue import check_jobqueue
+from algebraic_nas.search.executors.pbs import PBSConfig, pbs_executor, pbs_options, pbs_script
+from algebraic_nas.search.executors.slurm import SlurmConfig, slurm_executor, slurm_options, slurm_script
 from algebraic_nas.registry import Registry, doc_line
 from algebraic_nas.search.settings import resolve_config
 
@@ -168,43 +169,21 @@ def _auto(config: Any, n_workers: int) -> Executor:
     return get_executor(auto_kind(n_workers, config.address)).factory(config, n_workers)
 
 
-def _slurm_script(config: Any) -> str:
-    from algebraic_nas.search.executors.slurm import slurm_script
-
-    return slurm_script(config)
-
-
-def _pbs_script(config: Any) -> str:
-    from algebraic_nas.search.executors.pbs import pbs_script
-
-    return pbs_script(config)
-
-
 def _slurm_check(config: Any, n_workers: int) -> None:
-    from algebraic_nas.search.executors.jobqueue import check_jobqueue
-    from algebraic_nas.search.executors.slurm import slurm_options
-
     check_jobqueue(config, n_workers, slurm_options)
 
 
 def _pbs_check(config: Any, n_workers: int) -> None:
-    from algebraic_nas.search.executors.jobqueue import check_jobqueue
-    from algebraic_nas.search.executors.pbs import pbs_options
-
     check_jobqueue(config, n_workers, pbs_options)
 
 
-@register_executor("slurm", config=SlurmConfig, script=_slurm_script, remote=True, check=_slurm_check)
+@register_executor("slurm", config=SlurmConfig, script=slurm_script, remote=True, check=_slurm_check)
 def _slurm(config: Any, n_workers: int) -> Executor:
     """SLURM jobs of single-threaded Dask workers (dask-jobqueue), one per GPU or core of a job."""
-    from algebraic_nas.search.executors.slurm import slurm_executor
-
     return slurm_executor(config, n_workers)
 
 
-@register_executor("pbs", config=PBSConfig, script=_pbs_script, remote=True, check=_pbs_check)
+@register_executor("pbs", config=PBSConfig, script=pbs_script, remote=True, check=_pbs_check)
 def _pbs(config: Any, n_workers: int) -> Executor:
     """PBS jobs of single-threaded Dask workers (dask-jobqueue), one per GPU or core of a job."""
-    from algebraic_nas.search.executors.pbs import pbs_executor
-
     return pbs_executor(config, n_workers)
