@@ -32,7 +32,7 @@ from algebraic_nas.errors import ConfigError
 PER_GPU_ENV = "ALGEBRAIC_NAS_EVALUATIONS_PER_GPU"
 HEADROOM_ENV = "ALGEBRAIC_NAS_GPU_HEADROOM_MB"
 WORKERS_PER_JOB_ENV = "ALGEBRAIC_NAS_WORKERS_PER_JOB"
-OOM_MARK = "out of memory"  # evaluate's reason for an out-of-memory failure (trainer.OUT_OF_MEMORY)
+OOM_MARK = "out of memory"  # evaluate's reason for an out-of-memory failure (trainer.OUT_OF_MEMORY is this)
 
 
 def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from algebraic_nas.threads import torch_threads
 
 from .augment import BatchTransform
+from .devices import OOM_MARK
 from .data import ImageDataset, Split
 from .progress import EpochProgress
 from .protocols import Protocol
@@ -53,7 +54,7 @@ from .regularization import auxiliary_loss, set_drop_path, with_auxiliary_head
 log = logging.getLogger("algebraic_nas.evaluation")
 
 DIVERGED = "diverged"
-OUT_OF_MEMORY = "out of memory"
+OUT_OF_MEMORY = OOM_MARK  # one spelling: devices.is_oom_record reads it back
 
 # Keep the dataset on the GPU when it needs at most this fraction of the free memory.
 _ON_DEVICE_FRACTION = 0.3
