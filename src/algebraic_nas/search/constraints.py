@@ -175,6 +175,7 @@ class TermStats:
         import torch
 
         from algebraic_nas.assembly import build_network, network_stats
+        from algebraic_nas.assembly.stats import count_params
         from algebraic_nas.threads import torch_threads
 
         try:
@@ -184,7 +185,7 @@ class TermStats:
                 if self.flops:
                     s = network_stats(net, self.spec)
                     return {"params": float(s["params"]), "flops": float(s["flops"])}
-                return {"params": float(sum(p.numel() for p in net.parameters()))}
+                return {"params": float(count_params(net))}
         except Exception:  # noqa: BLE001 - a term that cannot be built: its evaluation will say why
             return {}
 
