@@ -112,3 +112,87 @@ def test_generator_grammars_build_the_same_network_for_the_same_seed(name):
     assert n_params(a) == n_params(b) and a.body.steps == b.body.steps and a.base_channels == b.base_channels
     others = [build_network(term, spec, seed=s).body.steps for s in range(3)]
     assert any(steps != a.body.steps for steps in others)  # another seed, other graphs
+
+
+# --- one graph per instance (Ru et al. 2020, Fig. 1: every cell and every node is its own graph) ---
+
+#: The paper's CIFAR-10 optimum and the issue's larger setting (10 cells of 4 nodes of 4 operations).
+OPTIMUM = ("Budget(WattsStrogatz(8, 5, 0.6, 0.333, 0.333, 0.333, 1, 2, 4, ErdosRenyi(1, 0.7, "
+           "WattsStrogatz(5, 4, 0.2, Linear3(relu, conv3x3, batch), wsum), wsum), wsum))")
+LARGER = ("Budget(WattsStrogatz(10, 4, 0.3, 0.333, 0.333, 0.333, 1, 2, 4, ErdosRenyi(4, 0.5, "
+          "WattsStrogatz(4, 2, 0.5, Linear3(relu, conv3x3, batch), wsum), wsum), wsum))")
+
+
+def _count_draws(monkeypatch) -> dict:
+    """Count networkx's random-graph calls from now on (the generator cache emptied first)."""
+    from algebraic_nas.grammar import topology
+
+    topology._generate.cache_clear()
+    calls = {"n": 0}
+    for name in ("connected_watts_strogatz_graph", "erdos_renyi_graph"):
+        real = getattr(nx, name)
+
+        def counted(*a, _real=real, **k):
+            calls["n"] += 1
+            return _real(*a, **k)
+        monkeypatch.setattr(nx, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("text,graphs", [(OPTIMUM, 1 + 8 + 8), (LARGER, 1 + 10 + 10 * 4)])
+def test_every_cell_and_node_of_a_nago_network_draws_its_own_graph(monkeypatch, text, graphs):
+    from algebraic_nas.assembly.graph import term_graph
+
+    term = load_grammar("nago_hnag").parse(text)
+    calls = _count_draws(monkeypatch)
+    term_graph(term, seed=0)
+    # one draw per instance (the top graph, each cell's mid graph, each mid node's bottom graph),
+    # plus the redraws of disconnected Erdos-Renyi graphs (LARGER: 57 draws at seed 0)
+    assert graphs <= calls["n"] <= graphs + 20, calls["n"]
+    if text == OPTIMUM:
+        assert calls["n"] == graphs  # ER(1, .) is one node: never redrawn
+
+
+def test_the_bottom_graphs_of_one_network_differ_and_the_network_is_reproducible():
+    from algebraic_nas.grammar.topology import position_seed
+
+    term = load_grammar("nago_hnag").parse(LARGER)
+    bottom = term.resolve().children[0].resolve().children[9].resolve().children[2].resolve()
+    assert bottom.symbol == "WattsStrogatz"
+    path = (0, 9, 2)  # Budget -> top WS child 9 (the mid ER) -> mid ER child 2 (the bottom WS)
+    for seed in (0, 1):
+        # cell c's mid node m has instance path (c, m): 40 seeds, not all the same graph
+        templates = {get_template("WattsStrogatz", 6, (4, 2, 0.5), position_seed(seed, path, (c, m)))
+                     for c in range(10) for m in range(4)}
+        assert len(templates) > 1
+    a, b = build_network(term, InputSpec(1, 8, 10), seed=3), build_network(term, InputSpec(1, 8, 10), seed=3)
+    assert a.body.steps == b.body.steps and n_params(a) == n_params(b)
+
+
+def test_a_nested_generator_is_drawn_once_per_edge_that_carries_it():
+    # TestSkip(3, X) places X on its 4 edges: 4 instances of the inner TestSkip(4, conv3x3), each
+    # seeded by its path (1,) and instance (i,); the network is built from exactly those templates
+    term = op("TestSkip", num(3), _skip(4))
+    for seed in range(6):
+        inner = [get_template("TestSkip", 2, (4,), position_seed(seed, (1,), (i,))) for i in range(4)]
+        net = build_network(term, TINY, seed=seed)
+        assert len(net.body.ops) == sum(len(t.edges) for t in inner)
+    seeds = {position_seed(0, (1,), (i,)) for i in range(4)} | {position_seed(0, (1,))}
+    assert len(seeds) == 5  # instances and the bare position are all told apart
+
+
+def test_the_surrogates_fast_graphs_follow_the_instances():
+    from algebraic_nas.surrogate.fastgraph import FastGraphFn
+
+    g = load_grammar("nested.ebnf", text="NET ::= TestSkip(N, INNER)\nINNER ::= TestSkip(N, conv3x3)\nN ::= int(2, 4)\n")
+    for seed in (0, 1, 5):
+        fast = FastGraphFn(g, levels=(), seed=seed)
+        for n, m in ((2, 3), (3, 4), (4, 2)):
+            term = g.parse(f"TestSkip({n}, TestSkip({m}, conv3x3))")
+            ref = flat_graph(term, seed=seed)
+            (got,) = fast(term)
+            ours = nx.DiGraph()
+            ours.add_nodes_from((i, {"label": label}) for i, label in enumerate(got.labels))
+            ours.add_edges_from(zip(got.src.tolist(), got.dst.tolist()))
+            assert nx.is_isomorphic(ours, ref, node_match=lambda x, y: x["label"] == y["label"])
+        assert fast.fallbacks == 0

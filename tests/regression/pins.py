@@ -14,6 +14,8 @@ import sys
 from algebraic_nas.grammar import load_grammar, shipped_grammars
 
 SEEDS = range(4)
+#: NAGO's random-graph spaces: pinned since every cell and node draws its own graph (issue 24).
+GENERATOR_SPACES = ("nago_hnag", "rnag")
 
 
 def grammar_pins(name: str) -> dict:
@@ -84,8 +86,8 @@ def all_pins() -> dict:
     names = [n for n in shipped_grammars()]
     return {
         "grammars": {n: grammar_pins(n) for n in names},
-        "graphs": {n: graph_pins(n) for n in ("hnb201", "nb201_cell", "hierarchical_cell")},
-        "networks": {n: network_pins(n) for n in ("hnb201", "nb201_cell", "darts")},
+        "graphs": {n: graph_pins(n) for n in ("hnb201", "nb201_cell", "hierarchical_cell", *GENERATOR_SPACES)},
+        "networks": {n: network_pins(n) for n in ("hnb201", "nb201_cell", "darts", *GENERATOR_SPACES)},
         "banat": banat_pins(),
     }
 

@@ -16,7 +16,9 @@ Two graph forms:
   (a pruned branch is a zero tensor, so a concatenation keeps its channel count).
   Nodes remember the ``path`` of the topology that created them. Topologies come from the
   registry (:mod:`algebraic_nas.grammar.topology`); a generator topology at path p gets the seed
-  ``position_seed(seed, p)`` of the network ``seed``.
+  ``position_seed(seed, p, instance)`` of the network ``seed``, where ``instance`` says which copy
+  of its subterm this is when an enclosing template places that subterm on several edges (every
+  cell of a NAGO network, every node of a cell, draws its own graph).
 * :func:`flat_graph` / :func:`fold_graphs` — node-labelled op graphs for the WL kernel
   (REFERENCE §5): one node per operation with attribute ``label``, one node ``"input"`` and one
   ``"output"``; edges follow the data flow; ``id`` operations are contracted; topology names are
@@ -36,7 +38,7 @@ import networkx as nx
 from algebraic_nas.grammar.term import Term
 
 from algebraic_nas.grammar.loading import PRUNE_MODES
-from algebraic_nas.grammar.topology import term_template
+from algebraic_nas.grammar.topology import repeated_arguments, term_template
 from algebraic_nas.grammar.topology_template import SUM, split_arg_merge
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
 
@@ -149,8 +151,8 @@ class _Flattener:
                                 f"{describe_position(self.root, path + (index,))}")
         return child.symbol
 
-    def splice(self, t: Term, u: int, v: int, path: Path, attrs: dict[str, Any]) -> None:
-        """Place subterm ``t`` (at ``path``) between feature-map nodes ``u`` and ``v``."""
+    def splice(self, t: Term, u: int, v: int, path: Path, attrs: dict[str, Any], inst: Path = ()) -> None:
+        """Place subterm ``t`` (at ``path``, copy ``inst``: see ``position_seed``) between feature-map nodes ``u`` and ``v``."""
         while t.is_transparent:
             t, path = t.children[0], path + (0,)
         if t.collapsed:
@@ -173,7 +175,7 @@ class _Flattener:
             return
         try:
             values_from = self.values_root.at(path) if self.values_root is not None else None
-            tmpl = term_template(t, self.seed, path, values_from)
+            tmpl = term_template(t, self.seed, path, values_from, inst)
         except ValueError as e:  # a generator topology rejecting its values
             raise AssemblyError(f"{e}: {describe_position(self.root, path)}") from e
         if tmpl is None:  # a terminal with plain arguments (MBConv(5, 6, 0.25)): one operation
@@ -189,18 +191,24 @@ class _Flattener:
         for k in range(2, tmpl.n_nodes):
             nodes[k] = self.node(path, self.merge_name(t, path, tmpl.merge(k)))
         nodes[tmpl.n_nodes] = v if out_merge == SUM else self.node(path, out_merge)
+        repeated = repeated_arguments(tmpl)
+        copies: dict[Any, int] = {}  # argument -> copies placed so far (its instance index)
         for e in tmpl.edges:
             a, b = nodes[e.src], nodes[e.dst]
             if e.arg is not None:
                 sub, sub_path = self.argument(t, path, (e.arg,) if isinstance(e.arg, int) else e.arg)
+                sub_inst = inst
+                if e.arg in repeated:  # one copy of the argument per edge: each draws its own graphs
+                    copies[e.arg] = copies.get(e.arg, -1) + 1
+                    sub_inst = inst + (copies[e.arg],)
                 if self.g.nodes[b]["merge"] != SUM:
                     # Exactly one edge per branch of a merge: a composite argument sums into its
                     # own node first.
                     mid = self.node(sub_path)
-                    self.splice(sub, a, mid, sub_path, dict(e.attrs))
+                    self.splice(sub, a, mid, sub_path, dict(e.attrs), sub_inst)
                     self.edge(mid, b, op="id", label="id", term=None, path=path, attrs={})
                 else:
-                    self.splice(sub, a, b, sub_path, dict(e.attrs))
+                    self.splice(sub, a, b, sub_path, dict(e.attrs), sub_inst)
             else:
                 self.edge(a, b, op=e.op, label=e.op, term=None, path=path, attrs=dict(e.attrs))
         if out_merge != SUM:

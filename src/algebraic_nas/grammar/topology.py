@@ -21,9 +21,10 @@ declare which values matter (``canonical=``): a function of the values returning
 generator really uses (clamped values, ``None`` for an inert one), equal for two value tuples
 exactly when they give the same template for every seed; :mod:`.canonical_values` uses it to
 give equivalent terms one canonical form. Its edges may
-read any non-value child. The seed of a topology position comes from :func:`position_seed`
-(network seed + path of child indices), so the same term and seed give the same network and
-different positions get independent graphs; fixed and arity topologies never see the seed.
+read any non-value child. The seed of a topology instance comes from :func:`position_seed`
+(network seed + path of child indices + instance path: which copy, where a template places one
+argument on several edges), so the same term and seed give the same network and different
+positions and instances get independent graphs; fixed and arity topologies never see the seed.
 
 Registering a name twice warns and replaces (a user may override a built-in). Names such as
 ``Linear3`` come from *families*: a regular expression whose match builds the topology
@@ -207,31 +208,52 @@ def argument_values(t: Term) -> tuple[tuple[int, ...], tuple[Number, ...]]:
     return tuple(pos), tuple(vals)
 
 
-def term_template(t: Term, seed: int = 0, path: Sequence[int] = (), values_from: Optional[Term] = None) -> Optional[Template]:
+def term_template(t: Term, seed: int = 0, path: Sequence[int] = (), values_from: Optional[Term] = None,
+                  instance: Sequence[int] = ()) -> Optional[Template]:
     """The template of topology node ``t`` (not transparent) at ``path`` of a network built with
     ``seed``, or ``None`` when ``t.symbol`` is no topology for these arguments.
 
     ``values_from``: the node to read a generator's numeric arguments from, when ``t`` is part of
     a folded term whose value children may be collapsed (the same node of the unfolded term).
+    ``instance``: which copy of the subterm this is (see :func:`position_seed`).
     """
     spec = get_topology(t.symbol)
     if spec is None:
         return None
     if spec.is_generator:
         pos, vals = argument_values(values_from if values_from is not None else t)
-        return spec.template(len(t.children), vals, position_seed(seed, path), pos)
+        return spec.template(len(t.children), vals, position_seed(seed, path, instance), pos)
     return spec.template(len(t.children))
 
 
-def position_seed(seed: int, path: Sequence[int]) -> int:
-    """The seed of the topology at ``path`` (child indices from the root, transparent unit
-    productions included, as in :meth:`Term.walk`) in a network built with ``seed``.
+def position_seed(seed: int, path: Sequence[int], instance: Sequence[int] = ()) -> int:
+    """The seed of the topology instance at ``path`` (child indices from the root, transparent
+    unit productions included, as in :meth:`Term.walk`) in a network built with ``seed``.
 
-    A stable 63-bit hash (BLAKE2b of ``repr((seed, path))``, not Python's salted ``hash``): the
-    same in every process and Python version, different for different positions or seeds.
+    ``instance`` tells apart the copies of one subterm: a template that places the same argument
+    on several edges (a generator's module on each of its nodes) instantiates it once per edge,
+    and each copy appends its index among those edges (the graph node, for NAGO's generators)
+    to the instance path of its parent. So every cell of a NAGO network and every node of a cell
+    draws its own graph (Ru et al. 2020, Fig. 1), and the same term and seed still give the same
+    network. Subterms placed once have the empty instance path inside their parent's.
+
+    A stable 63-bit hash (BLAKE2b of ``repr((seed, path))``, with ``instance`` appended when it is
+    not empty; not Python's salted ``hash``): the same in every process and Python version,
+    different for different positions, instances or seeds.
     """
-    digest = hashlib.blake2b(repr((int(seed), tuple(path))).encode(), digest_size=8).digest()
+    key = (int(seed), tuple(path)) if not instance else (int(seed), tuple(path), tuple(instance))
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 1
+
+
+def repeated_arguments(tmpl: Template) -> frozenset:
+    """The argument indices ``tmpl`` places on more than one edge (each such edge is one instance)."""
+    seen: set = set()
+    repeated: set = set()
+    for e in tmpl.edges:
+        if e.arg is not None:
+            (repeated if e.arg in seen else seen).add(e.arg)
+    return frozenset(repeated)
 
 
 from . import topology_builtins  # noqa: E402,F401  (registers the built-ins; needs the functions above)

@@ -19,7 +19,8 @@ raises :class:`Unsupported`; :class:`FastGraphFn` then falls back to the assembl
 Templates come from the topology registry. Fixed topologies (and functions of the arity) are
 cached by ``(symbol, arity)``; a generator topology's template depends on its value arguments
 and its position seed, so it is cached by ``(symbol, values, seed)``, and a block containing one
-is memoised under its path as well (blocks without generators keep the path-free key).
+is memoised under its path and instance path as well (blocks without generators keep the
+path-free key).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.grammar.topology import argument_values, get_topology, position_seed
+from algebraic_nas.grammar.topology import argument_values, get_topology, position_seed, repeated_arguments
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS
 from algebraic_nas.surrogate.graphs import assembly_graph_fn
 from algebraic_nas.surrogate.wl import CompactGraph
@@ -88,24 +89,24 @@ class BlockBuilder:
         self._generated = 0  # generator templates expanded or positional blocks used so far
         self.max_cache = max_cache
 
-    def block(self, t: Term, remaining: int = FLAT, path: tuple[int, ...] = ()) -> Block:
+    def block(self, t: Term, remaining: int = FLAT, path: tuple[int, ...] = (), inst: tuple[int, ...] = ()) -> Block:
         key = (t, remaining)
         b = self._cache.get(key)
         if b is not None:
             return b
         if key in self._positional:
             self._generated += 1
-            pkey = (t, remaining, path)
+            pkey = (t, remaining, path, inst)
             b = self._cache.get(pkey)
             if b is None:
-                b = self._store(pkey, self._make(t, remaining, path))
+                b = self._store(pkey, self._make(t, remaining, path, inst))
             return b
         before = self._generated
-        b = self._make(t, remaining, path)
+        b = self._make(t, remaining, path, inst)
         if self._generated == before:
             return self._store(key, b)
         self._positional.add(key)
-        return self._store((t, remaining, path), b)
+        return self._store((t, remaining, path, inst), b)
 
     def _store(self, key: tuple, b: Block) -> Block:
         if len(self._cache) >= self.max_cache:
@@ -113,7 +114,7 @@ class BlockBuilder:
         self._cache[key] = b
         return b
 
-    def _template_of(self, t: Term, path: tuple[int, ...]):
+    def _template_of(self, t: Term, path: tuple[int, ...], inst: tuple[int, ...] = ()):
         key = (t.symbol, len(t.children))
         got = self._tmpl_cache.get(key)
         if got is None and key not in self._tmpl_cache:
@@ -125,7 +126,7 @@ class BlockBuilder:
             return got
         self._generated += 1
         pos, vals = argument_values(t)
-        seed = position_seed(self.seed, path)
+        seed = position_seed(self.seed, path, inst)
         gkey = (t.symbol, len(t.children), vals, pos, seed)
         if gkey not in self._tmpl_cache:
             try:
@@ -135,7 +136,7 @@ class BlockBuilder:
             self._tmpl_cache[gkey] = got
         return self._tmpl_cache[gkey]
 
-    def _make(self, t: Term, r: int, path: tuple[int, ...]) -> Block:
+    def _make(self, t: Term, r: int, path: tuple[int, ...], inst: tuple[int, ...] = ()) -> Block:
         if t.collapsed:
             if r == FLAT:
                 raise Unsupported("collapsed term in a flat graph")
@@ -147,14 +148,14 @@ class BlockBuilder:
             if not t.is_transparent:
                 r -= 1
         if t.is_transparent:
-            return self.block(t.children[0], r, path + (0,))
+            return self.block(t.children[0], r, path + (0,), inst)
         if t.value is not None:
             raise Unsupported("a number where an operation is expected")
         if t.symbol in ZERO_OPS:
             return EMPTY
         if not t.children:
             return THROUGH if t.symbol in IDENTITY_OPS else _op(t.symbol)
-        tmpl = self._template_of(t, path)
+        tmpl = self._template_of(t, path, inst)
         if tmpl is None:
             if r != FLAT and any(c.nonterminal is not None for c in t.children):
                 raise Unsupported("a terminal with plain arguments inside a fold")
@@ -162,13 +163,16 @@ class BlockBuilder:
         if tmpl.merges:
             raise Unsupported("a template with merges other than sum")
         parts: list[Block] = []
+        repeated, copies = repeated_arguments(tmpl), {}  # one instance per copy, as the assembler
         for e in tmpl.edges:
             if e.attrs or not (e.arg is None or isinstance(e.arg, int)):
                 raise Unsupported("template edge with attributes or a nested argument")
             if e.arg is None:
                 parts.append(THROUGH if e.op in IDENTITY_OPS else EMPTY if e.op in ZERO_OPS else _op(e.op))
             else:
-                parts.append(self.block(t.children[e.arg], r, path + (e.arg,)))
+                copies[e.arg] = copies.get(e.arg, -1) + 1
+                sub_inst = inst + (copies[e.arg],) if e.arg in repeated else inst
+                parts.append(self.block(t.children[e.arg], r, path + (e.arg,), sub_inst))
         return compose(tmpl.n_nodes, [(e.src, e.dst) for e in tmpl.edges], parts)
 
 
