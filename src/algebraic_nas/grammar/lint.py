@@ -9,6 +9,7 @@ caller of :func:`~algebraic_nas.grammar.grammar.load_grammar`.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from .bottomup import bottom_up
 from .checks import Refs
@@ -98,9 +99,24 @@ def _leaf_name(al: Alternative) -> str:
     return al.expr.name if al.kind == "leaf" else str(al.expr)
 
 
+# The leaf sets of unit-rule chains grow with the chain (N0 ::= N1 | x0, N1 ::= N2 | x1, ...: the
+# i-th set holds n - i leaves), so their total size is quadratic in the chain's length. Past this
+# many set entries (about 100 MB) the check stops with one warning instead of exhausting memory.
+LEAF_ENTRY_LIMIT = 1_000_000
+
+
+class _TooManyLeaves(Exception):
+    pass
+
+
 def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[list[str]]) -> list[str]:
-    """Ambiguity visible at the leaves: one nullary terminal derivable by two alternatives."""
+    """Ambiguity visible at the leaves: one nullary terminal derivable by two alternatives.
+
+    Stops with one message (the check skipped) once the leaf sets hold more than
+    :data:`LEAF_ENTRY_LIMIT` entries in total (very long chains of unit rules).
+    """
     leaves: dict[str, set] = {}
+    entries = [0]
 
     def units(x: str) -> list[str]:
         return [al.pattern[1] for al in alts[x] if al.kind == "unit"]
@@ -109,7 +125,31 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
         out: set = {_leaf_name(al) for al in alts[x] if al.kind in _LEAF_KINDS}
         for b in units(x):
             out |= leaves[b]
+        entries[0] += len(out)
+        if entries[0] > LEAF_ENTRY_LIMIT:
+            raise _TooManyLeaves(x)
         return out
+
+    try:
+        return _ambiguous_leaf_messages(nonterminals, alts, groups, leaves, units, compute)
+    except _TooManyLeaves as stop:
+        name = stop.args[0]
+        loc = alts[name][0].loc
+        return [
+            f"{loc.file}:{loc.line}:{loc.column}: the ambiguity check of leaves was skipped: the unit rules down to {name} "
+            f"derive more than {LEAF_ENTRY_LIMIT:,} (nonterminal, leaf) pairs; the grammar is otherwise checked"
+        ]
+
+
+def _ambiguous_leaf_messages(
+    nonterminals: list[str],
+    alts: Alternatives,
+    groups: list[list[str]],
+    leaves: dict[str, set],
+    units: Callable[[str], list[str]],
+    compute: Callable[[str], set],
+) -> list[str]:
+    """The messages of :func:`ambiguous_leaves`; ``leaves`` is the memo ``compute`` fills."""
 
     def leaf_set(b: str) -> set:
         return bottom_up(b, units, compute, leaves)  # unit productions are acyclic (checks.py)
