@@ -214,10 +214,7 @@ class GraphGP:
         yt = torch.as_tensor((y_log - self.y_mean) / self.y_std, dtype=self.dtype, device=self.device)
         kernel, tuned = self._build(terms)
         x = self.points.train_x(self.dtype, self.device)
-        likelihood = gpytorch.likelihoods.GaussianLikelihood(
-            noise_constraint=gpytorch.constraints.Interval(*self.noise_bounds)
-        ).to(device=self.device, dtype=self.dtype)
-        model = IndexGP(x, yt, likelihood, kernel).to(device=self.device, dtype=self.dtype)
+        model = self._model(x, yt, kernel)
         self._init_hypers(model)
         init_state = copy.deepcopy(model.state_dict())
 
@@ -248,6 +245,36 @@ class GraphGP:
         self._x, self._y = x, yt
         self._cache_posterior()
         return self
+
+    def _model(self, x: torch.Tensor, yt: torch.Tensor, kernel: gpytorch.kernels.Kernel) -> IndexGP:
+        likelihood = gpytorch.likelihoods.GaussianLikelihood(
+            noise_constraint=gpytorch.constraints.Interval(*self.noise_bounds)
+        ).to(device=self.device, dtype=self.dtype)
+        return IndexGP(x, yt, likelihood, kernel).to(device=self.device, dtype=self.dtype)
+
+    def refit_fixed(self, terms: Sequence[Union[Term, str]], y: Sequence[float]) -> "GraphGP":
+        """A new GP on ``terms`` and validation errors ``y`` with this fit's hyperparameters
+        (flat WL depth, weights, noise) and target standardisation, nothing optimised: the
+        posterior a fantasy at fixed hyperparameters must equal (the straightforward O(n^3)
+        path; :class:`~.pool.PoolPosterior` conditions in O(n^2) per fantasy). Builds its own
+        feature sources (the shared graph cache's WL vocabulary grows with ``terms``)."""
+        self._check_fitted()
+        with torch_threads(self.num_threads):
+            out = copy.copy(self)
+            terms = out._as_terms(terms)
+            y_log = out._targets(y)
+            yt = torch.as_tensor((y_log - self.y_mean) / self.y_std, dtype=self.dtype, device=self.device)
+            kernel, tuned = out._build(terms)
+            x = out.points.train_x(self.dtype, self.device)
+            model = out._model(x, yt, kernel)
+            if self.h is not None:
+                set_flat_h(tuned, self.h)
+            model.load_state_dict(self.model.state_dict())  # type: ignore[union-attr]
+            if self.fast:
+                limit_query_depth(kernel)
+            out.model, out._x, out._y = model, x, yt
+            out._cache_posterior()
+        return out
 
     def _neg_mll(self, model: IndexGP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Negative exact log marginal likelihood / n (the value of gpytorch's ExactMarginalLogLikelihood)."""

@@ -44,6 +44,14 @@ class PointSet:
         for s in self.sources:
             s.set_query(self.query)
 
+    def extend_query(self, terms: Sequence[Term]) -> None:
+        """Append ``terms`` to the query block (the rows already there keep their indices and
+        whatever their sources computed for them)."""
+        new = list(terms)
+        self.query = self.query + new
+        for s in self.sources:
+            s.extend_query(self.query, new)
+
     def train_x(self, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
         return torch.arange(self.n_train, dtype=dtype, device=device).unsqueeze(-1)
 
@@ -86,4 +94,9 @@ class Source:
 
     def set_query(self, terms: Sequence[Term]) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def extend_query(self, terms: Sequence[Term], new: Sequence[Term]) -> None:
+        """The query block is now ``terms``, the old one followed by ``new``; by default
+        everything is recomputed (sources whose query features are cheap)."""
+        self.set_query(terms)
 

@@ -105,19 +105,29 @@ class WLFeatures:
         return WLFeatures([x[idx] for x in self.counts], self.extra[:, idx], unseen)
 
     @staticmethod
-    def concat(parts: Sequence["WLFeatures"]) -> "WLFeatures":
-        """Stack feature blocks row-wise (columns padded to the widest)."""
+    def concat(parts: Sequence["WLFeatures"], keep_unseen: bool = False) -> "WLFeatures":
+        """Stack feature blocks row-wise (columns padded to the widest).
+
+        Unseen-label ids of different calls are unrelated, so by default the concatenation
+        keeps only their norms; ``keep_unseen``: the blocks share their unseen-label ids (made
+        with one ``overlay`` vocabulary, see :meth:`~.wl_hash.HashWLFeaturizer.transform`),
+        and their unseen counts are stacked too."""
         if not parts:
             raise ValueError("nothing to concatenate")
         h = parts[0].h
         if any(p.h != h for p in parts):
             raise ValueError("feature blocks with different numbers of iterations")
-        counts = []
-        for i in range(h + 1):
-            width = max(p.counts[i].shape[1] for p in parts)
-            counts.append(sp.vstack([_pad(p.counts[i], width) for p in parts], format="csr"))
-        # unseen-label ids of different calls are unrelated: the concatenation keeps only norms
-        return WLFeatures(counts, np.concatenate([p.extra for p in parts], axis=1))
+        counts = [_vstack([p.counts[i] for p in parts]) for i in range(h + 1)]
+        unseen = None
+        if keep_unseen and all(p.unseen is not None for p in parts):
+            unseen = [_vstack([p.unseen[i] for p in parts]) for i in range(h + 1)]  # type: ignore[index]
+        return WLFeatures(counts, np.concatenate([p.extra for p in parts], axis=1), unseen)
+
+
+def _vstack(blocks: Sequence[sp.csr_matrix]) -> sp.csr_matrix:
+    """Row-wise stack of CSR blocks, columns padded to the widest."""
+    width = max(b.shape[1] for b in blocks)
+    return sp.vstack([_pad(b, width) for b in blocks], format="csr")
 
 
 def _pad(x: sp.csr_matrix, width: int) -> sp.csr_matrix:

@@ -95,6 +95,25 @@ class _HashVocab:
         return cols
 
 
+class UnseenOverlay:
+    """Ids for labels outside a :class:`HashWLFeaturizer`'s vocabulary, consistent across calls.
+
+    Query terms are featurised against a frozen vocabulary; a label it lacks adds to a term's
+    own norm only, and its id is private to one call. A featurised candidate pool grows by
+    several calls, and the kernel between two pool members (a fantasy and a candidate) needs
+    their shared unseen labels to match: featurising with one overlay gives them one id space
+    (columns after the vocabulary's). Valid while the featuriser's vocabulary does not grow.
+    """
+
+    def __init__(self, featurizer: "HashWLFeaturizer") -> None:
+        self.sizes = tuple(len(v) for v in featurizer.vocab)
+        self.vocab = [_HashVocab() for _ in featurizer.vocab]
+
+    def check(self, featurizer: "HashWLFeaturizer") -> None:
+        if tuple(len(v) for v in featurizer.vocab) != self.sizes:
+            raise RuntimeError("the WL vocabulary grew since this overlay was made (a new fit): make a new overlay")
+
+
 class HashWLFeaturizer(WLFeaturizer):
     """WL-subtree featuriser with hashed labels (see the module docstring); same interface,
     same kernel values as :class:`~.wl.WLFeaturizer`."""
@@ -102,14 +121,25 @@ class HashWLFeaturizer(WLFeaturizer):
     def __init__(self, h_max: int = 4, direction: Direction = "successors") -> None:
         super().__init__(h_max, direction)
         self.vocab = [_HashVocab() for _ in range(h_max + 1)]  # type: ignore[misc]
+        self._overlay: Optional[UnseenOverlay] = None  # of the transform in progress
+
+    def overlay(self) -> "UnseenOverlay":
+        """A vocabulary for the labels this featuriser's vocabulary does not hold, shared by
+        several ``transform(..., grow=False, overlay=...)`` calls (see :class:`UnseenOverlay`)."""
+        return UnseenOverlay(self)
 
     def transform(self, graphs: Sequence[CompactGraph | nx.DiGraph], grow: bool = True,
-                  h: Optional[int] = None) -> WLFeatures:
+                  h: Optional[int] = None, overlay: Optional["UnseenOverlay"] = None) -> WLFeatures:
         """Features of ``graphs`` for iterations 0..h (default ``h_max``); with ``grow`` new
-        labels join the vocabulary, else they only count towards each graph's own norm."""
+        labels join the vocabulary, else they only count towards each graph's own norm.
+        ``overlay`` (with ``grow=False``): unseen labels get ids from it, shared by every call
+        given the same overlay, instead of ids private to this call."""
         h = self.h_max if h is None else h
         if not 0 <= h <= self.h_max:
             raise ValueError(f"h={h} outside 0..{self.h_max}")
+        if overlay is not None:
+            overlay.check(self)
+        self._overlay = None if grow else overlay
         gs = [g if isinstance(g, CompactGraph) else CompactGraph.from_networkx(g) for g in graphs]
         n = len(gs)
         sizes = np.array([g.n_nodes for g in gs], dtype=np.int64)
@@ -147,8 +177,11 @@ class HashWLFeaturizer(WLFeaturizer):
         v = len(voc)
         unseen = cols < 0
         if unseen.any():  # unseen labels: ids shared within this call (consistent between its graphs)
-            _, t = np.unique(x[unseen], return_inverse=True)
-            cols[unseen] = v + t.ravel()
+            uh, t = np.unique(x[unseen], return_inverse=True)
+            if self._overlay is not None:  # ... or between the calls sharing an overlay
+                cols[unseen] = v + self._overlay.vocab[i].lookup(uh, True)[t.ravel()]
+            else:
+                cols[unseen] = v + t.ravel()
         width = max(v, int(cols.max()) + 1) if len(cols) else v
         # one sort gives the (graph, column) pairs in CSR order with their counts
         pairs, cnt = np.unique(graph_of * width + cols, return_counts=True)

@@ -50,6 +50,7 @@ class WLSource(Source):
         self._query_self: Optional[np.ndarray] = None
         self._gram_cache: dict[tuple, torch.Tensor] = {}
         self._split_cache: dict[tuple, tuple] = {}  # per fit: the training block split for queries
+        self._overlay = None  # unseen-label ids shared by the query block's featurisations (fast path)
 
     def fit(self, terms: Sequence[Term]) -> None:
         # features cached per term in the shared TermGraphs (one growing vocabulary per component)
@@ -64,24 +65,61 @@ class WLSource(Source):
         self.query_feats, self._query_self = None, None
         self._gram_cache = {}
         self._split_cache = {}
+        self._overlay = self.featurizer.overlay() if self.fast else None  # type: ignore[attr-defined]
 
     def set_query(self, terms: Sequence[Term]) -> None:
-        if not terms:
-            self.query_feats, self._query_self = None, None
-            return
-        graphs = self.points.graphs.component(terms, self.component)
-        if self.fast:
-            # terms sharing a graph object (coarse fold levels: see fastgraph.FoldKeys) are
-            # featurised once; rows of one call keep their unseen-label ids consistent
-            first: dict[int, int] = {}
-            index = [first.setdefault(id(g), len(first)) for g in graphs]
-            uniq = list({id(g): g for g in graphs}.values())
-            feats = self.featurizer.transform(uniq, grow=False, h=self.query_h)  # type: ignore[call-arg]
-            self.query_feats = feats if len(uniq) == len(graphs) else feats.rows(index)
-        else:
-            self.query_feats = self.featurizer.transform(graphs, grow=False)
-        self._query_self = np.cumsum(self.query_feats.self_inner(), axis=0)
+        self.query_feats, self._query_self = None, None
         self._gram_cache = {k: v for k, v in self._gram_cache.items() if k[0] == "train"}
+        self._overlay = self.featurizer.overlay() if self.fast else None  # type: ignore[attr-defined]
+        if terms:
+            self.extend_query(terms, terms)
+
+    def extend_query(self, terms: Sequence[Term], new: Sequence[Term]) -> None:
+        """The query block grew by ``new`` (``terms``: the whole block now). Fast path: only the
+        new terms are featurised (their unseen labels share ids with the earlier rows', through
+        one overlay per query block), and the cached query x train blocks grow by their rows."""
+        if not self.fast:
+            self.query_feats = self.featurizer.transform(self.points.graphs.component(terms, self.component), grow=False)
+            self._query_self = np.cumsum(self.query_feats.self_inner(), axis=0)
+            self._gram_cache = {k: v for k, v in self._gram_cache.items() if k[0] == "train"}
+            return
+        if not new:
+            return
+        graphs = self.points.graphs.component(new, self.component)
+        # terms sharing a graph object (coarse fold levels: see fastgraph.FoldKeys) are
+        # featurised once; their unseen-label ids are consistent through the overlay
+        first: dict[int, int] = {}
+        index = [first.setdefault(id(g), len(first)) for g in graphs]
+        uniq = list({id(g): g for g in graphs}.values())
+        feats = self.featurizer.transform(uniq, grow=False, h=self.query_h, overlay=self._overlay)  # type: ignore[call-arg]
+        feats = feats if len(uniq) == len(graphs) else feats.rows(index)
+        old = self.query_feats
+        self.query_feats = feats if old is None else WLFeatures.concat([old, feats], keep_unseen=True)
+        new_self = np.cumsum(feats.self_inner(), axis=0)
+        self._query_self = new_self if old is None else np.concatenate([self._query_self, new_self], axis=1)
+        for key in [k for k in self._gram_cache if k[0] != "train"]:
+            if key[0] != "qt":
+                del self._gram_cache[key]
+                continue
+            rows = self._normalised_qt(key[1], feats, new_self)
+            self._gram_cache[key] = torch.cat([self._gram_cache[key], torch.as_tensor(rows, dtype=key[2], device=key[3])])
+
+    def _normalised_qt(self, h: int, feats: WLFeatures, self_cum: np.ndarray) -> np.ndarray:
+        """Normalised (m, n) kernel of query rows ``feats`` against the training terms at depth h."""
+        qt = self._query_train_raw(h, feats) if self.fast else cross_inner(feats, self.train_feats, h).sum(axis=0)
+        return qt / np.outer(np.sqrt(self_cum[h]), np.sqrt(self._train_self[h]))
+
+    def query_query(self, h: int, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
+        """Normalised kernel between query rows ``r1`` and ``r2`` at depth h, (len(r1), len(r2)),
+        unseen labels included (their ids are consistent within the query block)."""
+        self._check_h(h, query=True)
+        q = self.query_feats
+        raw = np.zeros((len(r1), len(r2)))
+        for i in range(h + 1):
+            for x in (q.counts[i], q.unseen[i] if q.unseen is not None else None):  # type: ignore[union-attr]
+                if x is not None and x.shape[1]:
+                    raw += (x[r1] @ x[r2].T).toarray()
+        return raw / np.outer(np.sqrt(self._query_self[h, r1]), np.sqrt(self._query_self[h, r2]))
 
     def train_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
         """Normalised training Gram at depth h, (n, n), cached per (h, dtype, device)."""
@@ -125,14 +163,11 @@ class WLSource(Source):
         g = self._gram_cache.get(key)
         if g is None:
             self._check_h(h, query=True)
-            qt = self._query_train_raw(h) if self.fast else cross_inner(self.query_feats, self.train_feats, h).sum(axis=0)
-            g = torch.as_tensor(
-                qt / np.outer(np.sqrt(self._query_self[h]), np.sqrt(self._train_self[h])), dtype=dtype, device=device
-            )
+            g = torch.as_tensor(self._normalised_qt(h, self.query_feats, self._query_self), dtype=dtype, device=device)
             self._gram_cache[key] = g
         return g
 
-    def _query_train_raw(self, h: int) -> np.ndarray:
+    def _query_train_raw(self, h: int, query: Optional[WLFeatures] = None) -> np.ndarray:
         """Raw cumulative (m, n) kernel of the query against the training terms at depth h.
 
         The iterations' counts side by side make one product. A sparse product costs about
@@ -141,6 +176,7 @@ class WLSource(Source):
         go through a dense BLAS product instead, the rest through a sparse one (about 4x
         faster at n = 1000 on hnb201). The split training block is built once per fit. Counts
         are integers, so the result equals the sum of per-iteration sparse products exactly."""
+        query = self.query_feats if query is None else query
         key = ("split", h)
         got = self._split_cache.get(key)
         train = self.train_feats.counts[: h + 1]  # type: ignore[union-attr]
@@ -158,7 +194,7 @@ class WLSource(Source):
         pos, dense, rare_t = got
         # query columns past the training block's width (labels no training term has) are zero there
         q = sp.hstack([x if x.shape[1] == t.shape[1] else _pad(x[:, : t.shape[1]], t.shape[1])
-                       for x, t in zip(self.query_feats.counts[: h + 1], train)], format="csr")  # type: ignore[union-attr]
+                       for x, t in zip(query.counts[: h + 1], train)], format="csr")
         p = pos[q.indices]
         hit = p >= 0
         qd = np.zeros((q.shape[0], dense.shape[0]))
@@ -177,6 +213,9 @@ class WLSource(Source):
             return take(self.train_gram(h, dtype, device), i1, i2, diag)
         if not diag and (i2.max() < n) and (i1.min() >= n):  # the prediction path: query x train
             return take(self.query_train(h, dtype, device), i1 - n, i2, False)
+        if not diag and len(i1) and len(i2) and i1.min() >= n and i2.min() >= n:  # within the query block
+            g = self.query_query(h, (i1 - n).cpu().numpy(), (i2 - n).cpu().numpy())
+            return torch.as_tensor(g, dtype=dtype, device=device)
         return take(self.full_gram(h, dtype, device), i1, i2, diag)
 
 
