@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))  # cache_eval
 
 STRATEGIES = ("random", "evolution", "banat", "banat_wl")
 
-# The acquisition optimiser is scaled down from REFERENCE §5 (pool 200, tournament 40, 10-50
+# The acquisition optimiser is scaled down from the paper's BANAT settings (pool 200, tournament 40, 10-50
 # generations) to fit 6 BANAT runs x 40 proposals into the time of this experiment on a shared
 # 2-core CPU; the structure (10 best + random pool, tournament, top-2 parents, mutation 0.5,
 # crossover 0.25, self-crossover 0.25, patience) is unchanged.
