@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import itertools
 import logging
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -116,8 +114,10 @@ def main() -> int:
     ap.add_argument("--no-rnag", action="store_true", help="skip part A's RNAG run")
     ap.add_argument("--out", default=str(HERE / "runs"))
     args = ap.parse_args()
-    if importlib.util.find_spec("optuna") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", str(HERE / "requirements.txt")], check=True)
+    sys.path.insert(0, str(HERE.parent))
+    from peer_libs import ensure, read_requirements  # Optuna under experiments/runs/, not in the venv
+
+    ensure(read_requirements(HERE / "requirements.txt"))
     import torch
 
     from algebraic_nas.search.config import register_configs

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import itertools
 import logging
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,8 +49,11 @@ TPE_FIELDS = ["evaluation", "valid_error", "test_error", "params", "flops", "eva
 
 
 def ensure_optuna() -> None:
-    if importlib.util.find_spec("optuna") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", str(HERE / "requirements.txt")], check=True)
+    """Optuna for this experiment only (``pip --target`` under ``experiments/runs/``, see ``peer_libs``)."""
+    sys.path.insert(0, str(HERE.parent))
+    from peer_libs import ensure, read_requirements
+
+    ensure(read_requirements(HERE / "requirements.txt"))
 
 
 def tpe_term(values: dict) -> str:
