@@ -66,14 +66,20 @@ def test_few_point_fits_keep_their_lengthscales_and_raise_no_warning(n):
 
 
 def test_value_gp_ranks_a_smooth_generator_objective():
+    """Fitted on 40 random generator settings, the value GP ranks 30 others far better than
+    chance (Kendall tau 0 with a standard deviation of 0.13 for 30 points), on each of three
+    draws. Measured tau: 0.503, 0.453, 0.458 (mean 0.47); asserted: each > 0.25, mean > 0.35."""
     g = load_grammar("nago_hnag")
-    terms = [g.sample(i) for i in range(70)]
 
     def err(t):
         x = np.array([(s.value - s.span[0]) / (s.span[1] - s.span[0]) for s in value_sites(g, t) if s.span[1] > s.span[0]])
         return 0.05 + float(np.mean((x - np.linspace(0.2, 0.8, len(x))) ** 2))
 
-    y = np.array([err(t) for t in terms])
-    gp = GraphGP("values", grammar=g).fit(terms[:40], y[:40])
-    mean, _ = gp.predict(terms[40:])
-    assert kendalltau(mean, np.log(y[40:])).statistic > 0.5
+    taus = []
+    for offset in (0, 1000, 2000):
+        terms = [g.sample(offset + i) for i in range(70)]
+        y = np.array([err(t) for t in terms])
+        gp = GraphGP("values", grammar=g).fit(terms[:40], y[:40])
+        mean, _ = gp.predict(terms[40:])
+        taus.append(kendalltau(mean, np.log(y[40:])).statistic)
+    assert min(taus) > 0.25 and np.mean(taus) > 0.35, taus
