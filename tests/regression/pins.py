@@ -15,7 +15,7 @@ from algebraic_nas.grammar import load_grammar, shipped_grammars
 
 SEEDS = range(4)
 #: NAGO's random-graph spaces: pinned since every cell and node draws its own graph (issue 24).
-GENERATOR_SPACES = ("nago_hnag", "rnag")
+GENERATOR_SPACES = ("nago_hnag", "nago_faithful", "rnag")
 
 
 def grammar_pins(name: str) -> dict:
@@ -66,7 +66,7 @@ def banat_pins() -> list:
     """BANAT (hWL, small acquisition budget) on hnb201 with a deterministic synthetic error."""
     import zlib
 
-    from algebraic_nas.search.acquisition import EvolutionConfig
+    from algebraic_nas.search.strategies.banat.optimiser import EvolutionConfig
     from algebraic_nas.search.strategies import make_strategy
 
     g = load_grammar("hnb201")

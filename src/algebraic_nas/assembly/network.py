@@ -328,3 +328,4 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
 
 
 from . import darts_network  # noqa: E402,F401  (registers DARTS's network builder; needs the names above)
+from . import nago_network  # noqa: E402,F401  (registers NAGO's network builder; needs the names above)

@@ -33,7 +33,9 @@ then changes nothing), an Erdős–Rényi graph on two nodes (the only connected
 
 ``Budget([B,] X)`` marks a network sized by a parameter budget (``B`` parameters, or a default
 for the input size when left out): :func:`algebraic_nas.assembly.network.build_network` picks the
-stem width; the template is just ``X``.
+stem width; the template is just ``X``. ``NagoNet([B,] X)`` is the same marker for NAGO's network
+as the authors' code builds it (:mod:`algebraic_nas.assembly.nago_network`), which reads the
+graphs of ``X`` with :func:`generator_graph` and splits stages with :func:`nago_stage_list`.
 """
 
 from __future__ import annotations
@@ -195,17 +197,60 @@ def _generator(graph_fn: GraphFn, n_params: int) -> Callable[[tuple[Number, ...]
     return generate
 
 
+#: Generator name -> (graph function, number of graph parameters before the stage ratios).
+GRAPH_GENERATORS: dict[str, tuple[GraphFn, int]] = {
+    "WattsStrogatz": (watts_strogatz, 3),
+    "ErdosRenyi": (erdos_renyi, 2),
+    "BarabasiAlbert": (barabasi_albert, 2),
+}
 register_topology("WattsStrogatz", _generator(watts_strogatz, 3), generator=True, canonical=watts_strogatz_used)
 register_topology("ErdosRenyi", _generator(erdos_renyi, 2), generator=True, canonical=erdos_renyi_used)
 register_topology("BarabasiAlbert", _generator(barabasi_albert, 2), generator=True, canonical=barabasi_albert_used)
 
+
+def generator_graph(name: str, values: Sequence[Number], seed: int) -> nx.Graph:
+    """The undirected graph that generator ``name`` draws for ``values`` and ``seed`` (the one its
+    template is made of: same function, same random stream)."""
+    fn, n_params = GRAPH_GENERATORS[name]
+    return fn(tuple(values[:n_params]), random.Random(seed))
+
+
+def nago_stage_list(n: int, ratios: Sequence[float]) -> list[int]:
+    """Stage of each of ``n`` top-level nodes by the rule of NAGO's code (``get_stage_list``):
+    node ``x`` opens the next stage when ``x >= `` the running threshold, which starts at ``r1 · n``
+    and grows by ``r(s+1) · n`` at each new stage; three nodes are always one per stage. Ratios are
+    normalised first (the paper's θS is; the authors' code takes them as given, so its shipped
+    ratios of 1.0 give one stage). 8 nodes at 1/3 each → 3, 3, 2 (the rounding of
+    :func:`stage_of_nodes` gives 3, 2, 3)."""
+    total = float(sum(ratios))
+    if total <= 0 or any(r < 0 for r in ratios):
+        raise ValueError(f"stage ratios must be non-negative with a positive sum, got {tuple(ratios)}")
+    if n == 3 and len(ratios) == 3:
+        return [0, 1, 2]
+    norm = [r / total for r in ratios]
+    stages, stage, threshold = [], 0, norm[0] * n
+    for x in range(n):
+        if x >= threshold and stage + 1 < len(norm):
+            stage += 1
+            threshold += norm[stage] * n
+        stages.append(stage)
+    return stages
+
+
 #: The topology that marks a network sized by a parameter budget.
 BUDGET = "Budget"
+#: The root of NAGO's network exactly as the authors' code builds it (``assembly.nago_network``).
+NAGO_NETWORK = "NagoNet"
 
 
-@register_topology(BUDGET, generator=True)
-def budget(values: tuple[Number, ...], seed: int) -> Template:
-    """``Budget([B,] X)``: the template is ``X`` alone; the assembler reads ``B`` (see the module docstring)."""
-    if len(values) > 1 or (values and values[0] <= 0):
-        raise ValueError(f"Budget takes one positive number of parameters (or none), got {values}")
-    return Template(2, (TemplateEdge(1, 2, arg=len(values)),))
+def _sized(name: str) -> Callable[[tuple[Number, ...], int], Template]:
+    def sized(values: tuple[Number, ...], seed: int) -> Template:
+        if len(values) > 1 or (values and values[0] <= 0):
+            raise ValueError(f"{name} takes one positive number of parameters (or none), got {values}")
+        return Template(2, (TemplateEdge(1, 2, arg=len(values)),))
+    sized.__doc__ = f"``{name}([B,] X)``: the template is ``X`` alone; the assembler reads ``B``."
+    return sized
+
+
+budget = register_topology(BUDGET, _sized(BUDGET), generator=True)
+register_topology(NAGO_NETWORK, _sized(NAGO_NETWORK), generator=True)

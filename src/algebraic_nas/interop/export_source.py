@@ -66,8 +66,8 @@ _BLOCK_BASE = '''class Block(nn.Module):
 def _literal(value: Any, where: str) -> str:
     if isinstance(value, _PLAIN):
         return repr(value)
-    if isinstance(value, (tuple, list)) and all(isinstance(v, _PLAIN) for v in value):
-        text = ", ".join(repr(v) for v in value)
+    if isinstance(value, (tuple, list)):  # nested ones too (NAGO's graphs: predecessors per node)
+        text = ", ".join(_literal(v, where) for v in value)
         return f"({text},)" if isinstance(value, tuple) and len(value) == 1 else (
             f"({text})" if isinstance(value, tuple) else f"[{text}]")
     raise ExportError(f"cannot write {where} = {value!r} ({type(value).__name__}) as standalone code")
@@ -240,13 +240,17 @@ def network_source(net: nn.Module, *, header: str = "", class_name: str = "Netwo
     body = net.body
     w = _Writer()
     init = [f"self.stem = {w.module(net.stem, 8, 'stem')}"]
-    for i, op in enumerate(body.ops):
-        label = body.labels[i] if i < len(body.labels) else ""
-        label = label if len(label) <= 60 else label[:57] + "..."
-        init.append(f"self.op{i} = {w.module(op, 8, f'body.ops[{i}]')}  # {label}")
-    init += [f"self.merge{j} = {w.module(m, 8, f'body.merges[{j}]')}" for j, m in enumerate(body.merges)]
+    if not hasattr(body, "steps"):  # a body module of its own (NAGO's network): written as a class
+        init.append(f"self.body = {w.module(body, 8, 'body')}")
+        forward = ["return self.head(self.body(self.stem(x)))"]
+    else:
+        for i, op in enumerate(body.ops):
+            label = body.labels[i] if i < len(body.labels) else ""
+            label = label if len(label) <= 60 else label[:57] + "..."
+            init.append(f"self.op{i} = {w.module(op, 8, f'body.ops[{i}]')}  # {label}")
+        init += [f"self.merge{j} = {w.module(m, 8, f'body.merges[{j}]')}" for j, m in enumerate(body.merges)]
+        forward = ["x0 = self.stem(x)", *_forward_lines(body), f"return self.head(x{body.out_slot})"]
     init.append(f"self.head = {w.module(net.head, 8, 'head')}")
-    forward = ["x0 = self.stem(x)", *_forward_lines(body), f"return self.head(x{body.out_slot})"]
     spec = getattr(net, "spec", None)
     shape = f"(N, {spec.channels}, {spec.resolution}, {spec.resolution}) -> (N, {spec.classes})" if spec else ""
     out = [f'"""{header.strip()}\n"""' if header else "", "from __future__ import annotations", "",
