@@ -47,3 +47,39 @@ def mf_toy_evaluate(term: str, grammar: str = "", dataset: str = "", protocol: A
 def slow_mf_toy_evaluate(term: str, **kwargs: Any) -> dict:
     """``mf_toy_evaluate`` taking 0.05 s per epoch trained (two workers overlap)."""
     return mf_toy_evaluate(term, delay_s=0.05, **kwargs)
+
+
+class PromotionGate:
+    """Makes "a promotion starts while a first-rung evaluation still runs" happen for certain in a
+    two-worker run (threads of one process), instead of hoping the timing gives it: one first-rung
+    evaluation at a time holds its worker until a promoted evaluation (``epochs > 1``) has started,
+    while the other worker goes on; ``timed_out`` says whether the wait had to give up (then the
+    scheduler did not promote without waiting)."""
+
+    def __init__(self, timeout_s: float = 20.0) -> None:
+        import threading
+
+        self.promoted = threading.Event()
+        self.holding = threading.Lock()
+        self.timeout_s = timeout_s
+        self.timed_out = False
+        self.held = 0
+
+    def wait_if_first_rung(self, epochs: int) -> None:
+        if epochs > 1:
+            self.promoted.set()
+        elif not self.promoted.is_set() and self.holding.acquire(blocking=False):
+            try:
+                self.held += 1
+                self.timed_out = not self.promoted.wait(self.timeout_s)
+            finally:
+                self.holding.release()
+
+
+GATE = PromotionGate()
+
+
+def gated_mf_toy_evaluate(term: str, **kwargs: Any) -> dict:
+    """``slow_mf_toy_evaluate`` that first passes :data:`GATE` (reset it before each run)."""
+    GATE.wait_if_first_rung(int(dict(kwargs.get("overrides") or {}).get("epochs", 4)))
+    return slow_mf_toy_evaluate(term, **kwargs)
