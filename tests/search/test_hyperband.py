@@ -172,11 +172,17 @@ def store_row(rows, eval_id):
 def test_two_workers_are_both_busy_and_promotions_do_not_wait(tmp_path):
     from distributed import LocalCluster
 
+    import fidelity_fakes
+
     hb = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, brackets=1, seed=2)
+    # a first-rung evaluation holds one worker until a promotion has started on the other (the
+    # event is waited for, not left to timing): Hyperband must promote without waiting for it
+    gate = fidelity_fakes.GATE = fidelity_fakes.PromotionGate(timeout_s=20)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         ex = DaskExecutor(n_workers=2, client=cluster)
-        rows = run(tmp_path, hb, 16, executor=ex, function="fidelity_fakes:slow_mf_toy_evaluate")
+        rows = run(tmp_path, hb, 16, executor=ex, function="fidelity_fakes:gated_mf_toy_evaluate")
         ex.close()
+    assert gate.held >= 1 and not gate.timed_out, "no promotion started while a first-rung evaluation ran"
     assert len({r.worker.split("@")[0] for r in rows}) == 2
     assert any(r.fidelity["epochs"] > 1 for r in rows)
     # asynchronous: some promotion started while a rung-0 evaluation of its bracket still ran
