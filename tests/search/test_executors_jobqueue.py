@@ -31,7 +31,7 @@ def test_slurm_job_script_books_the_job_and_runs_one_single_threaded_worker_per_
                       prologue=["module load cuda/12", "source ~/env/bin/activate"])
     script = slurm_script(cfg)
     d = directives(script, "#SBATCH")
-    for expected in ("-p gpu", "-A proj1", "--cpus-per-task=8", "--mem=30G", "-t 02:00:00", "--gres=gpu:2",
+    for expected in ("-p gpu", "-A proj1", "--cpus-per-task=8", "--mem=32G", "-t 02:00:00", "--gres=gpu:2",
                      "--constraint=a100"):
         assert expected in d, (expected, d)
     lines = script.splitlines()
@@ -111,6 +111,9 @@ def test_cluster_script_command(tmp_path):
     ("executor.cores=0", "executor.cores"), ("executor.gpu_directive=gpu", "executor.gpu_directive"),
     ("executor.adaptive_max_jobs=4", "executor.adaptive_min_jobs"), ("executor.death_timeout_s=0", "executor.death_timeout_s"),
     ("n_workers=0", "n_workers"), ("executor.memory=lots", "executor.memory"),
+    ("executor.memory=32", "executor.memory"), ("executor.walltime=60", "executor.walltime"),
+    ("executor.walltime=4x", "executor.walltime"), ("executor.walltime=01:75:00", "executor.walltime"),
+    ("executor.dashboard_port=-1", "executor.dashboard_port"),
 ])
 def test_a_bad_job_setting_is_one_error_before_the_search_starts(override, key, tmp_path):
     cfg = config(*FAST, "executor=slurm", "executor.gpus_per_job=1", "budget.evaluations=2", override)
@@ -126,3 +129,58 @@ def test_more_local_workers_than_gpu_slots_is_one_error_before_the_search_starts
         check_config(cfg)
     check_config(config(*FAST, f"executor={kind}", "executor.gpus=[0]", "executor.evaluations_per_gpu=3", "n_workers=3",
                         "budget.evaluations=2"))
+
+
+@pytest.mark.parametrize("walltime, expected", [
+    ("4h", "04:00:00"), ("90m", "01:30:00"), ("1h30m", "01:30:00"), ("2d", "48:00:00"), ("45s", "00:00:45"),
+    ("02:00:00", "02:00:00"), ("30:00", "00:30:00"), ("1-12", "36:00:00"), ("1-02:03:04", "26:03:04"),
+    ("0.5h", "00:30:00"), ("100:00:00", "100:00:00"),
+])
+def test_walltime_is_written_as_hh_mm_ss_in_both_batch_systems(walltime, expected):
+    assert f"-t {expected}" in directives(slurm_script(SlurmConfig(walltime=walltime)), "#SBATCH")
+    assert f"-l walltime={expected}" in directives(pbs_script(PBSConfig(walltime=walltime)), "#PBS")
+
+
+@pytest.mark.parametrize("memory, slurm, pbs", [
+    ("32GB", "--mem=32G", "mem=32GB"), ("32G", "--mem=32G", "mem=32GB"), ("16GiB", "--mem=16G", "mem=16GB"),
+    ("1500MB", "--mem=1500M", "mem=1500MB"), ("4gb", "--mem=4G", "mem=4GB"), ("1.5G", "--mem=1536M", "mem=1536MB"),
+])
+def test_memory_keeps_the_users_figure_counted_as_the_batch_systems_count(memory, slurm, pbs):
+    # SLURM's and PBS's G is 1024^3 bytes: 32GB books 32G, not the 30G of 32e9 bytes rounded up
+    assert slurm in directives(slurm_script(SlurmConfig(memory=memory)), "#SBATCH")
+    select = next(d for d in directives(pbs_script(PBSConfig(memory=memory)), "#PBS") if d.startswith("-l select="))
+    assert f":{pbs}" in select, select
+    for bad in (32, "32", "lots", "0GB", "-4GB"):
+        with pytest.raises(ConfigError, match="executor.memory"):
+            slurm_script(SlurmConfig(memory=bad))
+
+
+def _chosen_python(script: str, tmp_path) -> str:
+    """Run the lines of ``script`` before its worker command in bash; the interpreter they chose."""
+    lines = script.splitlines()
+    head = lines[:lines.index(worker_command(script))]
+    shell = tmp_path / "head.sh"
+    shell.write_text("\n".join(head + ['echo "PYTHON=$ALGEBRAIC_NAS_PYTHON"']) + "\n")
+    out = subprocess.run(["bash", str(shell)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "algebraic-nas workers run" in out.stderr  # the job's log says which
+    return out.stdout.strip().splitlines()[-1].removeprefix("PYTHON=")
+
+
+def test_a_prologue_environment_runs_the_workers_when_it_has_algebraic_nas(tmp_path):
+    assert worker_command(slurm_script(SlurmConfig())).startswith(f"{sys.executable} -m ")  # no prologue
+    assert worker_command(slurm_script(SlurmConfig(python="/opt/py/bin/python3"))).startswith("/opt/py/bin/python3 -m ")
+    # a prologue that activates an environment with algebraic_nas: its python runs the workers
+    env = tmp_path / "env" / "bin"
+    env.mkdir(parents=True)
+    (env / "python").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')  # an environment with algebraic_nas
+    (env / "python").chmod(0o755)
+    script = slurm_script(SlurmConfig(prologue=[f"export PATH={env}:$PATH"]))
+    assert worker_command(script).startswith('"$ALGEBRAIC_NAS_PYTHON" -m distributed.cli.dask_worker')
+    assert _chosen_python(script, tmp_path) == str(env / "python")
+    # one whose python lacks algebraic_nas (a module load that changes nothing useful): the driver's
+    bare = tmp_path / "bare" / "bin"
+    bare.mkdir(parents=True)
+    (bare / "python").write_text("#!/bin/sh\nexit 1\n")
+    (bare / "python").chmod(0o755)
+    assert _chosen_python(slurm_script(SlurmConfig(prologue=[f"export PATH={bare}:$PATH"])), tmp_path) == sys.executable

@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.evaluation.devices import HEADROOM_ENV, PER_GPU_ENV, assign_gpus, visible_gpus
 from algebraic_nas.search.executors.base import Executor, Finished
+from algebraic_nas.search.executors.tls import scheduler_http
 from algebraic_nas.search.worker import EvaluationTask, run_task
 
 log = logging.getLogger(__name__)
 
 
 def _local_cluster(n_workers: int, gpus: list[str], memory_limit: Any, silence_logs: int, per_gpu: int = 1,
-                   headroom_mb: float = 0.0) -> Any:
+                   headroom_mb: float = 0.0, dashboard_port: Optional[int] = None) -> Any:
     """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes; worker i sees only
     GPU ``gpus[i % len(gpus)]`` (none when ``gpus`` is empty), up to ``per_gpu`` workers per GPU
-    (``ConfigError`` when ``n_workers`` exceeds the GPU slots; see ``evaluation.devices``)."""
+    (``ConfigError`` when ``n_workers`` exceeds the GPU slots; see ``evaluation.devices``).
+    Scheduler and workers listen on 127.0.0.1 only; the dashboard is served (on 127.0.0.1) only
+    with a ``dashboard_port``."""
     from distributed import LocalCluster
 
     assign_gpus(n_workers, gpus, per_gpu)  # checks the GPU slots
@@ -56,14 +59,18 @@ def _local_cluster(n_workers: int, gpus: list[str], memory_limit: Any, silence_l
             return out
 
     _PerWorkerEnvCluster._gpus = list(gpus)
-    cluster = _PerWorkerEnvCluster(
-        n_workers=0,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        memory_limit=memory_limit,
-        silence_logs=silence_logs,
-    )
+    with scheduler_http(dashboard_port):
+        cluster = _PerWorkerEnvCluster(
+            n_workers=0,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None if dashboard_port is None else f"127.0.0.1:{dashboard_port}",
+            # without a dashboard, the HTTP server Dask always starts takes any free port (not 8787)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"} if dashboard_port is None else None,
+            memory_limit=memory_limit,
+            silence_logs=silence_logs,
+        )
     cluster.scale(n_workers)
     return cluster
 
@@ -74,7 +81,8 @@ class DaskExecutor(Executor):
     Args:
         n_workers: workers of the local cluster; with ``address`` or ``client``, the number of
             tasks kept in flight (``0``: the number of workers the scheduler has when we connect).
-        address: an existing scheduler (``"tcp://host:8786"``).
+        address: an existing scheduler (``"tls://host:8786"``; a plain ``tcp://`` one on a
+            non-loopback interface is warned about: anyone reaching it can run code on the workers).
         gpus: GPU ids for the local workers (``None``: all visible GPUs, ``[]``: none).
         memory_limit: per-worker memory limit of the local cluster (Dask syntax, ``"auto"``).
         start_timeout: seconds to wait for the workers to come up.
@@ -84,6 +92,9 @@ class DaskExecutor(Executor):
         gpu_headroom_mb: free GPU memory (MiB) a shared evaluation needs to start beside others.
         owns: the ``client`` passed in (and its cluster) is this executor's: :meth:`close` closes
             it (a batch-system cluster made for the search: closing cancels its jobs).
+        security: ``distributed.security.Security`` for connecting to ``address`` (TLS).
+        dashboard_port: the local cluster's dashboard on 127.0.0.1:PORT (``None``: no dashboard).
+        on_close: called once the executor closed (e.g. deleting a temporary certificate).
 
     With neither ``address`` nor ``client``, a local cluster is started (and closed by :meth:`close`).
     """
@@ -99,18 +110,23 @@ class DaskExecutor(Executor):
         evaluations_per_gpu: int = 1,
         gpu_headroom_mb: float = 0.0,
         owns: bool = False,
+        security: Any = None,
+        dashboard_port: Optional[int] = None,
+        on_close: Optional[Callable[[], None]] = None,
     ) -> None:
         from distributed import Client, as_completed
 
         self.cluster = None  # a cluster this executor started (closed with it)
         self._owns_client = True
+        self._on_close = on_close
         if client is not None or address:
             if isinstance(client, Client):
                 self.client, self._owns_client = client, owns
                 if owns:
                     self.cluster = getattr(client, "cluster", None)
             else:  # a cluster object (its own life cycle) or an address
-                self.client = Client(client if client is not None else address, timeout=start_timeout)
+                self.client = Client(client if client is not None else address, timeout=start_timeout,
+                                     security=security)
             info = self.client.scheduler_info()
             self.slots = n_workers if n_workers > 0 else max(1, len(info.get("workers", {})))
             if n_workers > 0:
@@ -124,7 +140,11 @@ class DaskExecutor(Executor):
             # (Hydra sets the root logger to INFO)
             logging.getLogger("distributed").setLevel(logging.WARNING)
             self.cluster = _local_cluster(n_workers, self.gpus, memory_limit, logging.WARNING,
-                                          per_gpu=evaluations_per_gpu, headroom_mb=gpu_headroom_mb)
+                                          per_gpu=evaluations_per_gpu, headroom_mb=gpu_headroom_mb,
+                                          dashboard_port=dashboard_port)
+            if dashboard_port is not None:
+                log.info("Dask dashboard: %s (local only; from another machine: ssh -L PORT:localhost:PORT)",
+                         self.cluster.dashboard_link)
             self.client = Client(self.cluster, timeout=start_timeout)
             self.client.wait_for_workers(n_workers, timeout=start_timeout)
             self.slots = n_workers
@@ -181,5 +201,10 @@ class DaskExecutor(Executor):
             elif self._tasks:
                 self.cancel_all()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            try:
+                if self.cluster is not None:
+                    self.cluster.close()
+            finally:
+                if self._on_close is not None:
+                    self._on_close()
+                    self._on_close = None

@@ -28,12 +28,14 @@ from typing import Any, List, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.evaluation.devices import HEADROOM_ENV, PER_GPU_ENV, WORKERS_PER_JOB_ENV
+from algebraic_nas.search.executors.jobspec import batch_memory, python_lines, walltime_hms
+from algebraic_nas.search.executors.tls import SearchSecurity, placeholder_security, scheduler_http
 from algebraic_nas.search.plugins import ENV_VAR as PLUGINS_ENV
 
 log = logging.getLogger(__name__)
 
 PRELOAD = "algebraic_nas.search.executors.preload"
-PLACEHOLDER_SCHEDULER = "tcp://SCHEDULER:8786"  # in a printed job script: the driver fills it in
+PLACEHOLDER_SCHEDULER = "SCHEDULER:8786"  # in a printed job script: the driver fills it in
 
 
 @dataclass
@@ -55,7 +57,13 @@ class JobQueueConfig:
     ``python``: the interpreter on the compute nodes (null: this one); ``interface``: the network
     interface of workers and scheduler (``"ib0"``; null: the default route); ``local_directory``:
     worker scratch space; ``log_directory``: where job output goes (null: the batch system's
-    default, the submit directory); ``threads``: torch threads per evaluation (null: 1)."""
+    default, the submit directory; created 0700); ``threads``: torch threads per evaluation (null: 1);
+    ``tls``: TLS with mutual authentication between driver and workers (default; false: plain
+    TCP, reachable by every job on the cluster); ``tls_ca_file`` / ``tls_cert`` / ``tls_key``:
+    your PEM files (null: a temporary certificate per search, written 0600 into a 0700
+    directory inside ``tls_directory``, null: the run directory, and deleted at the end);
+    ``dashboard_port``: serve Dask's dashboard on 127.0.0.1:PORT (null: none; reach it through
+    an SSH tunnel)."""
 
     queue: Optional[str] = None
     account: Optional[str] = None
@@ -77,6 +85,12 @@ class JobQueueConfig:
     local_directory: Optional[str] = None
     log_directory: Optional[str] = None
     threads: Optional[int] = None
+    tls: bool = True
+    tls_ca_file: Optional[str] = None
+    tls_cert: Optional[str] = None
+    tls_key: Optional[str] = None
+    tls_directory: Optional[str] = None
+    dashboard_port: Optional[int] = None
 
 
 def _positive_int(key: str, value: Any, minimum: int = 1) -> int:
@@ -142,29 +156,32 @@ def check_jobqueue(config: JobQueueConfig, n_workers: int, options: Any) -> None
 
 def cluster_options(config: JobQueueConfig) -> dict[str, Any]:
     """Keyword arguments common to dask-jobqueue's cluster and job classes."""
-    from dask.utils import parse_bytes
-
     if config.death_timeout_s is None or float(config.death_timeout_s) <= 0:
         raise ConfigError(f"executor.death_timeout_s={config.death_timeout_s!r}: must be seconds > 0")
-    try:
-        parse_bytes(config.memory)
-    except (ValueError, TypeError):
-        raise ConfigError(f"executor.memory={config.memory!r}: not an amount of memory (e.g. 16GB, 4000MB)") from None
+    port = config.dashboard_port
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536):
+        raise ConfigError(f"executor.dashboard_port={port!r}: a TCP port (0: any free one) or null (no dashboard)")
     n = workers_per_job(config)
+    python, choose_python = python_lines(config.python, list(config.prologue))
     options: dict[str, Any] = dict(
         cores=n,  # Dask threads in the job: one per worker process
         processes=n,
-        memory=config.memory,
-        walltime=config.walltime,
+        memory=batch_memory(config.memory),  # 1024-based, as the batch systems count
+        walltime=walltime_hms(config.walltime),
         account=config.account,
         queue=config.queue,
         death_timeout=float(config.death_timeout_s),
         job_extra_directives=list(config.job_directives),
-        job_script_prologue=list(config.prologue) + _worker_environment(config),
-        worker_extra_args=["--preload", PRELOAD],
+        job_script_prologue=list(config.prologue) + choose_python + _worker_environment(config),
+        # workers serve their HTTP diagnostics on loopback only
+        worker_extra_args=["--preload", PRELOAD, "--dashboard-address", "127.0.0.1:0"],
         job_name="algebraic-nas",
+        python=python,
+        # the scheduler's HTTP server (always started by Dask) on loopback; the dashboard only when asked
+        scheduler_options={"dashboard": port is not None,
+                           "dashboard_address": f"127.0.0.1:{port if port is not None else 0}"},
     )
-    for key in ("python", "interface", "local_directory", "log_directory"):
+    for key in ("interface", "local_directory", "log_directory"):
         if getattr(config, key) is not None:
             options[key] = getattr(config, key)
     return options
@@ -236,24 +253,45 @@ def make_jobqueue_executor(cluster_cls: type, options: dict[str, Any], config: J
     from algebraic_nas.search.executors.dask import DaskExecutor
 
     jobs, adaptive, slots = job_counts(config, n_workers)
-    cluster = start_cluster(cluster_cls, options, jobs, adaptive)
-    client = None
+    if config.log_directory:  # job logs name the scheduler and workers: the user's only
+        os.makedirs(os.path.expanduser(config.log_directory), mode=0o700, exist_ok=True)
+    security = SearchSecurity(config) if config.tls else None
+    if security is not None:  # the scheduler listens on tls:// only; the job script names the files
+        options = {**options, "security": security.security, "protocol": "tls://"}
+        log.info("driver and workers use TLS (%s)", security.origin)
+    else:
+        log.warning("executor.tls=false: the scheduler listens on plain TCP; any job on the cluster that reaches it "
+                    "can run code as you and read or alter the search's results")
+    client = cluster = None
     try:
+        with scheduler_http(config.dashboard_port):
+            cluster = start_cluster(cluster_cls, options, jobs, adaptive)
         client = Client(cluster)
         wait_for_first_worker(cluster, client, float(config.start_timeout_s))
-        return DaskExecutor(n_workers=slots, client=client, owns=True)
+        if config.dashboard_port is not None:
+            log.info("Dask dashboard: %s (local only; from another machine: ssh -L PORT:localhost:PORT)",
+                     cluster.dashboard_link)
+        return DaskExecutor(n_workers=slots, client=client, owns=True,
+                            on_close=security.close if security is not None else None)
     except BaseException:
         if client is not None:
             client.close()
-        close_cluster(cluster)
+        if cluster is not None:
+            close_cluster(cluster)
+        if security is not None:
+            security.close()
         raise
 
 
-def job_script(job_cls: type, options: dict[str, Any]) -> str:
-    """The job script a cluster with ``options`` would submit (scheduler address a placeholder)."""
-    opts = {k: v for k, v in options.items() if k != "job_name"}
-    return job_cls(scheduler=PLACEHOLDER_SCHEDULER, name="algebraic-nas", job_name=options.get("job_name"),
-                   **opts).job_script()
+def job_script(job_cls: type, options: dict[str, Any], config: JobQueueConfig) -> str:
+    """The job script a cluster with ``options`` would submit (scheduler address a placeholder;
+    with TLS, the certificate files the workers are given: paths only, the driver writes a
+    temporary certificate when the search starts)."""
+    opts = {k: v for k, v in options.items() if k not in ("job_name", "scheduler_options")}
+    if config.tls:
+        opts.update(security=placeholder_security(config), protocol="tls://")
+    scheduler = ("tls://" if config.tls else "tcp://") + PLACEHOLDER_SCHEDULER
+    return job_cls(scheduler=scheduler, name="algebraic-nas", job_name=options.get("job_name"), **opts).job_script()
 
 
 def cluster_script(overrides: list[str]) -> str:

@@ -17,6 +17,7 @@ from algebraic_nas.search.executors.jobqueue import (
     job_script,
     make_jobqueue_executor,
 )
+from algebraic_nas.search.executors.jobspec import memory_figure
 
 
 @dataclass
@@ -28,10 +29,8 @@ class PBSConfig(JobQueueConfig):
 
 
 def _pbs_memory(memory: str) -> str:
-    from dask.utils import parse_bytes
-    from dask_jobqueue.pbs import pbs_format_bytes_ceil
-
-    return pbs_format_bytes_ceil(parse_bytes(memory))
+    amount, unit = memory_figure(memory)  # the user's figure, 1024-based as PBS counts: 32GB -> 32GB
+    return f"{amount}{unit}B"
 
 
 def pbs_options(config: PBSConfig) -> dict[str, Any]:
@@ -56,4 +55,4 @@ def pbs_executor(config: PBSConfig, n_workers: int) -> Any:
 def pbs_script(config: PBSConfig) -> str:
     from dask_jobqueue.pbs import PBSJob
 
-    return job_script(PBSJob, pbs_options(config))
+    return job_script(PBSJob, pbs_options(config), config)

@@ -24,6 +24,7 @@ from algebraic_nas.search.executors.base import Executor
 from algebraic_nas.search.executors.jobqueue import check_jobqueue
 from algebraic_nas.search.executors.pbs import PBSConfig, pbs_executor, pbs_options, pbs_script
 from algebraic_nas.search.executors.slurm import SlurmConfig, slurm_executor, slurm_options, slurm_script
+from algebraic_nas.search.executors.tls import client_security
 from algebraic_nas.registry import Registry, doc_line
 from algebraic_nas.search.settings import resolve_config
 
@@ -46,7 +47,10 @@ class DaskConfig:
     ``memory_limit`` per local worker; ``start_timeout_s`` to wait for workers;
     ``evaluations_per_gpu``: local workers sharing one GPU (n_workers <= GPUs x this);
     ``gpu_headroom_mb``: free GPU memory a shared evaluation needs to start beside others (less:
-    it waits and runs alone; one that runs out of memory while sharing is retried alone)."""
+    it waits and runs alone; one that runs out of memory while sharing is retried alone);
+    ``tls_ca_file`` / ``tls_cert`` / ``tls_key``: the client's PEM files for a ``tls://``
+    ``address`` (a plain ``tcp://`` one on a non-loopback interface is warned about);
+    ``dashboard_port``: the local cluster's dashboard on 127.0.0.1:PORT (null: none)."""
 
     address: Optional[str] = None
     threads: Optional[int] = None
@@ -55,6 +59,10 @@ class DaskConfig:
     start_timeout_s: float = 120.0
     evaluations_per_gpu: int = 1
     gpu_headroom_mb: float = 2048.0
+    tls_ca_file: Optional[str] = None
+    tls_cert: Optional[str] = None
+    tls_key: Optional[str] = None
+    dashboard_port: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,8 @@ def _local(config: Any, n_workers: int) -> Executor:
     """A Dask LocalCluster: n_workers processes, 1 thread each, one GPU each where GPUs exist."""
     from algebraic_nas.search.executors.dask import DaskExecutor
 
-    return DaskExecutor(n_workers=n_workers, memory_limit=config.memory_limit, **_dask_options(config))
+    return DaskExecutor(n_workers=n_workers, memory_limit=config.memory_limit, dashboard_port=config.dashboard_port,
+                        **_dask_options(config))
 
 
 @register_executor("dask", config=DaskConfig, remote=True)
@@ -147,8 +156,9 @@ def _dask(config: Any, n_workers: int) -> Executor:
     from algebraic_nas.search.executors.dask import DaskExecutor
 
     if not config.address:
-        raise ConfigError("executor=dask needs executor.address (the scheduler, e.g. tcp://host:8786)")
-    return DaskExecutor(n_workers=n_workers, address=config.address, **_dask_options(config))
+        raise ConfigError("executor=dask needs executor.address (the scheduler, e.g. tls://host:8786)")
+    return DaskExecutor(n_workers=n_workers, address=config.address, security=client_security(config.address, config),
+                        **_dask_options(config))
 
 
 def auto_kind(n_workers: int, address: Optional[str]) -> str:

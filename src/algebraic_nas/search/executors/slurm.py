@@ -18,6 +18,7 @@ from algebraic_nas.search.executors.jobqueue import (
     job_script,
     make_jobqueue_executor,
 )
+from algebraic_nas.search.executors.jobspec import memory_figure
 
 GPU_DIRECTIVES = ("gres", "gpus-per-task", "gpus")
 
@@ -49,6 +50,7 @@ def slurm_options(config: SlurmConfig) -> dict[str, Any]:
     options = cluster_options(config)
     # booked cores, at least one per worker (Dask's own `cores` is the worker count)
     options["job_cpu"] = max(int(config.cores), options["processes"])
+    options["job_mem"] = "".join(map(str, memory_figure(config.memory)))  # the user's figure: 32GB -> 32G
     gpu = gpu_directive(config)
     if gpu is not None:
         options["job_extra_directives"] = [gpu] + options["job_extra_directives"]
@@ -64,4 +66,4 @@ def slurm_executor(config: SlurmConfig, n_workers: int) -> Any:
 def slurm_script(config: SlurmConfig) -> str:
     from dask_jobqueue.slurm import SLURMJob
 
-    return job_script(SLURMJob, slurm_options(config))
+    return job_script(SLURMJob, slurm_options(config), config)
