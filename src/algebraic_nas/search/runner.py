@@ -16,7 +16,7 @@ from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.checkpoints import CheckpointKeeper, accepts_checkpoints, check_policy, saves_checkpoints
 from algebraic_nas.search.constraints import record_rejections, strategy_keywords
 from algebraic_nas.search.driver import Budget, Driver, SearchResult, check_stored_settings
-from algebraic_nas.search.executors import Executor, make_executor
+from algebraic_nas.search.executors import Executor, make_executor, private_run_dir
 from algebraic_nas.search.progress import Progress
 from algebraic_nas.search.store import Store
 from algebraic_nas.search.strategies import Strategy, make_strategy
@@ -131,6 +131,7 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
         settings = dataclasses.replace(settings, checkpoint_dir=str((run_dir / CHECKPOINT_DIR).resolve()))
         strategy.checkpoint_keeper = CheckpointKeeper(policy)
 
+    ex = private_run_dir(run_dir, ex)  # mode 0700; a temporary TLS certificate goes in it (executors/privacy.py)
     with Store(run_dir) as store:  # takes the run directory's driver lock first
         check_stored_settings(store, settings)
         store.set_meta("config", c)
