@@ -217,7 +217,7 @@ def _convert(p: argparse.ArgumentParser) -> Handler:
 
 @command("export", "write a run's best architecture (or GRAMMAR TERM) as a standalone PyTorch module file + weights")
 def _export(p: argparse.ArgumentParser) -> Handler:
-    from algebraic_nas.search import export_run
+    from algebraic_nas.search.report import export as export_run
 
     export_run.add_arguments(p)
     return lambda args: export_run.run_from_args(args, read_term_arg(args.term) if args.term is not None else None)

@@ -13,7 +13,7 @@ from algebraic_nas.errors import ConfigError
 from algebraic_nas.evaluation.data import get_dataset_spec
 from algebraic_nas.grammar import load_grammar
 from algebraic_nas.search.config import register_configs
-from algebraic_nas.search.export_run import export_run
+from algebraic_nas.search.report.export import export_run
 from algebraic_nas.search.runner import run_search
 from algebraic_nas.search.store import Store
 

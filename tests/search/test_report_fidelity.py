@@ -8,7 +8,7 @@ import json
 from algebraic_nas.search.driver import Budget, Driver
 from algebraic_nas.search.executors import InProcessExecutor
 from algebraic_nas.search.report import format_summary, make_report
-from algebraic_nas.search.report_fidelity import anytime_trace, rung_table
+from algebraic_nas.search.report.fidelity import anytime_trace, rung_table
 from algebraic_nas.search.store import Store
 from algebraic_nas.search.strategies import make_strategy
 from algebraic_nas.search.worker import EvaluationTask

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 
-from algebraic_nas.search.report_pareto import add_pareto_column, format_front, objectives_argument, plot_front
+from algebraic_nas.search.report.pareto import add_pareto_column, format_front, objectives_argument, plot_front
 
 
 def test_scatter_matrix_for_three_objectives_and_a_pair_plot(tmp_path):

@@ -4,7 +4,7 @@
     result = export_term("darts", term, "out/", spec=InputSpec(3, 32, 10))   # out/network.py, out/weights.pt
 
 The command line (``algebraic-nas export RUN_DIR | GRAMMAR TERM``) and the export of a search's
-best evaluation are :mod:`algebraic_nas.search.export_run` (it reads the store and the checkpoint).
+best evaluation are :mod:`algebraic_nas.search.report.export` (it reads the store and the checkpoint).
 
 ``network.py`` imports only ``torch`` (:mod:`.export_source`) and defines ``Network``; load it with::
 

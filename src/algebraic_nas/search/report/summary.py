@@ -4,14 +4,15 @@ Writes into ``RUN_DIR/report/``:
 
 * ``evaluations.csv`` — every evaluation (one row per proposal, all statuses) with its fidelity
   and every measured objective;
-* ``incumbent.png`` — the best validation error so far over evaluations and over wall time;
+* ``incumbent.png`` — the best validation error so far over evaluations and over wall time
+  (``search/report/plots.py``);
 * ``summary.json`` — the best term with its statistics (its objectives and fidelity), counts, times
   (the search overhead: the share of the workers' time not spent evaluating);
   for a run with no successful evaluation, ``best`` is null, ``no_successful_evaluation`` says so
   and ``failure_reasons`` counts why evaluations failed (the plot says so too, instead of empty axes);
 * ``best_architecture.png`` — a picture of the best architecture (when the assembler can draw it);
 * ``fidelity.png`` — for multi-fidelity runs, the incumbent over training epochs and wall time
-  with the rungs (``search/report_fidelity.py``; ``summary.json``'s ``fidelity``);
+  with the rungs (``search/report/fidelity.py``; ``summary.json``'s ``fidelity``);
 
 and prints a short summary. The best is the lowest validation error at the highest fidelity
 present (``{}``, full fidelity, when any row has it): errors after fewer epochs are not
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import logging
 import math
 import sys
 from collections import Counter
@@ -33,9 +33,10 @@ from typing import Any, Mapping, Optional, Sequence
 from algebraic_nas.search.overhead import META_KEY as SEARCH_TIME_KEY, format_fraction, run_overhead
 from algebraic_nas.search.progress import format_seconds
 from algebraic_nas.search.proposal import OBJECTIVES, fidelity_key
+from algebraic_nas.search.report.fidelity import fidelity_section
+from algebraic_nas.search.report.pareto import format_front, objectives_argument, pareto_section
+from algebraic_nas.search.report.plots import draw_best, plot_incumbent
 from algebraic_nas.search.store import Row, Store
-
-log = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
     "id", "term", "strategy", "status", "valid_error", "test_error", "params", "flops", "eval_time_s",
@@ -98,61 +99,11 @@ def no_success_message(counts: Mapping[str, int]) -> str:
     return f"no successful evaluation ({', '.join(parts)})"
 
 
-def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title: str = "",
-                   empty_note: str = "no successful evaluation", ylabel: str = "best validation error") -> None:
-    """The best validation error (or another running value: ``ylabel``) over evaluations and over
-    wall time; with no finite point, ``empty_note`` written across both panels instead of empty axes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    pts = [(n, t, b) for n, t, b in trace if math.isfinite(b)]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    if pts:
-        n, t, b = zip(*pts)
-        axes[0].step(n, b, where="post")
-        axes[1].step([x / 60.0 for x in t], b, where="post")
-    else:
-        for ax in axes:
-            ax.text(0.5, 0.5, empty_note, ha="center", va="center", transform=ax.transAxes, fontsize=11,
-                    color="firebrick", wrap=True)
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[0].set_xlabel("evaluations")
-    axes[1].set_xlabel("search wall time (min)")
-    for ax in axes:
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def draw_best(term_text: str, grammar_name: Optional[str], path: Path) -> Optional[str]:
-    """Draw the best architecture with the assembler; ``None`` (and a log line) if it cannot."""
-    try:
-        from algebraic_nas.assembly.draw import draw_term
-        from algebraic_nas.grammar import load_grammar
-
-        grammar = load_grammar(grammar_name) if grammar_name else None
-        term = grammar.parse(term_text) if grammar is not None else None
-        if term is None:
-            return None
-        draw_term(term, path, grammar=grammar)
-        return str(path)
-    except Exception as exc:  # noqa: BLE001 - the picture is optional; the rest of the report is not
-        log.warning("no picture of the best architecture: %s: %s", type(exc).__name__, exc)
-        return None
-
-
 def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw: bool = True, quiet: bool = True,
                 objectives: Optional[Sequence[str]] = None) -> dict:
     """Write the report of ``run_dir`` (into ``run_dir/report`` unless ``out_dir``); returns
     the summary dict. ``objectives``: the Pareto part's objectives (default: the run's; see
-    ``search/report_pareto.py``)."""
+    ``search/report/pareto.py``)."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -203,13 +154,9 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
             pic = draw_best(best.term, grammar_name, out / "best_architecture.png")
             if pic:
                 info["files"]["best_architecture"] = pic
-    from algebraic_nas.search.report_pareto import pareto_section
-
     info["pareto"] = pareto_section(rows, config, out, top, objectives, rejected,
                                     title=f"{strategy} on {grammar_name} / {dataset}")
     info["files"].update((info["pareto"] or {}).get("files", {}))
-    from algebraic_nas.search.report_fidelity import fidelity_section  # multi-fidelity runs only
-
     info["fidelity"] = fidelity_section(rows, out, title=f"{strategy} on {grammar_name} / {dataset}")
     info["files"].update((info["fidelity"] or {}).get("files", {}))
     with open(out / "summary.json", "w") as f:
@@ -249,10 +196,8 @@ def format_summary(info: dict) -> str:
     else:
         lines.append("  " + no_success_message(c))
         lines += [f"    {f['count']} x {f['reason']}" for f in info.get("failure_reasons") or []]
-    from algebraic_nas.search.report_pareto import format_front
-
     lines += format_front(info.get("pareto"))  # the front's terms, for runs with two or more objectives
-    if info.get("fidelity"):  # multi-fidelity runs (search/report_fidelity.py)
+    if info.get("fidelity"):  # multi-fidelity runs (search/report/fidelity.py)
         f = info["fidelity"]
         lines.append(f"  multi-fidelity: {f['epochs_trained']:.0f} training epochs, "
                      f"{f['epochs_saved_by_continuation']:.0f} saved by continuing from checkpoints")
@@ -266,8 +211,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default=None, help="where to write the report (default RUN_DIR/report)")
     parser.add_argument("--no-draw", action="store_true", help="skip the picture of the best architecture")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    from algebraic_nas.search.report_pareto import objectives_argument
-
     parser.add_argument("--objectives", default=None, type=objectives_argument,
                         help="Pareto front over these objectives, e.g. valid_error,params (default: the run's)")
 
@@ -287,7 +230,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m algebraic_nas.search.report", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

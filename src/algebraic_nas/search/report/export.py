@@ -26,7 +26,7 @@ from algebraic_nas.evaluation.checkpoint import CheckpointError, load_checkpoint
 from algebraic_nas.evaluation.data import get_dataset_spec
 from algebraic_nas.interop.export import ExportResult, export_term
 
-from .store import STORE_FILENAME, Store
+from algebraic_nas.search.store import STORE_FILENAME, Store
 
 __all__ = ["export_run", "add_arguments", "run_from_args"]
 

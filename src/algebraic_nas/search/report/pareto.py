@@ -37,6 +37,7 @@ from algebraic_nas.search.pareto import (
     reference_point,
 )
 from algebraic_nas.search.proposal import fidelity_key
+from algebraic_nas.search.report.plots import plot_incumbent
 from algebraic_nas.search.store import Row
 
 
@@ -103,8 +104,6 @@ def plot_front(names: Sequence[str], points: np.ndarray, on_front: np.ndarray, p
 def plot_hypervolume(evaluations: Sequence[int], times_s: Sequence[float], hv: Sequence[float], path: Path,
                      title: str = "") -> None:
     """The hypervolume so far over evaluations and over search wall time (the incumbent plot's layout)."""
-    from algebraic_nas.search.report import plot_incumbent
-
     plot_incumbent(list(zip(evaluations, times_s, hv)), path, title=title, empty_note="no point within the bounds",
                    ylabel="hypervolume")
 

@@ -1,0 +1,7 @@
+"""``python -m algebraic_nas.search.report RUN_DIR``: the same as ``algebraic-nas report``."""
+
+import sys
+
+from algebraic_nas.search.report.summary import main
+
+sys.exit(main())
