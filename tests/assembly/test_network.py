@@ -219,3 +219,23 @@ def test_user_block_named_in_a_user_grammar_file_is_built(tmp_path):
     # edges (1,3) is zero, so (3,4) is dead: two 5×5 convolutions remain
     assert n_params(body) == 2 * 16 * 16 * 25
     assert body(torch.randn(1, *C16)).shape == (1, *C16)
+
+
+def test_a_term_builds_as_its_grammar_says():
+    """Issue 23.11: the README's snippet, given the grammar, builds NB201's TinyNetwork for an
+    nb201_cell term (``%prune none``: the convolutions behind ``none`` edges are built too)."""
+    from algebraic_nas.grammar import load_grammar
+    from algebraic_nas.interop.nb201 import nb201_to_term
+
+    g = load_grammar("nb201_cell")
+    term = g.parse(nb201_to_term("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"))
+    spec = InputSpec(channels=3, resolution=32, classes=10)
+
+    def params(net: nn.Module) -> int:
+        return sum(p.numel() for p in net.parameters())
+
+    # NB201's count (tests/assembly/test_nb201_network.py works it out by hand); pruned: 802,426
+    assert params(build_network(term, spec, grammar=g)) == 1_045_466
+    assert params(build_network(term, spec, grammar="nb201_cell")) == 1_045_466
+    assert params(build_network(term, spec)) == 802_426  # no grammar: the default, paths
+    assert params(build_network(term, spec, grammar=g, prune="paths")) == 802_426  # prune= overrides

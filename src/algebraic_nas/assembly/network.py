@@ -17,7 +17,7 @@ loop unrolls over constants).
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import networkx as nx
 import torch
@@ -31,6 +31,9 @@ from algebraic_nas.grammar.topology_template import CONCAT, SUM
 from .graph import ZERO_EDGE, describe_position, leaf_args, term_graph
 from .registry import IDENTITY_OPS, AssemblyError, get_merge, get_primitive, is_topology
 from .shapes import InputSpec, Shape
+
+if TYPE_CHECKING:
+    from algebraic_nas.grammar import Grammar
 
 # One step: (destination slot, merge module index or -1 for a sum, ((op index or -1 for identity,
 # source slot), ...), slots whose last use this is, positions of zero branches inserted before merging).
@@ -282,13 +285,25 @@ def budget_width(term: Term, spec: Union[InputSpec, tuple[int, int, int]], budge
     return max(1, math.floor(math.sqrt(budget / base))) if base > 0 else DEFAULT_BASE_CHANNELS
 
 
+def _prune_of(grammar: Union["Grammar", str, None]) -> str:
+    """The ``%prune`` of ``grammar`` (a Grammar or a name to load), ``"paths"`` for ``None``."""
+    if grammar is None:
+        return "paths"
+    if isinstance(grammar, str):
+        from algebraic_nas.grammar import load_grammar
+
+        grammar = load_grammar(grammar)
+    return grammar.prune
+
+
 #: Root topologies that bring their own stem and head (DARTS's ``DartsCIFAR``): symbol → builder
 #: ``(term, spec, base_channels=, seed=, budget=, prune=) -> Network``, called by :func:`build_network`.
 NETWORK_BUILDERS: dict[str, Callable[..., Network]] = {}
 
 
 def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: Optional[int] = None,
-                  seed: int = 0, budget: Optional[float] = None, prune: str = "paths") -> Network:
+                  seed: int = 0, budget: Optional[float] = None, prune: Optional[str] = None,
+                  grammar: Union["Grammar", str, None] = None) -> Network:
     """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
 
     Stem ``Conv3×3(channels → base_channels, bias=False) + BN(base_channels)``; the term's
@@ -299,9 +314,12 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
     Width: ``base_channels`` when given; else, for a term sized by a parameter budget (a root
     ``Budget([B,] X)``, or any term when ``budget`` is given; ``budget`` wins over ``B``), NAGO's
     rule :func:`budget_width`; else 16. ``Network.base_channels`` records the width used.
-    ``prune``: the grammar's ``%prune`` (pass ``grammar.prune``), see :func:`build_body`; with
-    ``"none"`` the term of ``nb201_cell`` gives exactly NAS-Bench-201's ``TinyNetwork``.
+    ``grammar``: the term's grammar (a :class:`~algebraic_nas.grammar.Grammar` or a grammar name):
+    the network is built as its directives say (its ``%prune``), so ``build_network(term, spec,
+    grammar=g)`` of an ``nb201_cell`` term is exactly NAS-Bench-201's ``TinyNetwork``.
+    ``prune`` (see :func:`build_body`) overrides the grammar's ``%prune``; without either, ``"paths"``.
     """
+    prune = _prune_of(grammar) if prune is None else prune
     custom = NETWORK_BUILDERS.get(term.resolve().symbol)
     if custom is not None:
         return custom(term, spec, base_channels=base_channels, seed=seed, budget=budget, prune=prune)
