@@ -116,9 +116,13 @@ def test_generator_grammars_train_on_the_embedded_data(name):
            "WattsStrogatz(10, 4, 0.5, Linear3(relu, conv3x3, batch), wsum)))" if name == "rnag" else \
            "Budget(WattsStrogatz(4, 2, 0.5, 0.333, 0.333, 0.333, 1, 2, 4, ErdosRenyi(2, 0.5, " \
            "WattsStrogatz(3, 2, 0.5, Linear3(relu, conv3x3, batch), wsum), wsum), wsum))"
-    rec = evaluate(term, name, "digits", "tiny", seed=3)
+    # three epochs: the training loss falls every epoch and the error is far below chance (0.9);
+    # measured on seed 3: nago_hnag 0.511 (losses 2.08, 1.75, 1.56), rnag 0.089 (1.77, 0.96, 0.56)
+    rec = evaluate(term, name, "digits", "tiny", seed=3, overrides={"epochs": 3})
     assert rec.ok, rec.reason
-    assert 0 < rec.params <= 260_000 and rec.flops > 0 and rec.valid_error < 0.9
+    assert 0 < rec.params <= 260_000 and rec.flops > 0
+    assert all(b < a for a, b in zip(rec.train_losses, rec.train_losses[1:])), rec.train_losses
+    assert rec.valid_error < 0.75, rec.valid_error
 
 
 @pytest.mark.parametrize("name", ["nago_hnag", "rnag"])
