@@ -77,6 +77,10 @@ class PoolPosterior:
     def __len__(self) -> int:
         return len(self.terms)
 
+    def fantasies_terms(self) -> list[Term]:
+        """The terms conditioned on so far, in order."""
+        return [self.terms[c] for c in self.fantasies]
+
     # --- the pool --------------------------------------------------------------------------
 
     def _x(self, pool_rows: Sequence[int] | np.ndarray) -> torch.Tensor:
