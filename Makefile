@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install search test bench fuzz clean
+.PHONY: install search test bench fuzz clean results
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ test: $(STAMP)
 # The grammar and term-string fuzzers with N examples each (CI runs a few dozen): make fuzz N=5000
 fuzz: $(STAMP)
 	ALGEBRAIC_NAS_FUZZ=$(or $(N),2000) $(PY) -m pytest -q -p no:cacheprovider tests/grammar/test_fuzz.py --hypothesis-show-statistics $(ARGS)
+
+# Every experiment's tables and figures regenerated from its committed raw data and compared byte
+# for byte with the committed ones (and the READMEs' generated blocks); touches nothing.
+results: $(STAMP)
+	$(PY) experiments/regenerate.py $(ARGS)
 
 bench: $(STAMP)
 	@$(PY) -m benchmarks $(ARGS)
