@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install search test bench fuzz clean results
+.PHONY: install search test bench fuzz clean results mutate
 
 install: $(STAMP)
 
@@ -33,6 +33,13 @@ fuzz: $(STAMP)
 # for byte with the committed ones (and the READMEs' generated blocks); touches nothing.
 results: $(STAMP)
 	$(PY) experiments/regenerate.py $(ARGS)
+
+# Mutation testing of the core modules with mutmut (installed on first use; not a test extra: it
+# brings a terminal UI): about an hour on 2 cores; report in mutation/REPORT.md. One group:
+# make mutate GROUPS=grammar (grammar, surrogate, search, evaluation)
+mutate: $(STAMP)
+	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install -q "mutmut>=3.8,<4" >&2
+	$(PY) mutation/run.py $(GROUPS) $(ARGS)
 
 bench: $(STAMP)
 	@$(PY) -m benchmarks $(ARGS)
