@@ -71,10 +71,10 @@ def _proposal(g: Any, terms: list, errors: list[float], seed: int, variant: str)
     for t, e in zip(terms[:-1], errors[:-1]):
         s.observe(Result(Proposal(t), {"valid_error": e}))
     if fast:
-        s._fit(*s.training_data())  # the previous proposal's fit: Gram and graph caches, warm start
+        s.fit(s.training_data())  # the previous proposal's fit: Gram and graph caches, warm start
     else:
-        s._graphs = _pinned_graph_cache(g, s.kernel, s.max_cached_candidates, s.network_seed)
-        s._graphs.pin(terms)
+        s.models.graphs = _pinned_graph_cache(g, s.kernel, s.models.max_cached_candidates, s.network_seed)
+        s.models.graphs.pin(terms)
     s.observe(Result(Proposal(terms[-1]), {"valid_error": errors[-1]}))
     s.rng = random.Random(10_000 + seed)
     c0, t0 = time.process_time(), time.perf_counter()

@@ -118,7 +118,7 @@ def test_canonical_needs_a_generator():
 
 
 def _banat_loop(g, error, n, seed):
-    from algebraic_nas.search.acquisition import EvolutionConfig
+    from algebraic_nas.search.strategies.banat.optimiser import EvolutionConfig
     from algebraic_nas.search.proposal import Result
     from algebraic_nas.search.strategies import make_strategy
 

@@ -13,12 +13,8 @@ from scipy import integrate, stats
 
 from algebraic_nas.grammar import load_grammar
 from algebraic_nas.grammar.sites import value_sites
-from algebraic_nas.search.acquisition import (
-    EvolutionaryOptimiser,
-    EvolutionConfig,
-    expected_improvement,
-    log_expected_improvement,
-)
+from algebraic_nas.search.strategies.banat.acquisition import expected_improvement, log_expected_improvement
+from algebraic_nas.search.strategies.banat.optimiser import EvolutionaryOptimiser, EvolutionConfig
 from search_fakes import ToyGrammar, make, toy_error, word
 
 
@@ -153,7 +149,7 @@ def test_perturbation_settings_are_checked():
 def test_cyclic_gc_is_paused_while_scoring_and_restored():
     import gc
 
-    from algebraic_nas.search.acquisition import cyclic_gc_paused
+    from algebraic_nas.search.strategies.banat.optimiser import cyclic_gc_paused
 
     seen = []
     assert gc.isenabled()

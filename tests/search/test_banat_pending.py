@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from algebraic_nas.grammar import load_grammar
-from algebraic_nas.search.acquisition import EvolutionConfig
+from algebraic_nas.search.strategies.banat.optimiser import EvolutionConfig
 from algebraic_nas.search.proposal import Result
 from algebraic_nas.search.strategies import BANAT
 

@@ -26,10 +26,11 @@ def settings(tmp_path: Path, function: str = "fidelity_fakes:mf_toy_evaluate") -
                           checkpoint_dir=str(tmp_path / "checkpoints"))
 
 
-def run(tmp_path: Path, strategy: Hyperband, evaluations: int, executor=None, function: str = "fidelity_fakes:mf_toy_evaluate"):
+def run(tmp_path: Path, strategy: Hyperband, evaluations: int, executor=None, function: str = "fidelity_fakes:mf_toy_evaluate",
+        keeper=None):
     with Store(tmp_path) as store:
         Driver(ToyGrammar(), strategy, executor or InProcessExecutor(), store, settings(tmp_path, function),
-               Budget(evaluations=evaluations)).run()
+               Budget(evaluations=evaluations), checkpoint_keeper=keeper).run()
         return store.rows()
 
 
@@ -194,8 +195,7 @@ def test_two_workers_are_both_busy_and_promotions_do_not_wait(tmp_path):
 @pytest.mark.parametrize("policy, kept", [("best", "incumbent and live"), ("none", "live"), ("all", "all")])
 def test_checkpoints_the_policy_does_not_keep_are_removed(tmp_path, policy, kept):
     hb = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, brackets=1, seed=3)
-    hb.checkpoint_keeper = CheckpointKeeper(policy)
-    rows = run(tmp_path, hb, 24)
+    rows = run(tmp_path, hb, 24, keeper=CheckpointKeeper(policy))  # the driver runs it after each evaluation
     on_disk = {str(p) for p in (tmp_path / "checkpoints").glob("*.pt")}
     saved = {r.saved_checkpoint for r in rows if r.saved_checkpoint}
     live = hb.live_checkpoints()

@@ -131,16 +131,36 @@ def test_the_front_of_a_strategy_is_the_non_dominated_set(toy, stats):
                        for u in s.usable())
 
 
-def test_single_objective_strategies_refuse_objectives_and_constraints():
+def test_one_family_per_method_takes_objectives_and_hyperband_refuses_them():
+    """random, evolution and banat take several objectives and bounds (their mo_* names are aliases of
+    the same classes); Hyperband and BOHB minimise the validation error only and say so."""
     from algebraic_nas.search.constraints import check_objectives_config
     from algebraic_nas.search.strategies import get_strategy
 
-    check_objectives_config({"objectives": ["valid_error"]}, get_strategy("banat"))
-    with pytest.raises(ConfigError, match=r"strategy.name='banat'.*mo_random, mo_evolution, mo_banat"):
-        check_objectives_config({"objectives": OBJECTIVES}, get_strategy("banat"))
-    with pytest.raises(ConfigError, match=r"strategy.name='evolution'.*constraints"):
-        check_objectives_config({"constraints": {"params": 10}}, get_strategy("evolution"))
-    check_objectives_config({"objectives": OBJECTIVES, "constraints": ["params<=10"]}, get_strategy("mo_banat"))
+    for name in ("random", "evolution", "banat", "mo_random", "mo_evolution", "mo_banat"):
+        check_objectives_config({"objectives": OBJECTIVES, "constraints": ["params<=10"]}, get_strategy(name))
+    assert get_strategy("mo_banat").cls is get_strategy("banat").cls
+    assert get_strategy("mo_evolution").cls is get_strategy("evolution").cls
+    assert get_strategy("mo_random").cls is get_strategy("random").cls
+    with pytest.raises(ConfigError, match=r"strategy.name='hyperband'.*constraints"):
+        check_objectives_config({"constraints": {"params": 10}}, get_strategy("hyperband"))
+    with pytest.raises(ConfigError, match=r"'bohb' minimises the validation error only"):
+        make_strategy("bohb", load_grammar("toy"), objectives=OBJECTIVES)
+
+
+@pytest.mark.parametrize("alias, name, settings", [
+    ("mo_random", "random", {}),
+    ("mo_evolution", "evolution", {"population_size": 4, "sample_size": 2, "p_crossover": 0.0}),
+    ("mo_banat", "banat", {"n_initial": 3, "evolution": {"pool_size": 20, "n_best": 5, "tournament_size": 5,
+                                                         "min_generations": 2, "max_generations": 3, "patience": 1}}),
+])
+def test_an_alias_with_the_same_settings_proposes_what_the_method_does(toy, stats, alias, name, settings):
+    """With several objectives the mo_* name and the plain name are one strategy: same settings, same proposals."""
+    made = [[str(p.term) for p in run(make_strategy(n, toy, seed=5, objectives=OBJECTIVES, dataset="digits",
+                                                     mc_samples=8, **settings) if "banat" in n else
+                                       make_strategy(n, toy, seed=5, objectives=OBJECTIVES, dataset="digits",
+                                                     **settings), stats, steps=6)] for n in (alias, name)]
+    assert made[0] == made[1]
 
 
 def test_mo_banat_uses_botorchs_qlognehvi_in_a_generator_space():

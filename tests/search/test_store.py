@@ -187,7 +187,7 @@ def test_a_run_directory_of_the_old_schema_is_reported_and_resumed(tmp_path):
     settings = EvaluationTask(grammar="toy8", dataset="none", protocol={"name": "quick"},
                               function="search_fakes:toy_evaluate")
     with Store(run_dir) as store:
-        assert store.get_meta("schema_version") == SCHEMA_VERSION == 3
+        assert store.get_meta("schema_version") == SCHEMA_VERSION == 4  # 4: the note column
         Driver(g, strategy, InProcessExecutor(), store, settings, Budget(evaluations=6)).run()
         rows = store.rows()
     assert [r.term for r in rows[:4]] == [t for t, *_ in OLD_ROWS]
@@ -227,7 +227,7 @@ def test_a_version_2_store_gains_the_continuation_columns_in_place(tmp_path):
     with Store(run_dir, readonly=True) as old:  # read-only: read as it is
         assert old.get(1).continued_from is None and old.get(1).fidelity == {"epochs": 2}
     with Store(run_dir) as s:
-        assert s.get_meta("schema_version") == 3
+        assert s.get_meta("schema_version") == 4
         assert s.get(1).fidelity == {"epochs": 2} and not s.get(1).continued and s.get(1).saved_checkpoint is None
         i = s.add("S(a)", "hyperband", fidelity={"epochs": 4}, checkpoint="ck/1.pt")
         s.finish(i, {"outcome": "ok", "valid_error": 0.1, "continued_from": "ck/1.pt", "checkpoint": "ck/5.pt"})

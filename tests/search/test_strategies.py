@@ -8,7 +8,7 @@ import pytest
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.proposal import Result
 from algebraic_nas.search.strategies import BANAT, RandomSearch, RegularizedEvolution, make_strategy
-from algebraic_nas.search.acquisition import EvolutionConfig
+from algebraic_nas.search.strategies.banat.optimiser import EvolutionConfig
 from search_fakes import FakeGP, ToyGrammar, make, toy_error, word
 
 OK = lambda e: {"outcome": "ok", "valid_error": e}
@@ -143,7 +143,8 @@ def test_banat_failed_evaluations_excluded_or_worst():
         s.observe(make("bbbbbbbb"), OK(0.5))
         s.observe(make("cccccccc"), OK(0.7))
         s.observe(make("dddddddd"), FAILED)
-        terms, y = s.training_data()
+        data = s.training_data()
+        terms, y = data.terms, data.targets["valid_error"]
         assert len(terms) == expect
         if mode == "worst":
             assert y[terms.index(make("dddddddd"))] == 0.7
@@ -178,7 +179,7 @@ def test_banat_models_the_graphs_of_the_network_seed():
         s.observe(p.term, OK(0.1 + 0.1 * i))
     term = s.observations[0].term
     graph = lambda tg: [(c.labels, c.src.tolist(), c.dst.tolist()) for c in tg(term)]
-    assert graph(s._graphs) == graph(TermGraphs(g, seed=4))
+    assert graph(s.models.graphs) == graph(TermGraphs(g, seed=4))
     assert any(graph(TermGraphs(g, seed=4)) != graph(TermGraphs(g, seed=k)) for k in range(4))
 
 

@@ -1,6 +1,7 @@
 """The asynchronous search driver: one loop that owns the strategy, the store and the executor.
 
-    resume (replay finished rows into the strategy, re-queue lost ones)
+    resume (replay finished rows into the strategy in the order they finished, re-queue lost
+        ones, restore the strategy's random state stored with the last proposal)
     loop:
         fill every free worker slot (re-queued proposals first, then the strategy's proposals,
             with the proposals under evaluation passed as ``pending``); each task is the run's
@@ -8,6 +9,7 @@
         start computing the next proposal(s) while the workers train (``propose_ahead``)
         wait for the next finished evaluation(s)  -> store (committed)
             -> strategy.observe(Result with every measured objective)
+            -> checkpoint keeper (removes the checkpoints the policy does not keep)
     until the evaluation budget is reached (all finished) or the wall-time budget is spent
     log (and store) the search overhead: the share of the workers' time not spent evaluating
 
@@ -30,12 +32,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
+from algebraic_nas.search.checkpoints import CheckpointKeeper
 from algebraic_nas.search.executors import Executor
 from algebraic_nas.search.overhead import SessionTime, evaluation_seconds, record_session
 from algebraic_nas.search.progress import Progress, Status
 from algebraic_nas.search.proposal import Proposal, Result
 from algebraic_nas.search.proposer import Proposer
-from algebraic_nas.search.store import Row, Store
+from algebraic_nas.search.store import STRATEGY_STATE, Row, Store
 from algebraic_nas.search.strategies.base import Strategy
 from algebraic_nas.search.worker import EvaluationTask
 
@@ -111,6 +114,8 @@ class Driver:
     progress: the live display (``None``: none).
     propose_ahead: compute proposals while the workers train (``None``: the strategy's
         ``propose_ahead``; ``False``: the synchronous path, a proposal when a worker is free).
+    checkpoint_keeper: removes the checkpoints the run's policy does not keep, after every
+        finished evaluation (``None``: checkpoints are left alone).
     """
 
     def __init__(
@@ -124,6 +129,7 @@ class Driver:
         batch_size: int = 1,
         progress: Optional[Progress] = None,
         propose_ahead: Optional[bool] = None,
+        checkpoint_keeper: Optional[CheckpointKeeper] = None,
     ) -> None:
         self.grammar = grammar
         self.strategy = strategy
@@ -134,6 +140,7 @@ class Driver:
         self.batch_size = max(1, int(batch_size))
         self.progress = progress or Progress("none")
         self.propose_ahead = propose_ahead
+        self.checkpoint_keeper = checkpoint_keeper
         self.proposer: Optional[Proposer] = None  # made by run(), after the resume
         self.pending: dict[int, Proposal] = {}  # eval id -> proposal, submitted and not finished
         self._requeue: list[Row] = []
@@ -145,19 +152,38 @@ class Driver:
     # --- resume ----------------------------------------------------------------------------------
 
     def resume(self) -> int:
-        """Replay the stored finished evaluations into the strategy (in evaluation order) and
-        queue the unfinished ones for evaluation; returns the number replayed."""
+        """Replay the stored finished evaluations into the strategy in the order they finished
+        (the order it saw them: regularized evolution ages by it), queue the unfinished ones for
+        evaluation, and restore the strategy's random state after the last stored proposal, so
+        that the resumed run proposes what the uninterrupted one would have (with deterministic
+        evaluations); returns the number replayed."""
         check_stored_settings(self.store, self.settings)
         finished = self.store.rows(status=("done", "failed"), order="finished")
         for row in finished:
             record = row.result or {"outcome": "ok" if row.status == "done" else "failed", "valid_error": row.valid_error}
-            self.strategy.observe(Result.from_record(self._proposal(row), record, eval_id=row.id))
+            self._observe(Result.from_record(self._proposal(row), record, eval_id=row.id))
         self._requeue = self.store.requeue_unfinished()
         for row in self._requeue:
             self.strategy.mark_proposed(self._proposal(row))
+        state = self.store.get_meta(STRATEGY_STATE)
+        if state is not None:
+            try:
+                self.strategy.set_random_state(state)
+            except (KeyError, TypeError, ValueError) as exc:  # another strategy's, or an older layout
+                log.warning("the stored random state of the strategy cannot be restored (%s): the resumed run "
+                            "draws new random numbers", exc)
         if finished or self._requeue:
             log.info("resuming: %d finished evaluations kept, %d to evaluate again", len(finished), len(self._requeue))
         return len(finished)
+
+    def _observe(self, result: Result) -> None:
+        """The strategy observes ``result`` (through the proposer once it runs), then the checkpoint keeper."""
+        if self.proposer is not None:
+            self.proposer.observe(result)
+        else:
+            self.strategy.observe(result)
+        if self.checkpoint_keeper is not None:
+            self.checkpoint_keeper.update(result, self.strategy)
 
     def _proposal(self, row: Row) -> Proposal:
         """The proposal a stored row was made for."""
@@ -202,7 +228,8 @@ class Driver:
                     n = min(n, left)
                 batch = [
                     (self.store.add(str(r.proposal.term), self.strategy.name, propose_time_s=r.propose_time_s,
-                                    fidelity=r.proposal.fidelity, checkpoint=r.proposal.checkpoint), r.proposal)
+                                    fidelity=r.proposal.fidelity, checkpoint=r.proposal.checkpoint,
+                                    note=r.proposal.note, strategy_state=r.proposal.state), r.proposal)
                     for r in self.proposer.take(list(self.pending.values()), n)
                 ]
             for eval_id, proposal in batch:
@@ -247,6 +274,7 @@ class Driver:
         self.store.start_session()
         self._session_start = time.monotonic()
         self.resume()
+        self.strategy.set_budget(self.budget.evaluations)
         self.proposer = Proposer(self.strategy, self.propose_ahead)
         last_beat = time.monotonic()
         clean = False
@@ -267,7 +295,7 @@ class Driver:
                 for task, record in results:
                     row = self.store.finish(task.eval_id, record, worker=record.get("worker"))
                     proposal = self.pending.pop(task.eval_id, None) or self._proposal(row)
-                    self.proposer.observe(Result.from_record(proposal, record, eval_id=task.eval_id))
+                    self._observe(Result.from_record(proposal, record, eval_id=task.eval_id))
                     self._session_done += 1
                     self._eval_s += evaluation_seconds(record, row.started_at, row.finished_at)
                     if row.status == "failed":

@@ -78,11 +78,16 @@ class Proposal:
         fidelity: protocol overrides for this evaluation (``{}``: full fidelity); treat it as
             read-only.
         checkpoint: a model checkpoint (path) to continue training from, or ``None``.
+        note: how the strategy chose it (``"initial design 3/10, random"``; stored with its row).
+        state: the strategy's random state right after making it (JSON-safe; the store keeps the
+            last one so that a resumed run restores it). Neither is compared nor hashed.
     """
 
     term: Term
     fidelity: Mapping[str, Any] = field(default_factory=dict)
     checkpoint: Optional[str] = None
+    note: str = field(default="", compare=False)
+    state: Optional[Mapping[str, Any]] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fidelity", dict(self.fidelity or {}))  # a private copy

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from algebraic_nas.search.incumbent import incumbent
 from algebraic_nas.search.jsonsafe import strict_json as _dumps
 from algebraic_nas.search.lock import DriverLock, RunDirectoryBusy  # noqa: F401 - RunDirectoryBusy re-exported
 from algebraic_nas.search.proposal import fidelity_key, fidelity_rank, finite_or_none, objectives_of
@@ -38,8 +39,8 @@ from algebraic_nas.search.proposal import fidelity_key, fidelity_rank, finite_or
 STORE_FILENAME = "runs.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
 # 1: the first release; 2: fidelity, checkpoint and objectives columns; 3: continued_from and
-# saved_checkpoint (multi-fidelity continuation)
-SCHEMA_VERSION = 3
+# saved_checkpoint (multi-fidelity continuation); 4: note (how the strategy chose the proposal)
+SCHEMA_VERSION = 4
 # columns added after version 1, with their definitions (ALTER TABLE ADD COLUMN on older stores)
 _ADDED_COLUMNS = {
     "fidelity": "TEXT NOT NULL DEFAULT '{}'",
@@ -47,7 +48,9 @@ _ADDED_COLUMNS = {
     "objectives": "TEXT",
     "continued_from": "TEXT",
     "saved_checkpoint": "TEXT",
+    "note": "TEXT",
 }
+STRATEGY_STATE = "strategy_state"  # meta key: the strategy's random state after the last proposal stored
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -73,7 +76,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     checkpoint    TEXT,            -- the checkpoint the proposal continues from
     objectives    TEXT,            -- JSON: the measured objectives (valid_error, params, flops, ...)
     continued_from TEXT,           -- the checkpoint training continued from (NULL: from scratch)
-    saved_checkpoint TEXT          -- the checkpoint the evaluation saved (NULL: none)
+    saved_checkpoint TEXT,         -- the checkpoint the evaluation saved (NULL: none)
+    note          TEXT             -- how the strategy chose it ('initial design 3/10, random', 'model (log_ei)')
 );
 CREATE INDEX IF NOT EXISTS evaluations_status ON evaluations (status);
 CREATE TABLE IF NOT EXISTS meta (
@@ -116,6 +120,7 @@ class Row:
     objectives: dict = field(default_factory=dict)
     continued_from: Optional[str] = None
     saved_checkpoint: Optional[str] = None
+    note: Optional[str] = None
 
     @property
     def continued(self) -> bool:
@@ -129,8 +134,9 @@ class Row:
 
 @dataclass
 class StoreSummary:
-    """Counts by status plus the incumbent: the lowest validation error among ``done`` rows at
-    the highest fidelity present (rows at lower fidelities are not comparable)."""
+    """Counts by status plus the incumbent (:mod:`algebraic_nas.search.incumbent`): the lowest
+    validation error among ``done`` rows at the highest fidelity present (rows at lower fidelities
+    are not comparable), the first to finish among equals."""
 
     counts: dict[str, int] = field(default_factory=dict)
     best: Optional[Row] = None
@@ -264,14 +270,24 @@ class Store:
         propose_time_s: Optional[float] = None,
         fidelity: Optional[Mapping[str, Any]] = None,
         checkpoint: Optional[str] = None,
+        note: Optional[str] = None,
+        strategy_state: Optional[Mapping[str, Any]] = None,
     ) -> int:
-        """A new proposal (``fidelity``: its protocol overrides, ``None``/``{}`` = full),
-        status ``pending``; returns its id."""
-        cur = self._write(
-            "INSERT INTO evaluations (term, strategy, status, propose_time_s, proposed_at, fidelity, checkpoint)"
-            " VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-            (term, strategy, propose_time_s, time.time(), fidelity_key(fidelity), checkpoint),
-        )
+        """A new proposal (``fidelity``: its protocol overrides, ``None``/``{}`` = full; ``note``:
+        how the strategy chose it), status ``pending``; returns its id. ``strategy_state``: the
+        strategy's random state after making it, kept (meta key ``strategy_state``, in the same
+        transaction) for a resumed run to restore."""
+        if self.readonly:
+            raise PermissionError("store opened read-only")
+        with self._db:  # one transaction: the row and the state after it
+            cur = self._db.execute(
+                "INSERT INTO evaluations (term, strategy, status, propose_time_s, proposed_at, fidelity, checkpoint, note)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+                (term, strategy, propose_time_s, time.time(), fidelity_key(fidelity), checkpoint, note or None),
+            )
+            if strategy_state is not None:
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 (STRATEGY_STATE, _dumps(strategy_state)))
         return int(cur.lastrowid)
 
     def mark_running(self, eval_id: int, worker: Optional[str] = None) -> None:
@@ -357,12 +373,12 @@ class Store:
         counts = {s: 0 for s in STATUSES}
         for r in self._db.execute("SELECT status, COUNT(*) AS n FROM evaluations GROUP BY status"):
             counts[r["status"]] = int(r["n"])
-        top = self.top_fidelity()
-        where, args = ("AND fidelity = ?", (top,)) if "fidelity" in self._columns else ("", ())
-        best = self._db.execute(
-            f"SELECT * FROM evaluations WHERE status = 'done' {where} ORDER BY valid_error, finished_at LIMIT 1", args
-        ).fetchone()
-        return StoreSummary(counts=counts, best=self._row(best) if best is not None else None)
+        fid = "fidelity" if "fidelity" in self._columns else "'{}'"
+        done = self._db.execute(
+            f"SELECT id, valid_error, {fid} AS fidelity FROM evaluations WHERE status = 'done' "
+            "ORDER BY finished_at IS NULL, finished_at, id").fetchall()
+        best = incumbent(done, value=lambda r, k: r["valid_error"], fidelity=lambda r: json.loads(r["fidelity"]))
+        return StoreSummary(counts=counts, best=self.get(int(best["id"])) if best is not None else None)
 
     def top_fidelity(self) -> str:
         """The highest fidelity (its JSON text) among ``done`` rows: ``'{}'`` (full) when any

@@ -1,7 +1,9 @@
-"""Search strategies behind one interface (:class:`Strategy`): ``propose(pending, n)`` returns
-:class:`~algebraic_nas.search.proposal.Proposal` objects and ``observe(result)`` takes a
-:class:`~algebraic_nas.search.proposal.Result`. Strategies are found by name in the registry
-(``strategies/registry.py``); importing this package registers the shipped ones."""
+"""Search strategies behind one contract (:class:`Strategy`, ``strategies/base.py``): ``propose(pending, n)``
+returns :class:`~algebraic_nas.search.proposal.Proposal` objects and ``observe(result)`` takes a
+:class:`~algebraic_nas.search.proposal.Result`. One family per search method for any number of
+objectives (random, evolution, BANAT; ``mo_random``, ``mo_evolution``, ``mo_banat`` are registered
+names of the same classes). Strategies are found by name in the registry (``strategies/registry.py``);
+importing this package registers the shipped ones."""
 
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ from algebraic_nas.search.strategies.evolution import EvolutionStrategyConfig, R
 from algebraic_nas.search.strategies.banat import BANAT, BanatConfig  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.hyperband import Hyperband, HyperbandConfig  # noqa: E402  isort: skip
 from algebraic_nas.search.strategies.bohb import BOHB, BohbConfig  # noqa: E402  isort: skip
-from algebraic_nas.search.strategies.mo_random import MORandomSearch  # noqa: E402  isort: skip
-from algebraic_nas.search.strategies.mo_evolution import MORegularizedEvolution  # noqa: E402  isort: skip
-from algebraic_nas.search.strategies.mo_banat import MOBANAT  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.random_search import MORandomSearch  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.evolution import MORegularizedEvolution  # noqa: E402  isort: skip
+from algebraic_nas.search.strategies.banat import MOBANAT  # noqa: E402  isort: skip
 
 
 def __getattr__(name: str):

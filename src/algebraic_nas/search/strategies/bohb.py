@@ -22,7 +22,7 @@ from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.search.proposal import Proposal
 from algebraic_nas.search.strategies.banat import BANAT, BanatConfig
-from algebraic_nas.search.strategies.base import Observation
+from algebraic_nas.search.strategies.base import Observation, pack_rng, unpack_rng
 from algebraic_nas.search.strategies.hyperband import Hyperband, HyperbandConfig
 from algebraic_nas.search.strategies.registry import register_strategy
 
@@ -80,15 +80,20 @@ class BOHB(Hyperband):
         model_rung, obs = self.model_data()
         if model_rung is None or self.rng.random() < float(self.config.random_fraction):
             return self._new_random(exclude)
-        m = self.model
-        # the model sees this rung's results only, as if they were full-fidelity evaluations
-        m.observations = [Observation(o.result, i) for i, o in enumerate(obs)]
-        m.seen = {(t, "{}") for t in exclude}
-        try:
-            (p,) = m.propose(pending=[q.term for q in pending], n=1)
+        try:  # the model sees this rung's results only, as if they were full-fidelity evaluations
+            term, from_model = self.model.propose_on(obs, [q.term for q in pending], exclude)
         except Exception as exc:  # a numerical failure of the GP must not stop the search
             log.warning("BOHB model proposal failed (%s: %s); proposing a random term", type(exc).__name__, exc)
             return self._new_random(exclude)
-        if not m.last.random:
+        if from_model:
             self.model_rung = model_rung
-        return p.term
+        return term
+
+    def random_state(self) -> dict:
+        """Hyperband's generator and the model's (its optimiser draws from its own)."""
+        return {**super().random_state(), "model": pack_rng(self.model.rng)}
+
+    def set_random_state(self, state: Any) -> None:
+        super().set_random_state(state)
+        if "model" in state:
+            unpack_rng(self.model.rng, state["model"])

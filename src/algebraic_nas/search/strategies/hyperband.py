@@ -27,7 +27,7 @@ field can be the fidelity (``fidelity_key``), without continuation.
 
 Checkpoints of terms that can no longer be promoted are not kept (see
 :meth:`Hyperband.live_checkpoints` and :mod:`algebraic_nas.search.checkpoints`). The incumbent is
-the best term at the highest rung reached.
+the best term at the highest rung reached (:mod:`algebraic_nas.search.incumbent`).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class Hyperband(Strategy):
         self.eta = c.eta
         self.rungs = rung_fidelities(float(c.min_fidelity), float(c.max_fidelity), c.eta, bool(c.integer))
         self.brackets = hyperband_brackets(len(self.rungs), c.eta, c.brackets)
-        self.continues = bool(c.continue_training)
+        self.continues = bool(c.continue_training)  # the contract's flag: promotions continue checkpoints
         self._fidelities = [self._fidelity_at(k) for k in range(len(self.rungs))]
         self._rung_of = {fidelity_key(f): k for k, f in enumerate(self._fidelities)}
         self.trials: dict[Term, Trial] = {}
@@ -175,7 +175,7 @@ class Hyperband(Strategy):
         if not isinstance(result, Result):
             result = Result.from_record(result, record if record is not None else {})
         rung = self.rung_of(result.fidelity)
-        if rung is not None:  # the rungs first: the base class then runs the checkpoint keeper
+        if rung is not None:
             trial = self._trial(result.term, rung)
             trial.results[rung] = Observation(result, len(self.observations))  # the one observe() appends
             trial.pending.discard(rung)
@@ -241,7 +241,7 @@ class Hyperband(Strategy):
                 self._trial(term, bracket.first).pending.add(bracket.first)
             self.seen.add(p.key)
             self.n_proposed += 1
-            out.append(p)
+            out.append(self.stamp(p))
         return out
 
     def _new_term(self, exclude: set[Term], pending: list[Proposal], rung: int) -> Term:
@@ -249,17 +249,6 @@ class Hyperband(Strategy):
         return self._new_random(exclude)
 
     # --- results -------------------------------------------------------------------------------
-
-    def incumbent(self) -> Optional[Observation]:
-        """The best succeeded evaluation at the highest rung any evaluation succeeded at."""
-        best: Optional[tuple[int, Observation]] = None
-        for trial in self.trials.values():
-            for rung, obs in trial.results.items():
-                if obs.error is None:
-                    continue
-                if best is None or (rung, -obs.error) > (best[0], -best[1].error):
-                    best = (rung, obs)
-        return best[1] if best is not None else super().incumbent()
 
     def live_checkpoints(self) -> set[str]:
         """Checkpoints a promotion may still continue from: those of a promotion under way, and

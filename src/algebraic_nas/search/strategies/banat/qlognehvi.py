@@ -1,4 +1,4 @@
-"""BoTorch's qLogNEHVI as MO-BANAT's acquisition for generator spaces (``nago_hnag``, ``rnag``).
+"""BoTorch's qLogNEHVI as BANAT's acquisition for several objectives in generator spaces (``nago_hnag``, ``rnag``).
 
 In a space whose terms differ only in their numbers, a term is a point of the unit cube: its
 varying numbers in pre-order, each scaled by its declared range (the value kernel's features:
@@ -15,7 +15,7 @@ perturbation), not optimised by gradients over the relaxed cube: mapping a relax
 a term would have to round coupled integers, pick between number literals (another production),
 keep the copies of a shared subterm equal and satisfy Python constraints, which the grammar's
 own operators already do. Objectives computed from the term (params, FLOPs) are not functions
-the GP can differentiate or sample either; with one of them MO-BANAT uses its own EHVI.
+the GP can differentiate or sample either; with one of them BANAT uses its own EHVI.
 
 Objective space: the outcomes are the negated :func:`~algebraic_nas.search.pareto.transform`
 of the objectives (BoTorch maximises), the reference point the negated

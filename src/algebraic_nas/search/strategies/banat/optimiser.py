@@ -1,19 +1,6 @@
-"""Acquisition for BANAT: expected improvement (plain and log) and the evolutionary optimiser.
+"""The evolutionary acquisition optimiser of the model-based strategies (BANAT, MO-BANAT, BOHB's model).
 
-Everything is for *minimisation* of ``f`` = log validation error. With the GP posterior
-``N(mu, sigma^2)`` at a candidate and the best observed value ``f*``, the improvement
-``z = (f* - mu - xi) / sigma`` gives
-
-    EI(x)    = sigma * h(z),            h(z) = phi(z) + z * Phi(z)
-    logEI(x) = log(sigma) + log h(z)
-
-``log h`` is computed without cancellation for very negative ``z`` through the scaled
-complementary error function (the approach of Ament et al. 2023, "Unexpected improvements to
-expected improvement", used by BoTorch's ``LogExpectedImprovement``): plain EI underflows to
-exactly 0 for most of a 10^400-term space once the GP is confident, which leaves an
-evolutionary optimiser with no gradient of fitness to follow; log-EI keeps ranking them.
-
-The evolutionary optimiser is the one of REFERENCE §5 (BANAT as implemented): a pool of 200
+The optimiser is the one of BANAT as implemented (Schrodi et al. 2023): a pool of 200
 terms = the 10 best observed + 190 random samples; each child comes from a tournament of 40
 drawn with replacement whose 2 best (by acquisition) are the parents; mutation 0.5, crossover
 0.25, self-crossover 0.25; at least 10 and at most 50 generations, stopping once the best value
@@ -40,68 +27,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
-from scipy.special import erfcx, log_ndtr, ndtr
 
 from algebraic_nas.grammar.grammar import Grammar
 from algebraic_nas.grammar.operators import perturb_numbers
 from algebraic_nas.grammar.sites import has_numbers
 from algebraic_nas.grammar.term import Term
 
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_SQRT_HALF_PI = math.sqrt(0.5 * math.pi)
-_SQRT2 = math.sqrt(2.0)
-
-
-def _sigma_z(mean: np.ndarray, var: np.ndarray, best: float, xi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior standard deviation and standardised improvement ``z = (f* - mu - xi) / sigma``."""
-    sigma = np.sqrt(np.clip(np.asarray(var, dtype=float), 1e-18, None))
-    return sigma, (best - np.asarray(mean, dtype=float) - xi) / sigma
-
-
-def expected_improvement(mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
-    """EI for minimisation. ``mean``, ``var``: posterior of shape ``(n,)``; ``best``: ``f*``."""
-    sigma, z = _sigma_z(mean, var, best, xi)
-    pdf = np.exp(-0.5 * z * z - _LOG_SQRT_2PI)
-    return sigma * (pdf + z * ndtr(z))
-
-
-def log_h(z: np.ndarray) -> np.ndarray:
-    """``log(phi(z) + z * Phi(z))``, accurate for every finite ``z``."""
-    z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    hi = z > -1.0
-    zh = z[hi]
-    out[hi] = np.log(np.exp(-0.5 * zh * zh - _LOG_SQRT_2PI) + zh * ndtr(zh))
-    zl = z[~hi]
-    # phi(z) + z Phi(z) = phi(z) * (1 + z sqrt(pi/2) erfcx(-z/sqrt2)); the bracket is
-    # 1 - |z| sqrt(pi/2) erfcx(|z|/sqrt2) ~ 1/z^2 for z -> -inf, computed with log1p.
-    # Beyond |z| ~ 1e4 the bracket loses its digits (at |z| > ~1e8 it rounds to exactly 0, and
-    # log1p(-1) divides by zero: a near-zero posterior variance gives such z): there only the
-    # asymptote log(1/z^2) is evaluated.
-    far = zl < -1e4
-    inner = np.empty_like(zl)
-    zn = zl[~far]
-    inner[~far] = np.log1p(zn * _SQRT_HALF_PI * erfcx(-zn / _SQRT2))
-    inner[far] = -2.0 * np.log(-zl[far])
-    out[~hi] = -0.5 * zl * zl - _LOG_SQRT_2PI + inner
-    return out
-
-
-def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
-    """log EI for minimisation (same arguments as :func:`expected_improvement`)."""
-    sigma, z = _sigma_z(mean, var, best, xi)
-    return np.log(sigma) + log_h(z)
-
-
-ACQUISITIONS: dict[str, Callable[..., np.ndarray]] = {
-    "ei": expected_improvement,
-    "log_ei": log_expected_improvement,
-}
-
 
 @dataclass
 class EvolutionConfig:
-    """Settings of the evolutionary acquisition optimiser (defaults: REFERENCE §5)."""
+    """Settings of the evolutionary acquisition optimiser (defaults: BANAT as implemented, see the module docstring)."""
 
     pool_size: int = 200
     n_best: int = 10
