@@ -127,9 +127,10 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
         strategy = build_strategy(c["strategy"], grammar, seed=seed * 1_000_003 + n_rows, network_seed=network_seed,
                                   **strategy_keywords(c))  # objectives, constraints: multi-objective only
     policy = check_policy(c.get("checkpoints", "best"))  # RUN_DIR/checkpoints/<eval_id>.pt, pruned by the keeper
+    keeper = None
     if saves_checkpoints(policy, strategy) and accepts_checkpoints(import_object(settings.function)):
         settings = dataclasses.replace(settings, checkpoint_dir=str((run_dir / CHECKPOINT_DIR).resolve()))
-        strategy.checkpoint_keeper = CheckpointKeeper(policy)
+        keeper = CheckpointKeeper(policy, strategy.objectives)  # run by the driver after each evaluation
 
     ex = private_run_dir(run_dir, ex)  # mode 0700; a temporary TLS certificate goes in it (executors/privacy.py)
     with Store(run_dir) as store:  # takes the run directory's driver lock first
@@ -149,6 +150,7 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
                 batch_size=int((c.get("strategy") or {}).get("batch_size", 1)),
                 progress=Progress(c.get("progress", "auto")),
                 propose_ahead=propose_ahead if propose_ahead is not None else c.get("propose_ahead"),
+                checkpoint_keeper=keeper,
             )
             result = driver.run()
         finally:
