@@ -16,25 +16,27 @@ proposals. Here (:func:`kriging_believer_batch`):
    is re-scored, and a short local search starts from the pool's best terms under the new
    posterior (only its new children are featurised).
 
-The acquisition (posterior -> value, higher is better) and the optimiser are the caller's, so
-the engine does not depend on the search package. No term is returned twice, and none from
+The acquisition (built by the caller from the pools' posterior: log-EI for one objective, EHVI
+for several) and the optimiser are the caller's, so the engine does not depend on the search
+package. Several pools (one GP per modelled objective) are conditioned together. No term is returned twice, and none from
 ``exclude`` (evaluated, pending or proposed before).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.pool import PoolPosterior
 
-# posterior mean, variance (log units) -> acquisition values (higher is better)
-Acquisition = Callable[[np.ndarray, np.ndarray], np.ndarray]
-# (terms -> acquisition values, seed terms best first, exclude, local) -> an optimiser result
-# with .term, .value (and whatever bookkeeping it keeps); local: the short search of step 4
+# the believed terms (pending, then the batch's members so far) -> the acquisition over terms
+# (higher is better), evaluated on the pools' current, conditioned posterior
+Scorer = Callable[[list[Term]], Callable[[list[Term]], np.ndarray]]
+# (acquisition over terms, seed terms best first, exclude, local) -> an optimiser result with
+# .term (and whatever bookkeeping it keeps); local: the short search of step 4
 Optimise = Callable[[Callable[[list[Term]], np.ndarray], list[Term], set[Term], bool], Any]
 
 
@@ -44,13 +46,13 @@ class BatchStats:
 
     pool_size: int = 0
     n_fantasies: int = 0
-    results: Optional[list[Any]] = None
+    results: list[Any] = field(default_factory=list)
 
 
 def kriging_believer_batch(
-    pool: PoolPosterior,
+    pools: Sequence[PoolPosterior],
     q: int,
-    acquisition: Acquisition,
+    scorer: Scorer,
     optimise: Optimise,
     best_observed: Sequence[Term],
     exclude: set[Term],
@@ -60,9 +62,11 @@ def kriging_believer_batch(
     """``q`` new terms by Kriging believer on one fit (see the module docstring).
 
     Args:
-        pool: the fitted GP's pool posterior (fresh: no fantasies yet).
+        pools: the fitted GPs' pool posteriors (one per modelled objective; fresh: no fantasies
+            yet), conditioned together.
         q: batch size.
-        acquisition: maps the posterior (mean, variance of log error) to acquisition values.
+        scorer: builds the acquisition over terms from the believed terms (it reads the pools'
+            posterior through their ``predict``).
         optimise: the acquisition optimiser (see :data:`Optimise`).
         best_observed: observed terms, best first (the first member's seeds).
         exclude: terms never to return (evaluated, pending, proposed); each member is added.
@@ -71,26 +75,27 @@ def kriging_believer_batch(
         n_seeds: pool terms (best by the conditioned acquisition) seeding each later member's
             local search.
     """
-    stats = BatchStats(results=[])
-    skip = set(pool.points.train) | set(pool.fantasies_terms())
-    for t in dict.fromkeys(pending):
-        if t not in skip:
+    stats = BatchStats()
+    skip = set(pools[0].points.train) | set(pools[0].fantasies_terms()) if pools else set()
+    believed = [t for t in dict.fromkeys(pending) if t not in skip]
+    for pool in pools:
+        for t in believed:
             pool.condition(t)
-
-    def acq(terms: list[Term]) -> np.ndarray:
-        return acquisition(*pool.predict(terms))
-
     out: list[Term] = []
     seeds = list(best_observed)
     for k in range(q):
         if k:
-            pool.condition(out[-1])  # Kriging believer: the last member "observed" at its mean
-            values = acquisition(*pool.values())
+            for pool in pools:  # Kriging believer: the last member "observed" at its mean
+                pool.condition(out[-1])
+        score = scorer(believed + out)
+        if k and pools:
+            values = np.asarray(score(list(pools[0].terms)), dtype=float)
             order = np.argsort(-values, kind="stable")
-            seeds = [pool.terms[i] for i in order[: max(1, n_seeds)]]
-        result = optimise(acq, seeds, exclude, k > 0)
-        stats.results.append(result)  # type: ignore[union-attr]
+            seeds = [pools[0].terms[i] for i in order[: max(1, n_seeds)]]
+        result = optimise(score, seeds, exclude, k > 0)
+        stats.results.append(result)
         exclude.add(result.term)
         out.append(result.term)
-    stats.pool_size, stats.n_fantasies = len(pool), len(pool.fantasies)
+    if pools:
+        stats.pool_size, stats.n_fantasies = len(pools[0]), len(pools[0].fantasies)
     return out, stats
