@@ -36,7 +36,7 @@ results: $(STAMP)
 
 # Mutation testing of the core modules with mutmut (installed on first use; not a test extra: it
 # brings a terminal UI): about an hour on 2 cores; report in mutation/REPORT.md. One group:
-# make mutate GROUPS=grammar (grammar, surrogate, search, evaluation)
+# make mutate GROUPS=grammar (grammar, surrogate, search, strategies, evaluation)
 mutate: $(STAMP)
 	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install -q "mutmut>=3.8,<4" >&2
 	$(PY) mutation/run.py $(GROUPS) $(ARGS)
