@@ -153,16 +153,37 @@ def stratified_split(y: np.ndarray, fractions: tuple[float, ...], seed: int = SP
     ``seed``); each part is returned sorted.
     """
     y = np.asarray(y)
+    order = _stratified_order(y, seed)
+    bounds = np.cumsum((0.0,) + tuple(fractions))
+    cuts = np.round(bounds / bounds[-1] * len(y)).astype(int)
+    return [np.sort(order[cuts[i]:cuts[i + 1]]) for i in range(len(fractions))]
+
+
+def _stratified_order(y: np.ndarray, seed: int) -> np.ndarray:
+    """All indices of ``y`` (N,) in an order that interleaves the classes evenly: each example's
+    key is ``(random rank within its class + 0.5) / class size``; ties broken at random."""
     rng = np.random.RandomState(seed)
     key = np.empty(len(y), dtype=np.float64)
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         key[idx[rng.permutation(len(idx))]] = (np.arange(len(idx)) + 0.5) / len(idx)
     tiebreak = rng.permutation(len(y))
-    order = np.lexsort((tiebreak, key))
-    bounds = np.cumsum((0.0,) + tuple(fractions))
-    cuts = np.round(bounds / bounds[-1] * len(y)).astype(int)
-    return [np.sort(order[cuts[i]:cuts[i + 1]]) for i in range(len(fractions))]
+    return np.lexsort((tiebreak, key))
+
+
+def training_subset(split: Split, fraction: float, seed: int = SPLIT_SEED) -> Split:
+    """The first ``round(fraction * N)`` examples (at least one) of ``split`` in the stratified
+    order of :func:`stratified_split`: class proportions kept to within one example per class,
+    and nested (a smaller fraction's examples are all in a larger one's), so that the training-
+    data fraction can be a fidelity. ``fraction`` 1 returns ``split`` itself."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"train_fraction must be in (0, 1], got {fraction!r}")
+    if fraction == 1:
+        return split
+    order = _stratified_order(split.y.cpu().numpy(), seed)
+    keep = np.sort(order[:max(1, round(fraction * len(split)))])
+    idx = torch.from_numpy(keep).to(split.y.device)
+    return Split(split.x[idx], split.y[idx])
 
 
 def make_split(x: np.ndarray, y: np.ndarray, idx: Optional[np.ndarray] = None) -> Split:

@@ -47,7 +47,9 @@ class Protocol:
     Data: ``flip`` (horizontal, p = 0.5), ``crop_padding`` (random crop after zero padding, in
     pixels *at 32×32*: scaled with the input resolution and rounded, at least 1 if non-zero,
     so 4 gives 4 px at 32×32, 2 px at 16×16, 8 px at 64×64), ``normalize`` (per-channel mean/std
-    of the dataset). Augmentation runs on the training device, in batch.
+    of the dataset). Augmentation runs on the training device, in batch. ``train_fraction`` (1:
+    all) trains on that stratified, nested share of the training split (a fidelity other than
+    epochs; a checkpoint of another fraction is not continued).
 
     Execution: ``bf16`` (autocast on CUDA), ``channels_last`` (CUDA memory format), ``compile``
     (``False``, ``True`` or a ``torch.compile`` mode such as ``"reduce-overhead"``),
@@ -77,6 +79,7 @@ class Protocol:
     min_lr: float = 0.0
     batch_size: int = 256
     epochs: int = 200
+    train_fraction: float = 1.0
     flip: bool = True
     crop_padding: int = 4
     normalize: bool = True
@@ -104,6 +107,7 @@ class Protocol:
             (self.lr > 0, "lr must be > 0"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.epochs >= 0, "epochs must be >= 0"),
+            (0 < self.train_fraction <= 1, "train_fraction must be in (0, 1]"),
             (self.crop_padding >= 0, "crop_padding must be >= 0"),
             (self.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
             (self.min_micro_batch >= 1, "min_micro_batch must be >= 1"),

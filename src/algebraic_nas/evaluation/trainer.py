@@ -45,7 +45,7 @@ from algebraic_nas.threads import torch_threads
 
 from .augment import BatchTransform
 from .devices import OOM_MARK
-from .data import ImageDataset, Split
+from .data import ImageDataset, Split, training_subset
 from .progress import EpochProgress
 from .protocols import Protocol
 from .train_state import TrainState, capture_state, restore_state
@@ -169,7 +169,7 @@ def _run(
             step_model = torch.compile(model, mode=mode)  # type: ignore[assignment]
 
         # Data stays on the device when it fits; otherwise batches are indexed on the CPU and copied.
-        train_split = place_dataset(data, device).train
+        train_split = training_subset(place_dataset(data, device).train, protocol.train_fraction)
         data_device = train_split.x.device
         gen = torch.Generator(device=data_device).manual_seed(seed)
         stats = (data.mean, data.std) if protocol.normalize else (None, None)
