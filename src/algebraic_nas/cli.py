@@ -55,6 +55,22 @@ def _grammar_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("grammar", metavar="GRAMMAR", help="shipped grammar name (e.g. hnb201) or path to an .ebnf file")
 
 
+def _load_checked(name: str, strict: bool):
+    """Grammar ``name`` with its terminals checked against the registered primitives, topologies
+    and merges (plugins are loaded by :func:`main`): a :class:`GrammarError` naming file:line:col
+    when ``strict`` (commands that need networks), warnings on stderr otherwise."""
+    from algebraic_nas.assembly.terminals import check_terminals, terminal_problems
+    from algebraic_nas.grammar import load_grammar
+
+    g = load_grammar(name)
+    if strict:
+        check_terminals(g)
+    else:
+        for message in terminal_problems(g):
+            print(f"warning: {message}", file=sys.stderr)
+    return g
+
+
 # ---------------------------------------------------------------------------- grammar commands
 
 
@@ -68,9 +84,7 @@ def _info(p: argparse.ArgumentParser) -> Handler:
     )
 
     def run(args: argparse.Namespace) -> int:
-        from algebraic_nas.grammar import load_grammar
-
-        g = load_grammar(args.grammar)
+        g = _load_checked(args.grammar, strict=False)
         info = g.info()
         if args.json:
             print(json.dumps(info))
@@ -122,9 +136,7 @@ def _sample(p: argparse.ArgumentParser) -> Handler:
     def run(args: argparse.Namespace) -> int:
         import random
 
-        from algebraic_nas.grammar import load_grammar
-
-        g = load_grammar(args.grammar)
+        g = _load_checked(args.grammar, strict=False)
         rng = random.Random(args.seed)
         if args.nonterminal is not None and args.nonterminal not in g.nonterminals:
             print(f"error: {args.nonterminal} is not a nonterminal of {g.name}", file=sys.stderr)
@@ -145,9 +157,9 @@ def _check(p: argparse.ArgumentParser) -> Handler:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     def run(args: argparse.Namespace) -> int:
-        from algebraic_nas.grammar import TermError, load_grammar
+        from algebraic_nas.grammar import TermError
 
-        g = load_grammar(args.grammar)
+        g = _load_checked(args.grammar, strict=True)
         text = read_term_arg(args.term)
         try:
             g.parse(text, nonterminal=args.nonterminal)
@@ -223,6 +235,17 @@ def _export(p: argparse.ArgumentParser) -> Handler:
     return lambda args: export_run.run_from_args(args, read_term_arg(args.term) if args.term is not None else None)
 
 
+@command("primitives", "list the registered primitives, topologies (with their arities) and merges a grammar may name")
+def _primitives(p: argparse.ArgumentParser) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        from algebraic_nas.assembly.terminals import describe_terminals
+
+        print(describe_terminals())
+        return 0
+
+    return run
+
+
 @command("strategies", "list the registered search strategies and executors (python -m algebraic_nas.search)")
 def _strategies(p: argparse.ArgumentParser) -> Handler:
     from algebraic_nas.search.plugins import describe_components
@@ -264,6 +287,12 @@ def make_parser(only: Optional[str] = None) -> tuple[argparse.ArgumentParser, di
     return parser, handlers
 
 
+def _load_plugins() -> None:
+    from algebraic_nas.search.plugins import load_plugins
+
+    load_plugins()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     only = argv[0] if argv and argv[0] in _COMMANDS else None
@@ -279,6 +308,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from algebraic_nas.grammar import GrammarError, TermError
 
     try:
+        _load_plugins()  # a plugin's primitives and topologies count in every command's checks
         return int(handlers[args.command](args) or 0)
     except GrammarError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -32,7 +32,10 @@ DatasetSpecFn = Callable[[str], InputSpec]  # dataset name → its input spec; r
 def _parse(grammar_name: str, term_text: str) -> tuple[Grammar, Term]:
     from algebraic_nas.grammar import load_grammar
 
+    from .terminals import check_terminals
+
     grammar = load_grammar(grammar_name)
+    check_terminals(grammar)  # unknown terminals: file:line:col before any build
     return grammar, grammar.parse(read_term_text(term_text))
 
 

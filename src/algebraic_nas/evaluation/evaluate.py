@@ -259,14 +259,17 @@ def check_buildable(grammar: Grammar, dataset: str, seed: int = 0, tries: int = 
     input spec, each run in eval mode on one zero image ``(1, C, R, R)`` on the CPU, one thread,
     without touching the caller's RNG; returns the first term that builds.
 
-    Raises :class:`~algebraic_nas.assembly.registry.AssemblyError` with the reason of the last
-    failure (e.g. a terminal with no implementation) when none does.
+    Raises :class:`~algebraic_nas.grammar.GrammarError` (file:line:col) for a terminal no registry
+    implements, and :class:`~algebraic_nas.assembly.registry.AssemblyError` with the reason of the
+    last failure when no sampled term builds.
     """
     import random
 
     from algebraic_nas.assembly import build_network
     from algebraic_nas.assembly.registry import AssemblyError
+    from algebraic_nas.assembly.terminals import check_terminals
 
+    check_terminals(grammar)  # an unknown terminal: its file:line:col, before sampling anything
     spec = get_dataset_spec(dataset)
     rng = random.Random(seed)
     reason = ""
