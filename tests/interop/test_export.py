@@ -212,3 +212,32 @@ def test_a_sample_of_every_shipped_grammar_exports_exactly(grammar, tmp_path):
     net = trained_like(build_network(term, SPEC, prune=g.prune))
     export_term(grammar, str(term), tmp_path, spec=SPEC, dataset="cifar10", state_dict=net.state_dict())
     assert_exported_equal(tmp_path, net, f"exported_{grammar}")
+
+
+def test_preprocessing_travels_with_the_file_and_the_program(tmp_path):
+    """Issue 23.1: with the dataset's normalisation the exported file and program take raw
+    images (uint8 pixels or [0, 1] floats) and give the framework network's outputs on the
+    normalised ones; ``Network(preprocess=False)`` is the bare network."""
+    from algebraic_nas.interop.export import dataset_normalisation
+
+    spec = InputSpec(1, 8, 10)
+    mean, std = dataset_normalisation("digits")  # the embedded digits: training split statistics
+    assert dataset_normalisation("digits", "cvprnas") == ((0.0,), (1.0,))  # a protocol without normalisation
+    term = "Linear(conv, Residual(conv, id, conv), fc)"
+    torch.manual_seed(0)
+    net = build_network(load_grammar("toy").parse(term), spec).eval()
+    result = export_term("toy", term, tmp_path, spec=spec, dataset="digits", state_dict=net.state_dict(),
+                         program=True, preprocess=(mean, std))
+    module_spec = importlib.util.spec_from_file_location("exported_pre", result.module_file)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    raw = torch.randint(0, 256, (4, 1, 8, 8), generator=torch.Generator().manual_seed(3), dtype=torch.uint8)
+    unit = raw.float() / 255.0
+    with torch.no_grad():
+        want = net((unit - mean[0]) / std[0])
+        for pre, x in ((True, raw), (True, unit), (False, (unit - mean[0]) / std[0])):
+            exported = module.Network(preprocess=pre)
+            exported.load_state_dict(torch.load(result.weights_file, weights_only=True))
+            assert torch.allclose(exported.eval()(x), want, atol=1e-6)
+        program = torch.export.load(result.program_file).module()
+        assert torch.allclose(program(unit), want, atol=1e-5)

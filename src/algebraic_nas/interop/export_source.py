@@ -12,6 +12,8 @@ file is for the user to keep. Its parts:
   settings) by name and the class's own methods copied from its source; a method that uses a
   module-level name other than ``torch`` / ``nn`` / ``F`` cannot be exported
   (:class:`ExportError` naming the class and the name);
+* with the search's normalisation (``preprocess``), a ``Preprocess`` module run first, so the
+  network takes raw images (``Network(preprocess=False)``: normalised ones);
 * the network: ``stem``, one attribute ``opN`` per operation of the body (a comment names the
   term's terminal), ``mergeN`` per merge module, ``head``, and a ``forward`` that follows the
   body's steps: one line per feature map, the sum (or merge) of its incoming operations.
@@ -29,7 +31,7 @@ import inspect
 import re
 import textwrap
 import types
-from typing import Any, Callable
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -37,7 +39,7 @@ from torch import nn
 from algebraic_nas.assembly.darts_network import AuxiliaryTap
 from algebraic_nas.errors import AlgebraicNASError
 
-__all__ = ["ExportError", "EXPORT_AS", "network_source", "export_key", "export_state_dict"]
+__all__ = ["ExportError", "EXPORT_AS", "PREPROCESS_SOURCE", "network_source", "export_key", "export_state_dict"]
 
 
 class ExportError(AlgebraicNASError, ValueError):
@@ -60,6 +62,24 @@ _BLOCK_BASE = '''class Block(nn.Module):
                 self.register_buffer(name, value)
             else:
                 setattr(self, name, value)
+'''
+
+
+#: The exported network's first module: what the search did to the data before the network (the
+#: trainer's ``BatchTransform`` at evaluation, without augmentation).
+PREPROCESS_SOURCE = '''class Preprocess(nn.Module):
+    """Raw images -> the network's input, as the search fed its networks: uint8 pixels become
+    floats in [0, 1] (x / 255; float images are taken as they are), then per channel
+    (x - mean) / std. (N, C, H, W) -> (N, C, H, W) float32."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        return (x - self.mean) / self.std
 '''
 
 
@@ -231,9 +251,13 @@ def _forward_lines(body: nn.Module) -> list[str]:
     return lines
 
 
-def network_source(net: nn.Module, *, header: str = "", class_name: str = "Network") -> str:
+def network_source(net: nn.Module, *, header: str = "", class_name: str = "Network",
+                   preprocess: Optional[tuple[Sequence[float], Sequence[float]]] = None) -> str:
     """The source of a standalone module file defining ``class_name`` equivalent to ``net``
-    (a :class:`~algebraic_nas.assembly.network.Network`: ``stem``, ``body``, ``head``) at inference."""
+    (a :class:`~algebraic_nas.assembly.network.Network`: ``stem``, ``body``, ``head``) at inference.
+
+    ``preprocess``: per-channel ``(mean, std)``; the class then starts with :data:`PREPROCESS_SOURCE`'s
+    ``Preprocess`` (raw images in; ``class_name(preprocess=False)`` takes normalised input as ``net`` does)."""
     for part in ("stem", "body", "head"):
         if not hasattr(net, part):
             raise ExportError(f"only networks built by build_network can be exported (no {part!r})")
@@ -251,14 +275,25 @@ def network_source(net: nn.Module, *, header: str = "", class_name: str = "Netwo
         init += [f"self.merge{j} = {w.module(m, 8, f'body.merges[{j}]')}" for j, m in enumerate(body.merges)]
         forward = ["x0 = self.stem(x)", *_forward_lines(body), f"return self.head(x{body.out_slot})"]
     init.append(f"self.head = {w.module(net.head, 8, 'head')}")
+    signature = "def __init__(self) -> None:"
+    if preprocess is not None:
+        mean, std = (tuple(float(v) for v in part) for part in preprocess)
+        init.insert(0, f"self.preprocess = Preprocess({mean!r}, {std!r}) if preprocess else nn.Identity()")
+        forward.insert(0, "x = self.preprocess(x)")
+        signature = "def __init__(self, preprocess: bool = True) -> None:"
     spec = getattr(net, "spec", None)
     shape = f"(N, {spec.channels}, {spec.resolution}, {spec.resolution}) -> (N, {spec.classes})" if spec else ""
     out = [f'"""{header.strip()}\n"""' if header else "", "from __future__ import annotations", "",
            "import torch", "from torch import nn", "from torch.nn import functional as F  # noqa: F401", "", ""]
     out += [_BLOCK_BASE, ""] if w.sources else []
+    out += [PREPROCESS_SOURCE, ""] if preprocess is not None else []
     out += [s + "\n" for s in w.sources]
-    out += [f"class {class_name}(nn.Module):", f'    """The exported network: images {shape}."""', "",
-            "    def __init__(self) -> None:", "        super().__init__()"]
+    doc = f"The exported network: images {shape}."
+    if preprocess is not None:
+        doc = (f"The exported network: raw images {shape} (uint8 pixels, or floats in [0, 1]),\n    "
+               "normalised by its first module as in the search; preprocess=False takes normalised images.")
+    out += [f"class {class_name}(nn.Module):", f'    """{doc}"""', "",
+            f"    {signature}", "        super().__init__()"]
     out += [f"        {line}" for line in init]
     out += ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:"]
     out += [f"        {line}" for line in forward]
