@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from algebraic_nas.evaluation import evaluate, evaluate_model
-from algebraic_nas.evaluation.checkpoint import CheckpointError, load_checkpoint
+from algebraic_nas.evaluation.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint
 
 from .conftest import tiny_cnn
 from .test_trainer import HNB201_TERM as HNB201_SMALL
@@ -93,3 +93,19 @@ def test_load_checkpoint_names_what_differs(tmp_path: Path) -> None:
 def test_schedule_epochs_below_epochs_is_a_failed_evaluation_naming_the_key() -> None:
     rec = evaluate_model(tiny_cnn, "digits", "quick", overrides={**QUICK, "epochs": 3, "schedule_epochs": 2})
     assert rec.outcome == "failed" and "schedule_epochs" in rec.reason
+
+
+def test_a_checkpoint_of_the_previous_format_is_refused_saying_why(tmp_path: Path) -> None:
+    """Format 1 predates one generator graph per instance (NAGO): its term builds another network now."""
+    fid = {**QUICK, "schedule_epochs": 2}
+    first = evaluate_model(tiny_cnn, "digits", "quick", seed=2, overrides={**fid, "epochs": 1},
+                           checkpoint_out=str(tmp_path / "one.pt"))
+    data = torch.load(first.checkpoint, weights_only=True)
+    assert data["format_version"] == FORMAT_VERSION == 2
+    torch.save({**data, "format_version": 1}, first.checkpoint)
+    with pytest.raises(CheckpointError, match="format_version 1, expected 2: .*independent graph per instance"):
+        load_checkpoint(first.checkpoint)
+    rec = evaluate_model(tiny_cnn, "digits", "quick", seed=2, overrides={**fid, "epochs": 2},
+                         checkpoint_in=first.checkpoint)
+    assert rec.ok and rec.continued_from is None and rec.epochs_trained == 2
+    assert "format_version 1" in rec.retrain_reason

@@ -28,7 +28,14 @@ from algebraic_nas.errors import AlgebraicNASError
 
 from .train_state import TrainState
 
-FORMAT_VERSION = 1
+#: Version 2: generator topologies (NAGO) draw one graph per instance of a repeated subterm, so a
+#: version-1 checkpoint's weights belong to a network that no longer builds from its term.
+FORMAT_VERSION = 2
+#: Why a checkpoint of an older format version cannot be continued from.
+_OLD_FORMATS = {
+    1: "it was written before generator terms (NAGO) drew an independent graph per instance, so its "
+       "term now builds a different network",
+}
 
 # protocol fields that do not change what training computes: a checkpoint may differ in them
 _NOT_TRAINING = ("name", "progress", "cpu_threads", "eval_batch_size", "eval_every_epoch",
@@ -79,7 +86,8 @@ def load_checkpoint(path: str | os.PathLike, *, term: Optional[str] = None, gram
         raise CheckpointError(f"checkpoint {path} is unreadable: {type(exc).__name__}: {exc}") from exc
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         version = data.get("format_version") if isinstance(data, dict) else None
-        raise CheckpointError(f"checkpoint {path}: format_version {version!r}, expected {FORMAT_VERSION}")
+        why = _OLD_FORMATS.get(version, "not a checkpoint this version of algebraic-nas writes")  # type: ignore[arg-type]
+        raise CheckpointError(f"checkpoint {path}: format_version {version!r}, expected {FORMAT_VERSION}: {why}")
     expected = {"term": term, "grammar": grammar, "dataset": dataset, "seed": seed}
     for key, want in expected.items():
         if want is not None and data.get(key) != want:
