@@ -19,13 +19,13 @@ def lower_confidence(mean, var):
     return -(np.asarray(mean) - 2.0 * np.sqrt(np.asarray(var)))
 
 
-def scorer_of(pool, believed_log=None):
+def scorer_of(pool, seeds, believed_log=None):
     """The engine's scorer: lower confidence bound of the pool's posterior; records the believed terms."""
 
     def scorer(believed):
         if believed_log is not None:
             believed_log.append(list(believed))
-        return lambda terms: lower_confidence(*pool.predict(terms))
+        return (lambda terms: lower_confidence(*pool.predict(terms))), list(seeds)
 
     return scorer
 
@@ -56,11 +56,11 @@ def test_batch_equals_sequential_refits_at_fixed_hyperparameters():
     exclude = set(train) | set(pending)
     pool = PoolPosterior(gp)
     told = []
-    picks, stats = kriging_believer_batch([pool], 6, scorer_of(pool, told), exhaustive(candidates),
-                                          train, set(exclude), pending=pending + [train[0]])
+    picks, session = kriging_believer_batch([pool], 6, scorer_of(pool, train, told), exhaustive(candidates),
+                                          set(exclude), pending=pending + [train[0]])
     assert len(set(picks)) == 6 and not set(picks) & exclude
     assert told[0] == pending and told[-1] == pending + picks[:5]  # a training term is not believed
-    assert stats.n_fantasies == 3 + 5  # the pending terms, then every member but the last
+    assert len(pool.fantasies) == 3 + 5 and session.members == 6  # the pending terms, every member but the last
 
     # the straightforward loop: refit at the same hyperparameters on train + fantasies each time
     fant, fant_y, expected = list(pending), [], []
@@ -89,7 +89,7 @@ def test_later_members_are_seeded_from_the_conditioned_pool():
         return exhaustive(terms[30:])(acq, seeds, exclude, local)
 
     pool = PoolPosterior(gp)
-    picks, _ = kriging_believer_batch([pool], 3, scorer_of(pool), optimise, terms[:30], set(terms[:30]), n_seeds=5)
+    picks, _ = kriging_believer_batch([pool], 3, scorer_of(pool, terms[:30]), optimise, set(terms[:30]), n_seeds=5)
     assert [local for _, local in seen] == [False, True, True]
     assert seen[0][0] == terms[:30]  # the first member starts from the observed terms
     assert all(len(s) == 5 for s, _ in seen[1:])  # later ones from the pool's best 5

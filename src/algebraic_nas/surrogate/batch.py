@@ -24,7 +24,6 @@ package. Several pools (one GP per modelled objective) are conditioned together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -32,21 +31,63 @@ import numpy as np
 from algebraic_nas.grammar.term import Term
 from algebraic_nas.surrogate.pool import PoolPosterior
 
-# the believed terms (pending, then the batch's members so far) -> the acquisition over terms
-# (higher is better), evaluated on the pools' current, conditioned posterior
-Scorer = Callable[[list[Term]], Callable[[list[Term]], np.ndarray]]
+# the believed terms (pending, then the batch's members so far) -> (the acquisition over terms
+# (higher is better), evaluated on the pools' current, conditioned posterior; the observed
+# terms best first, the first member's seeds)
+Scorer = Callable[[list[Term]], tuple[Callable[[list[Term]], np.ndarray], list[Term]]]
 # (acquisition over terms, seed terms best first, exclude, local) -> an optimiser result with
 # .term (and whatever bookkeeping it keeps); local: the short search of step 4
 Optimise = Callable[[Callable[[list[Term]], np.ndarray], list[Term], set[Term], bool], Any]
 
 
-@dataclass
-class BatchStats:
-    """Where a batch's work went: pool size, fantasies, optimiser results per member."""
+class BelieverSession:
+    """Kriging-believer proposals from one fit, member after member (see the module docstring).
 
-    pool_size: int = 0
-    n_fantasies: int = 0
-    results: list[Any] = field(default_factory=list)
+    Each :meth:`propose` conditions the pools on the believed terms not conditioned yet (pending
+    evaluations, earlier members: the caller passes them), builds the acquisition and runs the
+    optimiser: in full for the session's first member (seeded with the observed terms), as a
+    short local search from the pool's best ``n_seeds`` terms for later ones. A strategy keeps
+    one session while its training data is unchanged, so proposals asked for one by one (BOHB's
+    new terms) share the fit too.
+
+    Args:
+        pools: the fitted GPs' pool posteriors (one per modelled objective; fresh), conditioned
+            together; empty: the scorer conditions by itself (a model that is not a ``GraphGP``).
+        scorer: builds the acquisition over terms from all believed terms so far (see :data:`Scorer`).
+        optimise: the acquisition optimiser (see :data:`Optimise`).
+        n_seeds: pool terms seeding each later member's local search.
+    """
+
+    def __init__(self, pools: Sequence[PoolPosterior], scorer: Scorer, optimise: Optimise, n_seeds: int = 100) -> None:
+        self.pools = list(pools)
+        self.scorer, self.optimise = scorer, optimise
+        self.n_seeds = max(1, int(n_seeds))
+        self.believed: list[Term] = []
+        self._skip: set[Term] = set(self.pools[0].points.train) if self.pools else set()
+        self.members = 0
+
+    def condition(self, terms: Sequence[Term]) -> None:
+        """Believe each of ``terms`` not believed or observed yet, at its posterior mean."""
+        for t in dict.fromkeys(terms):
+            if t not in self._skip:
+                self._skip.add(t)
+                self.believed.append(t)
+                for pool in self.pools:
+                    pool.condition(t)
+
+    def propose(self, believed: Sequence[Term], exclude: set[Term]) -> Any:
+        """The next member given ``believed`` (pending terms and earlier members), never one of
+        ``exclude``; returns the optimiser's result (``.term``)."""
+        self.condition(believed)
+        score, seeds = self.scorer(list(self.believed))
+        local = self.members > 0 and bool(self.pools)
+        if local:
+            values = np.asarray(score(list(self.pools[0].terms)), dtype=float)
+            order = np.argsort(-values, kind="stable")
+            seeds = [self.pools[0].terms[i] for i in order[: self.n_seeds]]
+        result = self.optimise(score, seeds, exclude, local)
+        self.members += 1
+        return result
 
 
 def kriging_believer_batch(
@@ -54,48 +95,17 @@ def kriging_believer_batch(
     q: int,
     scorer: Scorer,
     optimise: Optimise,
-    best_observed: Sequence[Term],
     exclude: set[Term],
     pending: Sequence[Term] = (),
     n_seeds: int = 100,
-) -> tuple[list[Term], BatchStats]:
-    """``q`` new terms by Kriging believer on one fit (see the module docstring).
-
-    Args:
-        pools: the fitted GPs' pool posteriors (one per modelled objective; fresh: no fantasies
-            yet), conditioned together.
-        q: batch size.
-        scorer: builds the acquisition over terms from the believed terms (it reads the pools'
-            posterior through their ``predict``).
-        optimise: the acquisition optimiser (see :data:`Optimise`).
-        best_observed: observed terms, best first (the first member's seeds).
-        exclude: terms never to return (evaluated, pending, proposed); each member is added.
-        pending: terms under evaluation: fantasies at their posterior mean before the first
-            member (training terms among them are skipped).
-        n_seeds: pool terms (best by the conditioned acquisition) seeding each later member's
-            local search.
-    """
-    stats = BatchStats()
-    skip = set(pools[0].points.train) | set(pools[0].fantasies_terms()) if pools else set()
-    believed = [t for t in dict.fromkeys(pending) if t not in skip]
-    for pool in pools:
-        for t in believed:
-            pool.condition(t)
+) -> tuple[list[Term], BelieverSession]:
+    """``q`` new terms by Kriging believer on one fit: a :class:`BelieverSession` asked ``q``
+    times, with ``pending`` and the members so far believed; each member joins ``exclude``.
+    Returns the terms and the session (its pools, believed terms)."""
+    session = BelieverSession(pools, scorer, optimise, n_seeds)
     out: list[Term] = []
-    seeds = list(best_observed)
-    for k in range(q):
-        if k:
-            for pool in pools:  # Kriging believer: the last member "observed" at its mean
-                pool.condition(out[-1])
-        score = scorer(believed + out)
-        if k and pools:
-            values = np.asarray(score(list(pools[0].terms)), dtype=float)
-            order = np.argsort(-values, kind="stable")
-            seeds = [pools[0].terms[i] for i in order[: max(1, n_seeds)]]
-        result = optimise(score, seeds, exclude, k > 0)
-        stats.results.append(result)
+    for _ in range(q):
+        result = session.propose(list(pending) + out, exclude)
         exclude.add(result.term)
         out.append(result.term)
-    if pools:
-        stats.pool_size, stats.n_fantasies = len(pools[0]), len(pools[0].fantasies)
-    return out, stats
+    return out, session

@@ -44,7 +44,7 @@ import numpy as np
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.search.constraints import PRE_TRAINING
+from algebraic_nas.search.config.objectives import TERM_STATISTICS
 from algebraic_nas.search.proposal import Proposal, as_proposal
 from algebraic_nas.search.strategies.banat.acquisition import (
     ACQUISITIONS,
@@ -53,6 +53,7 @@ from algebraic_nas.search.strategies.banat.acquisition import (
     ei_scorer,
     normal_draws,
 )
+from algebraic_nas.search.strategies.banat.batch import BATCH_MODES, data_key, local_search_config, model_session
 from algebraic_nas.search.strategies.banat.model import FLOOR, ObjectiveModels, choose_kernel
 from algebraic_nas.search.strategies.banat.optimiser import EvolutionaryOptimiser, EvolutionConfig, OptimiserResult
 from algebraic_nas.search.strategies.base import Observation, PendingItem, Strategy
@@ -114,6 +115,9 @@ class BanatConfig:
         featurisation (same model, slower: the benchmarks' baseline).
     warm_start: each GP fit starts its hyperparameter optimisation from the previous fit's
         optimum (the same objective, fewer optimiser steps); ``false`` starts from the defaults.
+    batch: ``"fantasy"`` (one model fit per batch, believed terms conditioned at the fitted
+        hyperparameters, later members by a short local search: :mod:`.batch`) or ``"refit"``
+        (every member refits the models with the believed terms and runs the full optimiser).
     """
 
     kernel: str = "auto"
@@ -125,6 +129,7 @@ class BanatConfig:
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     surrogate: Dict[str, Any] = field(default_factory=dict)
     warm_start: bool = False
+    batch: str = "fantasy"
 
 
 @register_strategy("mo_banat", config=BanatConfig, defaults={"evolution": _small_optimiser()},
@@ -160,14 +165,19 @@ class BANAT(Strategy):
             raise ConfigError(f"strategy.mc_samples={c.mc_samples}: must be an integer >= 1")
         self.kernel = choose_kernel(grammar, c.kernel)
         self.name = "banat" if self.kernel == "hwl" else f"banat_{self.kernel}"
-        self.modelled = tuple(k for k in self.objectives if k not in PRE_TRAINING)
-        self.computed = tuple(k for k in self.objectives if k in PRE_TRAINING)
+        self.modelled = tuple(k for k in self.objectives if k not in TERM_STATISTICS)
+        self.computed = tuple(k for k in self.objectives if k in TERM_STATISTICS)
         self.acquisition = self._resolve_acquisition(c.acquisition)
         self.n_initial = c.n_initial
         self.xi = c.xi
         self.failed = c.failed
         evolution = EvolutionConfig(**c.evolution) if isinstance(c.evolution, Mapping) else c.evolution
         self.optimiser = EvolutionaryOptimiser(grammar, evolution)
+        if c.batch not in BATCH_MODES:
+            raise ConfigError(f"strategy.batch={c.batch!r}: must be one of {', '.join(BATCH_MODES)}")
+        self.local_optimiser = EvolutionaryOptimiser(grammar, local_search_config(evolution))
+        self._session: Any = None  # the Kriging-believer session of the last fit, and its data's key
+        self._session_key: Optional[tuple] = None
         self.models = ObjectiveModels(grammar, self.kernel, self.network_seed, c.surrogate, surrogate_factory,
                                       c.warm_start)
         self.space = ObjectivePoints(self.objectives, self.modelled, self.computed, self.stats)
@@ -299,13 +309,9 @@ class BANAT(Strategy):
         """One batch member from the model, or a random term when the model fails or every
         candidate it scored was over a bound."""
         try:
-            t0 = time.perf_counter()
-            models = self.fit(data)
-            models, fake = self.believe(models, data, believed)
-            self.last.fit_time_s += time.perf_counter() - t0
-            self.last.n_train, self.last.n_fake = len(data.terms), len(fake)
-            score, seeds, log_scale = self.acquire(models, data, fake, rng)
-            t = self.optimise(score, seeds, exclude, rng, log_scale)
+            session = self._session_for(data, rng)
+            t = session.propose(believed, exclude).term
+            self.last.n_train, self.last.n_fake = len(data.terms), len(session.believed)
             if self.admit(t):
                 return t, f"model ({self.acquisition})"
             reason = "every candidate scored was over a bound"
@@ -314,6 +320,17 @@ class BANAT(Strategy):
             reason = f"model failed: {type(exc).__name__}"
         self.last.random = True
         return self._new_feasible(exclude), f"random ({reason})"
+
+    def _session_for(self, data: TrainingData, rng: Any) -> Any:
+        """The Kriging-believer session fitted on ``data`` (:mod:`.batch`): the last one while the
+        training data is unchanged, else a new fit."""
+        key = data_key(data)
+        if self._session is None or self._session_key != key:
+            self._session = None  # free the previous fit's pools first
+            t0 = time.perf_counter()
+            self._session, self._session_key = model_session(self, data, rng), key
+            self.last.fit_time_s += time.perf_counter() - t0
+        return self._session
 
     # --- model -> acquisition -> optimiser -------------------------------------------------------
 
@@ -357,10 +374,12 @@ class BANAT(Strategy):
         return ehvi_scorer(models, self.space, data.y_obs, fake, z, mask), seeds, True
 
     def optimise(self, score: Callable[[list[Term]], np.ndarray], seeds: list[Term], exclude: set[Term], rng: Any,
-                 log_scale: bool) -> Term:
-        """The optimiser: the best term by ``score`` that is not in ``exclude``."""
+                 log_scale: bool, local: bool = False) -> Term:
+        """The optimiser: the best term by ``score`` that is not in ``exclude`` (``local``: the
+        short search of a batch's later members, seeded with the best candidates so far)."""
         t1 = time.perf_counter()
-        result = self.optimiser.optimise(score, seeds, exclude, rng, log_scale=log_scale)
+        optimiser = self.local_optimiser if local else self.optimiser
+        result = optimiser.optimise(score, seeds, exclude, rng, log_scale=log_scale)
         self.last.optimise_time_s += time.perf_counter() - t1
         self.last.results.append(result)
         log.debug("%s (%s): n=%d (+%d pending), %d generations, %d scored, best %.4g", self.name, self.acquisition,
