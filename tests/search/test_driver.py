@@ -140,8 +140,10 @@ def test_asynchronous_refill_keeps_every_slot_busy(tmp_path):
     run(tmp_path, Budget(evaluations=10), strategy=Spy(g), executor=ex)
     ex.close()
     assert ex.max_in_flight == 2
-    # after the start, each proposal is made while the other worker is still busy
-    assert all(p == (1, 1) for p in proposals[2:])
+    # one strategy call asks for a proposal per free worker, with the busy ones' proposals pending
+    # (at the start both workers at once; then mostly one finishes while the other is busy)
+    assert proposals[0] == (0, 2) and all(p + n == 2 for p, n in proposals)
+    assert proposals.count((1, 1)) >= len(proposals) // 2
     with Store(tmp_path, readonly=True) as s:
         rows = s.rows(order="finished")
     assert [r.id for r in rows] != sorted(r.id for r in rows)  # finished out of order
