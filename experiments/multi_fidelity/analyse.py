@@ -34,6 +34,8 @@ LABELS = {
     "optuna_tpe_hyperband": "Optuna TPE + Hyperband pruner", "smac3_mf": "SMAC3 multi-fidelity facade",
 }
 ORDER = list(LABELS)
+SHORT = {"bohb_continue": "BOHB\n+ cont.", "bohb_retrain": "BOHB\nretrain", "hyperband": "Hyperband", "banat": "BANAT",
+         "random": "random", "optuna_tpe_hyperband": "Optuna", "smac3_mf": "SMAC3"}
 
 
 def load(evals: Path) -> dict[str, dict[int, list[dict]]]:
@@ -178,9 +180,10 @@ def plot(runs: dict, s: dict, path: Path) -> None:
     ax.set_title("mean ± 1 s.e. over seeds (from where every seed has a 4-epoch network)", fontsize=9)
     ax2.axhline(top * 1.08, color="grey", lw=0.6, ls=":")
     ax2.text(-0.4, top * 1.1, "not reached within the budget", fontsize=7, color="grey")
+    ax2.set_ylim(0, top * 1.18)
+    ax2.set_xlim(-0.5, len(runs) - 0.5)
     ax2.set_xticks(range(len(runs)))
-    ax2.set_xticklabels([LABELS[m].split(" (")[0].split(",")[0].replace(" + ", "\n+ ") for m in runs], fontsize=6,
-                        rotation=30)
+    ax2.set_xticklabels([SHORT[m] for m in runs], fontsize=7)
     ax2.set_ylabel("training epochs to reach BANAT's final error")
     ax2.set_title(f"one point per seed (target {fmt(s['banat_final'], 3)})", fontsize=9)
     ax2.grid(alpha=0.3, axis="y")
