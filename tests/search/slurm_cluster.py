@@ -23,7 +23,7 @@ from typing import Optional
 DAEMONS = ("munged", "slurmctld", "slurmd")
 # stand-ins for GPU device files (task/none: SLURM only hands out their indices)
 PLACEHOLDER_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
-CLIENTS = ("sbatch", "squeue", "scancel", "sinfo")
+CLIENTS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol")
 
 
 def unavailable() -> Optional[str]:
@@ -167,6 +167,13 @@ class LocalSlurm:
             raise RuntimeError(f"squeue failed: {out.stderr.strip()}")
         rows = [line.split("|") for line in out.stdout.splitlines() if line.strip()]
         return [{"id": r[0], "name": r[1], "state": r[2]} for r in rows]
+
+    def batch_script(self, job_id: str) -> str:
+        """The job script SLURM holds for ``job_id`` (``scontrol write batch_script``)."""
+        out = self._run("scontrol", "write", "batch_script", str(job_id), "-")
+        if out.returncode:
+            raise RuntimeError(f"scontrol write batch_script {job_id} failed: {out.stderr.strip()}")
+        return out.stdout
 
     def scancel(self, job_id: str) -> None:
         out = self._run("scancel", str(job_id))

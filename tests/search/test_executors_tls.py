@@ -147,6 +147,10 @@ def test_an_existing_scheduler_needs_certificates_for_tls_and_plain_tcp_elsewher
     assert "anyone who can reach 10.0.0.7:8786 can submit code" in caplog.text
     sec = client_security("tls://10.0.0.7:8786", SlurmConfig(tls_ca_file=__file__, tls_cert=__file__))
     assert sec.require_encryption and sec.tls_client_cert == __file__
+    import dask  # or Dask's own configuration names them
+
+    with dask.config.set({"distributed.comm.tls.ca-file": __file__, "distributed.comm.tls.client.cert": __file__}):
+        assert client_security("tls://10.0.0.7:8786", SlurmConfig()).tls_client_cert == __file__
 
 
 def _routes(server) -> set[str]:
