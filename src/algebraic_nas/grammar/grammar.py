@@ -280,7 +280,10 @@ class Grammar:
         """The term of this grammar written as ``text`` (whitespace-insensitive).
 
         Raises :class:`TermError` (position and reason) for a string outside the language or a term
-        violating a constraint. ``grammar.parse(str(t)) == t`` for every term ``t`` of the grammar.
+        violating a constraint. ``grammar.parse(str(t)) == t`` for every term ``t`` of an unambiguous
+        grammar. Where a string has several derivations (``S ::= A | conv`` with ``A ::= conv``;
+        identical rules ``M1``, ``M2`` not declared ``%shared``), parse returns the first: each
+        alternative is tried in the order written. The loader warns about the ambiguities it sees.
         """
         from .termparse import parse_term
 

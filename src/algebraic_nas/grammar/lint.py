@@ -92,10 +92,12 @@ def duplicate_alternatives(nonterminals: list[str], alts: Alternatives) -> list[
     return messages
 
 
-_LEAF_KINDS = ("leaf", "int", "float")  # numeric placeholders are leaves too (N1 ::= int(0, 3) reached twice)
 
 
 def _leaf_name(al: Alternative) -> str:
+    """What a non-unit alternative derives at its top: a leaf's name, a number range, or the whole
+    expression of a compound one (``DAG4(LEVEL1, LEVEL1, ...)``: two unit alternatives reaching it
+    both derive every term of that shape)."""
     return al.expr.name if al.kind == "leaf" else str(al.expr)
 
 
@@ -110,7 +112,10 @@ class _TooManyLeaves(Exception):
 
 
 def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[list[str]]) -> list[str]:
-    """Ambiguity visible at the leaves: one nullary terminal derivable by two alternatives.
+    """Ambiguity visible at the top of a derivation: one nullary terminal, number, or whole
+    expression (identical rules ``M1 ::= DAG4(L, L)``, ``M2 ::= DAG4(L, L)`` that are not an
+    interchangeable ``%shared`` group) derivable through two alternatives of one nonterminal.
+    ``parse`` then returns the first derivation, so ``parse(str(t))`` may differ from ``t``.
 
     Stops with one message (the check skipped) once the leaf sets hold more than
     :data:`LEAF_ENTRY_LIMIT` entries in total (very long chains of unit rules).
@@ -122,7 +127,7 @@ def ambiguous_leaves(nonterminals: list[str], alts: Alternatives, groups: list[l
         return [al.pattern[1] for al in alts[x] if al.kind == "unit"]
 
     def compute(x: str) -> set:
-        out: set = {_leaf_name(al) for al in alts[x] if al.kind in _LEAF_KINDS}
+        out: set = {_leaf_name(al) for al in alts[x] if al.kind != "unit"}
         for b in units(x):
             out |= leaves[b]
         entries[0] += len(out)
@@ -158,12 +163,7 @@ def _ambiguous_leaf_messages(
     for a_name in nonterminals:
         owner: dict[str, Alternative] = {}
         for al in alts[a_name]:
-            if al.kind in _LEAF_KINDS:
-                names = {_leaf_name(al)}
-            elif al.kind == "unit":
-                names = leaf_set(al.pattern[1])
-            else:
-                continue
+            names = leaf_set(al.pattern[1]) if al.kind == "unit" else {_leaf_name(al)}
             for nm in sorted(names):
                 prev = owner.get(nm)
                 if prev is not None and prev.kind == al.kind == "unit" and any(
@@ -174,7 +174,7 @@ def _ambiguous_leaf_messages(
                     messages.append(
                         f"{al.loc.file}:{al.loc.line}:{al.loc.column}: ambiguous grammar: {a_name} derives {nm} "
                         f"through alternative {prev.index + 1} ({prev.expr}) and alternative {al.index + 1} ({al.expr}); "
-                        "parse picks the first, size counts both derivations"
+                        "parse returns the first derivation (parse(str(t)) may differ from t), size counts both"
                     )
                 owner.setdefault(nm, al)
     return messages
@@ -197,7 +197,7 @@ def overlapping_numbers(nonterminals: list[str], alts: Alternatives) -> list[str
                 messages.append(
                     f"{al.loc.file}:{al.loc.line}:{al.loc.column}: ambiguous grammar: {a_name} derives the number {lo!r} "
                     f"through alternative {first.index + 1} ({first.expr}) and alternative {al.index + 1} ({al.expr}); "
-                    "parse picks the first, size counts both derivations"
+                    "parse returns the first derivation (parse(str(t)) may differ from t), size counts both"
                 )
                 break
     return messages
