@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = ROOT / "build" / "mutation"
+SCRATCH = ROOT / "build" / "mutation"  # one folder per group
 REPORT = ROOT / "mutation" / "REPORT.md"
 PKG = "src/algebraic_nas"
 
@@ -32,7 +32,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["grammar/counting.py", "grammar/operators.py", "grammar/termparse.py"],
         ["tests/grammar/test_size.py", "tests/grammar/test_operators.py", "tests/grammar/test_termparse_fast.py",
          "tests/grammar/test_terms.py", "tests/grammar/test_constraint_operators.py",
-         "tests/grammar/test_errors.py"],
+         "tests/grammar/test_term_error_expected.py", "tests/grammar/test_errors.py"],
     ),
     "surrogate": (
         ["surrogate/kernels.py", "surrogate/gp.py"],
@@ -155,7 +155,11 @@ def write_report(max_diffs: int = 40) -> None:
              " / checked mutants; 'no tests' are mutants in functions none of the group's tests call.", "",
              "| group | module | mutants | killed | survived | timeout | no tests | not checked | kill rate "
              "| group time (s) |", "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
-             f"## Surviving mutants ({len(survivors)})", ""]
+             f"## Surviving mutants ({len(survivors)})", "", "By function (mutmut names them `x_<function>` or"
+             " `xǁ<class>ǁ<method>`):", "", "| function | survived |", "|---|---|"]
+    by_function = Counter(m.rsplit("__mutmut_", 1)[0] for _, m in survivors)
+    lines += [f"| `{f}` | {n} |" for f, n in by_function.most_common()]
+    lines += ["", f"The first {min(max_diffs, len(survivors))} diffs:", ""]
     for name, mutant in survivors[:max_diffs]:
         lines += [f"### {mutant}", "", "```diff", _diff(SCRATCH / name, mutant), "```", ""]
     if len(survivors) > max_diffs:
