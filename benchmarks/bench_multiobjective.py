@@ -59,7 +59,7 @@ def run(quick: bool) -> Iterable[dict]:
     import torch
 
     from algebraic_nas.grammar import load_grammar
-    from algebraic_nas.search.constraints import TermStats
+    from algebraic_nas.search.feasibility import TermStats
 
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     g = load_grammar("hnb201")

@@ -248,7 +248,7 @@ def _primitives(p: argparse.ArgumentParser) -> Handler:
 
 @command("strategies", "list the registered search strategies and executors (python -m algebraic_nas.search)")
 def _strategies(p: argparse.ArgumentParser) -> Handler:
-    from algebraic_nas.search.plugins import describe_components
+    from algebraic_nas.search.config.commands import describe_components
 
     return lambda args: print(describe_components()) or 0
 
@@ -258,7 +258,7 @@ def _cluster_script(p: argparse.ArgumentParser) -> Handler:
     p.add_argument("overrides", nargs="*", help="search overrides, e.g. executor=slurm executor.gpus_per_job=1 n_workers=8")
 
     def run(args: argparse.Namespace) -> int:
-        from algebraic_nas.search.executors.jobqueue import cluster_script
+        from algebraic_nas.search.config.commands import cluster_script
 
         print(cluster_script(args.overrides), end="")
         return 0
@@ -288,7 +288,7 @@ def make_parser(only: Optional[str] = None) -> tuple[argparse.ArgumentParser, di
 
 
 def _load_plugins() -> None:
-    from algebraic_nas.search.plugins import load_plugins
+    from algebraic_nas.search.config.plugins import load_plugins
 
     load_plugins()
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.runner import protocol_spec, run_search
-from algebraic_nas.search.validation import check_config
+from algebraic_nas.search.config.checks import check_config
 
 HERE = Path(__file__).parent
 TINY = str(HERE / "tiny.ebnf")

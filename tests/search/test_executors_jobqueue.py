@@ -13,7 +13,7 @@ from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors.jobqueue import job_counts, workers_per_job
 from algebraic_nas.search.executors.pbs import PBSConfig, pbs_script
 from algebraic_nas.search.executors.slurm import SlurmConfig, slurm_script
-from algebraic_nas.search.validation import check_config
+from algebraic_nas.search.config.checks import check_config
 from test_end_to_end import FAST, config
 
 

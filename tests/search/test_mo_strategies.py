@@ -10,7 +10,8 @@ import pytest
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar import load_grammar
 from algebraic_nas.search import Proposal, Result, make_strategy
-from algebraic_nas.search.constraints import Bound, TermStats, parse_constraints, parse_objectives
+from algebraic_nas.search.config.objectives import Bound, parse_constraints, parse_objectives
+from algebraic_nas.search.feasibility import TermStats
 from algebraic_nas.search.pareto import pareto_mask
 
 OBJECTIVES = ["valid_error", "params"]
@@ -134,7 +135,7 @@ def test_the_front_of_a_strategy_is_the_non_dominated_set(toy, stats):
 def test_one_family_per_method_takes_objectives_and_hyperband_refuses_them():
     """random, evolution and banat take several objectives and bounds (their mo_* names are aliases of
     the same classes); Hyperband and BOHB minimise the validation error only and say so."""
-    from algebraic_nas.search.constraints import check_objectives_config
+    from algebraic_nas.search.config.objectives import check_objectives_config
     from algebraic_nas.search.strategies import get_strategy
 
     for name in ("random", "evolution", "banat", "mo_random", "mo_evolution", "mo_banat"):

@@ -30,7 +30,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from algebraic_nas.errors import AlgebraicNASError
-from algebraic_nas.search.config import check_overrides, fail, register_configs
+from algebraic_nas.search.config.compose import check_overrides, fail
+from algebraic_nas.search.config.schema import register_configs
 
 register_configs()
 

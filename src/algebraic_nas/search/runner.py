@@ -1,7 +1,7 @@
 """Build a search from a configuration and run it (what ``python -m algebraic_nas.search`` does).
 
 :func:`run_search` takes the composed Hydra config (or a plain nested dict with the keys of
-``search.config.SearchConf``) and a run directory, so it can also be called from Python.
+``search.config.schema.SearchConf``) and a run directory, so it can also be called from Python.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.checkpoints import CheckpointKeeper, accepts_checkpoints, check_policy, saves_checkpoints
-from algebraic_nas.search.constraints import record_rejections, strategy_keywords
+from algebraic_nas.search.feasibility import record_rejections
 from algebraic_nas.search.driver import Budget, Driver, SearchResult, check_stored_settings
 from algebraic_nas.search.executors import Executor, make_executor, private_run_dir
 from algebraic_nas.search.progress import Progress
 from algebraic_nas.search.store import Store
 from algebraic_nas.search.strategies import Strategy, make_strategy
-from algebraic_nas.search.validation import check_config, grammar_reference
+from algebraic_nas.search.config.checks import check_config, grammar_reference
 from algebraic_nas.search.worker import CHECKPOINT_DIR, DEFAULT_FUNCTION, EvaluationTask, import_object
 
 __all__ = ["build_executor", "build_strategy", "check_config", "grammar_reference", "protocol_spec", "run_search"]
@@ -63,6 +63,20 @@ def build_strategy(cfg: Mapping[str, Any], grammar: Any, seed: int, **extra: Any
     return make_strategy(name, grammar, seed=seed, **s, **extra)
 
 
+def strategy_keywords(c: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor keywords a multi-objective strategy gets from the search config
+    (``objectives``, ``constraints``, ``dataset``); ``{}`` for any other strategy."""
+    from algebraic_nas.search.strategies import get_strategy
+
+    from algebraic_nas.search.config.objectives import parse_objectives
+
+    entry = get_strategy(str((c.get("strategy") or {}).get("name", "")))
+    if not getattr(entry.cls, "multi_objective", False):
+        return {}
+    return {"objectives": list(parse_objectives(c.get("objectives"))), "constraints": c.get("constraints"),
+            "dataset": str((c.get("dataset") or {}).get("name", "digits"))}
+
+
 def _stored_rows(run_dir: Path) -> int:
     """How many proposals the run directory's store holds (0 without a store), read-only."""
     try:
@@ -83,7 +97,7 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
     """Run (or resume) the search described by ``cfg`` in ``run_dir``.
 
     Everything that can be checked is checked before anything is written
-    (:func:`~algebraic_nas.search.validation.check_config`, then the strategy is built); then
+    (:func:`~algebraic_nas.search.config.checks.check_config`, then the strategy is built); then
     the run directory's driver lock is taken (``RunDirectoryBusy`` if another driver holds it)
     and the stored evaluation settings are compared (``ConfigError`` if they differ), both
     before the stored config is replaced.
@@ -152,6 +166,10 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
                 propose_ahead=propose_ahead if propose_ahead is not None else c.get("propose_ahead"),
                 checkpoint_keeper=keeper,
             )
+            if c.get("report", True) and int(c.get("report_html_every") or 0) > 0:  # RUN_DIR/report/report.html, live
+                from algebraic_nas.search.report.html import live_refresher
+
+                driver.on_result.append(live_refresher(run_dir, int(c["report_html_every"])))
             result = driver.run()
         finally:
             record_rejections(store, strategy)  # candidates over a bound, never trained

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
 from algebraic_nas.evaluation.devices import resolve_device, run_sharing_gpu
-from algebraic_nas.search.plugins import load_plugins
+from algebraic_nas.search.config.plugins import load_plugins
 
 DEFAULT_FUNCTION = "algebraic_nas.evaluation:evaluate"
 

@@ -28,9 +28,9 @@ from typing import Any, List, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.evaluation.devices import HEADROOM_ENV, PER_GPU_ENV, WORKERS_PER_JOB_ENV
+from algebraic_nas.search.config.plugins import ENV_VAR as PLUGINS_ENV
 from algebraic_nas.search.executors.jobspec import batch_memory, python_lines, walltime_hms
 from algebraic_nas.search.executors.tls import SearchSecurity, placeholder_security, scheduler_http
-from algebraic_nas.search.plugins import ENV_VAR as PLUGINS_ENV
 
 log = logging.getLogger(__name__)
 
@@ -292,33 +292,3 @@ def job_script(job_cls: type, options: dict[str, Any], config: JobQueueConfig) -
         opts.update(security=placeholder_security(config), protocol="tls://")
     scheduler = ("tls://" if config.tls else "tcp://") + PLACEHOLDER_SCHEDULER
     return job_cls(scheduler=scheduler, name="algebraic-nas", job_name=options.get("job_name"), **opts).job_script()
-
-
-def cluster_script(overrides: list[str]) -> str:
-    """``algebraic-nas cluster-script OVERRIDES``: the job script the search configured by the
-    same overrides as ``python -m algebraic_nas.search`` would submit, with a comment after the
-    shebang saying how many jobs and workers (:class:`ConfigError` for an executor without job scripts)."""
-    from hydra import compose, initialize_config_module
-    from omegaconf import OmegaConf
-
-    from algebraic_nas.search.config import check_overrides, register_configs
-    from algebraic_nas.search.executors.registry import get_executor
-    from algebraic_nas.search.settings import resolve_config
-
-    register_configs()
-    check_overrides(list(overrides))  # Hydra's composition errors as one ConfigError line
-    with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
-        cfg = OmegaConf.to_container(compose("search", overrides=list(overrides)), resolve=True)
-    ex = dict(cfg.get("executor") or {})
-    kind = ex.pop("kind", "auto")
-    entry = get_executor(kind)
-    if entry.script is None:
-        raise ConfigError(f"executor={kind} submits no job script (executor=slurm or executor=pbs do)")
-    config = resolve_config(entry.config, None, ex, where="executor")
-    jobs, adaptive, slots = job_counts(config, int(cfg.get("n_workers", 1)))
-    how = f"{jobs} such jobs" if adaptive is None else f"between {adaptive[0]} and {adaptive[1]} such jobs (adaptive)"
-    per_job = workers_per_job(config)
-    note = (f"# executor={kind}: {how}, {per_job} single-threaded worker{'s' if per_job > 1 else ''} each, {slots} "
-            "evaluations at a time; the driver fills in the scheduler address")
-    shebang, _, body = entry.script(config).partition("\n")
-    return f"{shebang}\n{note}\n{body}"

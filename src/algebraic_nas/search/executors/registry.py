@@ -5,7 +5,7 @@ A factory takes ``(config, n_workers)`` and returns an :class:`Executor`. Shippe
 at ``address``), ``auto``, which picks one of the first three, decided here only, and the batch
 systems ``slurm`` and ``pbs`` (dask-jobqueue; ``script`` prints their job script and ``remote``
 says that workers run on other machines). The Hydra config group
-``executor`` is generated from this registry (``search/config.py``)::
+``executor`` is generated from this registry (``search/config/schema.py``)::
 
     @register_executor("mine", config=MyExecutorConfig)
     def _mine(config, n_workers): return MyExecutor(...)
@@ -26,7 +26,7 @@ from algebraic_nas.search.executors.pbs import PBSConfig, pbs_executor, pbs_opti
 from algebraic_nas.search.executors.slurm import SlurmConfig, slurm_executor, slurm_options, slurm_script
 from algebraic_nas.search.executors.tls import client_security
 from algebraic_nas.registry import Registry, doc_line
-from algebraic_nas.search.settings import resolve_config
+from algebraic_nas.search.config.settings import resolve_config
 
 Factory = Callable[[Any, int], Executor]
 

@@ -26,7 +26,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from algebraic_nas.search.constraints import DEFAULT_OBJECTIVES, Constraints, parse_constraints, parse_objectives
+from algebraic_nas.search.config.objectives import DEFAULT_OBJECTIVES, parse_constraints, parse_objectives
+from algebraic_nas.search.feasibility import Constraints
 from algebraic_nas.search.pareto import (
     LINEAR_UNITS,
     direction_and_unit,

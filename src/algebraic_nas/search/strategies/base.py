@@ -38,17 +38,11 @@ import numpy as np
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.grammar.canonical_values import canonical_set
 from algebraic_nas.grammar.term import Term
-from algebraic_nas.search.constraints import (
-    DEFAULT_OBJECTIVES,
-    PRE_TRAINING,
-    Constraints,
-    TermStats,
-    parse_constraints,
-    parse_objectives,
-)
+from algebraic_nas.search.config.objectives import DEFAULT_OBJECTIVES, TERM_STATISTICS, parse_constraints, parse_objectives
+from algebraic_nas.search.config.settings import resolve_config
+from algebraic_nas.search.feasibility import Constraints, TermStats
 from algebraic_nas.search.incumbent import observation_incumbent
 from algebraic_nas.search.proposal import Proposal, Result, as_proposal, fidelity_key
-from algebraic_nas.search.settings import resolve_config
 
 PendingItem = Union[Proposal, Term]
 
@@ -161,7 +155,7 @@ class Strategy(ABC):
                               "evolution or banat (or mo_random, mo_evolution, mo_banat)")
         self.dataset = dataset
         # one cache of computed params/FLOPs for the bounds and the objectives, only where one needs it
-        computed = any(k in PRE_TRAINING for k in self.objectives) or any(b.pre_training for b in bounds)
+        computed = any(k in TERM_STATISTICS for k in self.objectives) or any(b.pre_training for b in bounds)
         need_flops = "flops" in self.objectives or any(b.name == "flops" for b in bounds)
         #: parameters/FLOPs of terms, computed by building the untrained network (``None``: not needed)
         self.stats: Optional[TermStats] = (

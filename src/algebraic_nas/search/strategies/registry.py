@@ -8,9 +8,9 @@ one registration::
         config_class = MyConfig
         def propose(self, pending=(), n=1): ...
 
-The Hydra config group ``strategy`` is generated from this registry (``search/config.py``), so
+The Hydra config group ``strategy`` is generated from this registry (``search/config/schema.py``), so
 ``python -m algebraic_nas.search strategy=my_search strategy.some_field=3`` works once the
-module is imported (``ALGEBRAIC_NAS_PLUGINS=my_module``, see ``search/plugins.py``).
+module is imported (``ALGEBRAIC_NAS_PLUGINS=my_module``, see ``search/config/plugins.py``).
 Registering a name twice warns and the later registration wins.
 """
 

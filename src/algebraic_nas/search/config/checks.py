@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from algebraic_nas.errors import AlgebraicNASError, ConfigError
 from algebraic_nas.search.progress import PROGRESS_MODES
-from algebraic_nas.search.settings import resolve_config
+from algebraic_nas.search.config.settings import resolve_config
 from algebraic_nas.search.worker import DEFAULT_FUNCTION, import_object
 
 if TYPE_CHECKING:
@@ -262,18 +262,29 @@ def check_names(c: Mapping[str, Any], strategy_given: bool, default_function: bo
         get_protocol(str((c.get("protocol") or {}).get("name")))  # ConfigError naming protocol.name
 
 
+def check_search_objectives(c: Mapping[str, Any], strategy_given: bool = False) -> None:
+    """``check_config``'s check of the ``objectives`` and ``constraints`` keys (with the
+    configured strategy unless a strategy object is given)."""
+    from algebraic_nas.search.config.objectives import check_objectives_config
+
+    entry = None
+    if not strategy_given:
+        from algebraic_nas.search.strategies import get_strategy
+
+        entry = get_strategy(str((c.get("strategy") or {}).get("name", "")))
+    check_objectives_config(c, entry)
+
+
 def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> Grammar:
     """Check the whole search config ``c`` (plain containers, the keys of ``SearchConf``;
     missing keys take their defaults) before anything starts; a :class:`ConfigError` naming the
     key for the first mistake. Returns the loaded grammar (so the caller need not load it again)."""
-    from algebraic_nas.search.plugins import load_plugins
+    from algebraic_nas.search.config.plugins import load_plugins
 
     load_plugins()  # plugin datasets, protocols, strategies and executors are known names
     function = c.get("evaluation_function") or DEFAULT_FUNCTION
     default_function = function == DEFAULT_FUNCTION
     check_names(c, strategy_given, default_function)
-    from algebraic_nas.search.constraints import check_search_objectives
-
     check_search_objectives(c, strategy_given)  # objectives and constraints keys
     check_budget(c.get("budget") or {})
     check_workers(c)

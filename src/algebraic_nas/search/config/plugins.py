@@ -31,17 +31,3 @@ def load_plugins() -> list[str]:
         ep.load()
         names.append(ep.value)
     return names
-
-
-def describe_components() -> str:
-    """The registered strategies and executors (plugins loaded first), one per line with its
-    one-line description: what ``strategy=NAME`` / ``executor=NAME`` accept."""
-    from algebraic_nas.search.executors import executor_entries
-    from algebraic_nas.search.strategies import strategy_entries
-
-    load_plugins()
-    lines = ["strategies (strategy=NAME):"]
-    lines += [f"  {e.name:<14} {e.doc}" + (f" (aliases: {', '.join(e.aliases)})" if e.aliases else "") for e in strategy_entries()]
-    lines.append("executors (executor=NAME):")
-    lines += [f"  {e.name:<14} {e.doc}" for e in executor_entries()]
-    return "\n".join(lines)
