@@ -135,7 +135,10 @@ def facts(runs: dict[str, dict[int, list[dict]]], summary: dict) -> str:
     """The README's other numbers: the spread of random search's evaluations, the sizes of what
     each strategy proposes late and of the incumbents, and where BANAT (hWL) trails evolution."""
     rnd = [_num(r["valid_error"]) for rows in runs["random"].values() for r in rows if r["status"] == "done"]
-    lines = [f"* Random search's {len(rnd)} evaluations ({len(runs['random'])} seeds × "
+    every = [r for by in runs.values() for rows in by.values() for r in rows]
+    trained = sum(r["cached"] != "True" for r in every)
+    lines = [f"* {len(every)} evaluations in all, {trained} of them trained (the rest served by the shared cache).",
+             f"* Random search's {len(rnd)} evaluations ({len(runs['random'])} seeds × "
              f"{summary['random']['evaluations']}): validation error {min(rnd):.3f} to {max(rnd):.3f}, "
              f"median {statistics.median(rnd):.3f} (chance 0.90)."]
     for seed in (2,):
