@@ -105,6 +105,38 @@ def test_banat_initial_design_is_random_then_uses_the_model():
     assert s.last.results[0].generations >= 3
 
 
+def test_banat_initial_design_is_noted_stored_sized_by_the_budget_and_warned(tmp_path, caplog):
+    """A small budget is not silently random search: the initial design shrinks to max(2, budget // 3)
+    under a budget of 3 * n_initial (30 for the default 10: larger budgets keep 10), each proposal says
+    how it was chosen (stored with its row), and a budget that does not exceed the design warns."""
+    from algebraic_nas.search.driver import Budget, Driver
+    from algebraic_nas.search.executors import InProcessExecutor
+    from algebraic_nas.search.store import Store
+    from algebraic_nas.search.worker import EvaluationTask
+
+    for budget, size in ((None, 10), (30, 10), (100, 10), (29, 9), (8, 2), (3, 2)):
+        s = banat()
+        s.set_budget(budget)
+        assert s.n_initial == size, budget
+    assert banat(n_initial=4).n_initial == 4
+    with caplog.at_level("WARNING"):
+        banat().set_budget(2)
+    assert "budget of 2 evaluations does not exceed the initial design of 2 random terms" in caplog.text
+
+    s = banat()
+    settings = EvaluationTask(grammar="toy8", dataset="none", function="search_fakes:toy_evaluate")
+    with Store(tmp_path) as store:
+        Driver(ToyGrammar(), s, InProcessExecutor(), store, settings, Budget(evaluations=8)).run()
+        rows = store.rows()
+    notes = [r.note for r in rows]
+    assert notes[:2] == ["initial design 1/2, random", "initial design 2/2, random"]
+    # then the model, once two evaluations succeeded (the toy objective fails S(d, d, ...) terms)
+    for i, r in enumerate(rows[2:], start=2):
+        ok_before = sum(q.status == "done" for q in rows[:i])
+        assert r.note == ("model (log_ei)" if ok_before >= 2 else "random (fewer than 2 usable evaluations to model)")
+    assert notes.count("model (log_ei)") >= 4
+
+
 def test_banat_improves_on_the_toy_problem_and_never_repeats():
     s = banat(n_initial=5)
     terms = feed(s, 25)
