@@ -2,10 +2,10 @@
 
     .venv/bin/python experiments/multi_objective/run.py --rounds 8 12 --seeds 0 1 2
 
-Part A (NAGO Fig. 3 at CPU scale): MO-BANAT on ``nago_hnag`` and on ``rnag``, seed 0, the same
-budget. Part B (one space, ``nago_hnag``): MO-BANAT, MO regularized evolution, MO random search
-and Optuna's NSGA-II sampler, seeds ``--seeds``. Part A's HNAG run is part B's MO-BANAT run of
-seed 0 (same settings, same run directory). Every run has the same first ``INITIAL`` terms per
+Part A (NAGO Fig. 3 at CPU scale): MO-BANAT on ``nago_hnag`` and on ``rnag``, every seed of
+``--seeds`` (unless ``--no-rnag``), the same budget. Part B (one space, ``nago_hnag``): MO-BANAT, MO regularized evolution, MO random search
+and Optuna's NSGA-II sampler, seeds ``--seeds``. Part A's HNAG runs are part B's MO-BANAT runs
+(same settings, same run directories). Every run has the same first ``INITIAL`` terms per
 seed (common random numbers): they are MO random search's first terms (MO-BANAT's initial design
 and MO evolution's first population draw them from the same stream; NSGA-II's first generation
 is *enqueued* as these terms), so they are trained once (the evaluation cache, ``mo_common.py``).
@@ -111,7 +111,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rounds", type=int, nargs="+", default=[8, 12], help="growing evaluation budgets")
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
-    ap.add_argument("--no-rnag", action="store_true", help="skip part A's RNAG run")
+    ap.add_argument("--no-rnag", action="store_true", help="skip part A's RNAG runs")
     ap.add_argument("--out", default=str(HERE / "runs"))
     args = ap.parse_args()
     sys.path.insert(0, str(HERE.parent))
@@ -130,8 +130,8 @@ def main() -> int:
     order = sorted(args.strategies, key=lambda s: s != "mo_random")
     for budget in args.rounds:
         jobs = [("nago_hnag", s, seed) for seed, s in itertools.product(args.seeds, order)]
-        if not args.no_rnag:
-            jobs.append(("rnag", "mo_banat", 0))
+        if not args.no_rnag:  # part A: MO-BANAT on RNAG for every seed (HNAG's is part B's mo_banat run)
+            jobs += [("rnag", "mo_banat", seed) for seed in args.seeds]
         for grammar, strategy, seed in jobs:
             t0 = time.time()
             run_dir = runs / f"{grammar}-{strategy}-s{seed}"
