@@ -1,18 +1,24 @@
 """What a search checks once before it starts (issue 15): a dataset's files are all there (named
-when missing, nothing read), and a space's sampled terms build (issue 10)."""
+when missing, before any is read) and each opens with the loader's safe reader (issue 23), and a
+space's sampled terms build (issue 10)."""
 
 from __future__ import annotations
 
+import os
+import pickle
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from algebraic_nas.evaluation import DatasetFileNotFoundError
+from algebraic_nas.errors import ConfigError
+from algebraic_nas.evaluation import DatasetError, DatasetFileNotFoundError
 from algebraic_nas.evaluation.data import check_dataset_files
 from algebraic_nas.evaluation.evaluate import check_buildable
 from algebraic_nas.grammar import GrammarError, load_grammar
+from algebraic_nas.search.config.checks import check_config
 
 CIFAR10 = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
@@ -23,11 +29,58 @@ def test_every_missing_file_is_named_before_anything_is_read(tmp_path: Path) -> 
     d = tmp_path / "cifar-10-batches-py"
     d.mkdir()
     for name in CIFAR10[:-1]:
-        (d / name).write_bytes(b"not a pickle: a check must not read it")
+        (d / name).write_bytes(b"not a pickle: the missing file is named before this is read")
     with pytest.raises(DatasetFileNotFoundError, match=r"test_batch"):
         check_dataset_files("cifar10", tmp_path)
     (d / "test_batch").write_bytes(b"")
-    check_dataset_files("cifar-10", tmp_path)  # all there (an alias names the same dataset); none was read
+    # all there: now each is opened with the loader's reader (an alias names the same dataset)
+    with pytest.raises(DatasetError, match=r"cannot read pickle .*data_batch_1"):
+        check_dataset_files("cifar-10", tmp_path)
+    _write_cifar10(d)
+    check_dataset_files("cifar-10", tmp_path)
+
+
+class _Runs:
+    """Unpickling this calls ``func(*args)`` (what a hostile pickle does)."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def _write_cifar10(d: Path, hostile: str = "") -> None:
+    """Tiny CIFAR-10-format pickles (4 images each); ``hostile``: that file's data runs a command."""
+    rng = np.random.default_rng(0)
+    for name in CIFAR10:
+        data = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
+        payload = {b"data": _Runs(os.system, "true") if name == hostile else data, b"labels": [0, 1, 2, 3]}
+        (d / name).write_bytes(pickle.dumps(payload, protocol=2))
+
+
+def test_a_pickle_the_loader_refuses_fails_the_check_before_the_search(tmp_path: Path) -> None:
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    _write_cifar10(d, hostile="data_batch_3")
+    with pytest.raises(DatasetError, match=r"refused to read pickle .*data_batch_3.*names posix\.system"):
+        check_dataset_files("cifar10", tmp_path)
+    config = {"grammar": {"name": "hnb201"}, "dataset": {"name": "cifar10", "data_root": str(tmp_path)},
+              "protocol": {"name": "tiny"}, "strategy": {"name": "random"}, "budget": {"evaluations": 1}}
+    with pytest.raises(ConfigError, match=r"^dataset\.name='cifar10': .*refused to read pickle .*data_batch_3"):
+        check_config(config)
+
+
+def test_npy_files_are_checked_for_shape_without_loading_the_images(tmp_path: Path) -> None:
+    d = tmp_path / "addnist"
+    d.mkdir()
+    for split in ("train", "valid", "test"):
+        np.save(d / f"{split}_x.npy", np.zeros((2, 3, 28, 28), np.float32))
+        np.save(d / f"{split}_y.npy", np.array([0, 1]))
+    check_dataset_files("addnist", tmp_path)
+    np.save(d / "valid_x.npy", np.zeros((2, 3, 27, 28), np.float32))
+    with pytest.raises(DatasetError, match=r"valid_x\.npy' has shape \(2, 3, 27, 28\), expected \(N, 3, 28, 28\)"):
+        check_dataset_files("addnist", tmp_path)
 
 
 def test_npy_datasets_name_each_missing_split(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from .data import (
     register_dataset,
     stratified_split,
 )
-from .files import DatasetError, find_dir, read_image_pickle, read_npy_split, require_file
+from .files import DatasetError, check_npy_split, find_dir, read_image_pickle, read_npy_split, require_file
 
 
 # NAS-Bench-201's normalisation constants (pixel statistics of the training sets, /255).
@@ -60,8 +60,28 @@ def dataset_dir(name: str, root: Optional[Path]) -> Path:
     return d
 
 
+# How the check before a search validates each dataset's files: with the loaders' own safe
+# readers (a pickle naming a forbidden global, a truncated file or a wrong shape fails there, not
+# in every evaluation); one pickle at a time is held, .npy images are memory-mapped.
+_VALIDATE: dict[str, tuple[str, int, int]] = {  # name -> (label key or "npy", channels, resolution)
+    "cifar10": ("labels", 3, 32), "cifar100": ("fine_labels", 3, 32), "imagenet16-120": ("labels", 3, 16),
+    "addnist": ("npy", 3, 28), "cifartile": ("npy", 3, 64),
+}
+
+
 def _check(name: str) -> Callable[[Path], Path]:
-    return lambda root: dataset_dir(name, root)
+    def check(root: Path) -> Path:
+        d = dataset_dir(name, root)  # every missing file named before any is read
+        label_key, channels, resolution = _VALIDATE[name]
+        if label_key == "npy":
+            for split in ("train", "valid", "test"):
+                check_npy_split(d, split, name, channels, resolution)
+        else:
+            for f in _LAYOUTS[name][1]:
+                read_image_pickle(d / f, name, label_key, resolution)
+        return d
+
+    return check
 
 
 def _load_cifar10(root: Optional[Path]) -> ImageDataset:

@@ -116,7 +116,8 @@ class DatasetInfo:
     """A registered dataset: the input spec, known without loading, and the loader
     (``loader(data_root)``; ``embedded`` ones need no files and get ``None``); ``doc``: one line;
     ``check_files(data_root)``: raises :class:`DatasetFileNotFoundError` naming the first missing
-    file without reading any (a search calls it once, before it starts; ``None``: no check)."""
+    file before reading any, or :class:`DatasetError` naming a file the loader would refuse (a
+    search calls it once, before it starts; ``None``: no check)."""
 
     channels: int
     resolution: int
@@ -274,9 +275,11 @@ def get_dataset_spec(name: str) -> InputSpec:
 
 
 def check_dataset_files(name: str, data_root: Union[str, Path, None] = None) -> None:
-    """Fail now, naming the missing file, when dataset ``name``'s files are not under the data
-    root (see :func:`default_data_root`); reads nothing. Embedded datasets and those registered
-    without ``check_files`` pass."""
+    """Fail now, naming the file, when dataset ``name``'s files are not under the data root (see
+    :func:`default_data_root`) or one of them would be refused by its loader (a pickle naming a
+    forbidden global, a truncated file, a wrong shape): the built-in datasets' checks open each file
+    with the loaders' safe readers, one at a time, and keep nothing. Embedded datasets and those
+    registered without ``check_files`` pass."""
     info = get_dataset_info(name)
     if not info.embedded and info.check_files is not None:
         info.check_files(default_data_root(data_root))

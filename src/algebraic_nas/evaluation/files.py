@@ -139,11 +139,24 @@ def read_image_pickle(path: Path, dataset: str, label_key: str, resolution: int)
 
 def read_npy_split(directory: Path, split: str, dataset: str, channels: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """``(x float32 (N, C, R, R), y int64 (N,))`` from ``{split}_x.npy`` and ``{split}_y.npy``."""
+    x, y = _open_npy_split(directory, split, dataset, channels, resolution, mmap=False)
+    return x.astype(np.float32, copy=False), y.reshape(-1).astype(np.int64)
+
+
+def check_npy_split(directory: Path, split: str, dataset: str, channels: int, resolution: int) -> None:
+    """Raise what :func:`read_npy_split` would for this split, reading only the arrays' headers
+    and the labels (the images are memory-mapped, not loaded)."""
+    _open_npy_split(directory, split, dataset, channels, resolution, mmap=True)
+
+
+def _open_npy_split(directory: Path, split: str, dataset: str, channels: int, resolution: int,
+                    mmap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The split's ``(x, y)`` arrays as stored, shapes and labels checked (``mmap``: memory-mapped)."""
     xs = []
     for suffix in ("x", "y"):
         path = require_file(directory / f"{split}_{suffix}.npy", dataset)
         try:
-            xs.append(np.load(path, allow_pickle=False))
+            xs.append(np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None))
         except Exception as exc:
             raise DatasetError(f"dataset {dataset!r}: cannot read {str(path)!r}: {type(exc).__name__}: {exc}") from exc
     x, y = xs
@@ -159,4 +172,4 @@ def read_npy_split(directory: Path, split: str, dataset: str, channels: int, res
     if not np.issubdtype(y.dtype, np.integer):
         if not np.all(np.mod(y, 1) == 0):
             raise DatasetError(f"dataset {dataset!r}: {str(directory / f'{split}_y.npy')!r} holds non-integer labels")
-    return x.astype(np.float32, copy=False), y.reshape(-1).astype(np.int64)
+    return x, y
