@@ -12,7 +12,8 @@ For each strategy and (W, E) it reports, from the evaluations' own start and end
 * ``utilisation`` — Σ evaluation time / (W × wall), wall from the first proposal stored to the
   last evaluation's end; split into **start-up** (until the W-th evaluation started), **steady
   state** (until the last evaluation started) and **drain** (the rest), see
-  :func:`utilisation_phases`;
+  :func:`algebraic_nas.search.overhead.utilisation_phases` (the figure every search logs beside
+  its "search overhead");
 * ``proposals_per_s`` — proposals made per second of the strategy's own (thread) CPU time, and
   the demand W / E the cluster puts on it;
 * ``driver_cpu_ms_per_eval`` — the driver process's CPU per evaluation outside the strategy
@@ -68,29 +69,6 @@ def simulated_gpu_run(term: str, grammar: Any = None, dataset: Any = None, proto
     end = time.time()
     return {"term": term, "outcome": "ok", "valid_error": error, "params": 1000 * (1 + term.count("conv")),
             "wall_time_s": end - start, "eval_started_at": start, "eval_ended_at": end}
-
-
-def utilisation_phases(intervals: Sequence[tuple[float, float]], slots: int, t0: float) -> dict:
-    """Busy fractions of ``slots`` workers over phases of a run from evaluation ``intervals``
-    ``(start, end)`` (seconds) and the run's start ``t0``: ``startup`` [t0, start of the
-    ``slots``-th evaluation), ``steady`` [that, start of the last evaluation), ``drain`` [that,
-    last end) and ``total`` [t0, last end); each Σ overlap / (slots × phase length), ``None``
-    for an empty phase. Also the phases' lengths (``*_s``)."""
-    if not intervals:
-        return {"total": None, "startup": None, "steady": None, "drain": None}
-    starts = sorted(s for s, _ in intervals)
-    end = max(e for _, e in intervals)
-    t_a = starts[min(slots, len(starts)) - 1]
-    t_b = starts[-1]
-
-    def busy(a: float, b: float) -> Optional[float]:
-        if b <= a:
-            return None
-        used = sum(max(0.0, min(e, b) - max(s, a)) for s, e in intervals)
-        return used / (slots * (b - a))
-
-    return {"total": busy(t0, end), "startup": busy(t0, t_a), "steady": busy(t_a, t_b), "drain": busy(t_b, end),
-            "startup_s": t_a - t0, "steady_s": t_b - t_a, "drain_s": end - t_b}
 
 
 def _options(quick: bool) -> dict:
@@ -162,6 +140,8 @@ def _search(strategy: str, workers: int, eval_s: float, evaluations: int, addres
     intervals = [(r.result["eval_started_at"], r.result["eval_ended_at"]) for r in rows
                  if r.result and "eval_started_at" in r.result]
     t0 = min(r.proposed_at for r in rows)
+    from algebraic_nas.search.overhead import utilisation_phases
+
     phases = utilisation_phases(intervals, workers, t0)
     strategy_cpu = float(getattr(result.time, "strategy_cpu_s", 0.0) or 0.0)
     n = max(1, len(rows))

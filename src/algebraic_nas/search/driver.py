@@ -29,12 +29,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.checkpoints import CheckpointKeeper
 from algebraic_nas.search.executors import Executor
-from algebraic_nas.search.overhead import SessionTime, evaluation_seconds, record_session
+from algebraic_nas.search.overhead import SessionTime, evaluation_seconds, record_session, utilisation_phases
 from algebraic_nas.search.progress import Progress, Status
 from algebraic_nas.search.proposal import Proposal, Result
 from algebraic_nas.search.proposer import Proposer
@@ -109,8 +109,9 @@ class Driver:
     store: the run's store.
     settings: how every proposal is evaluated: the run-wide ``EvaluationTask`` (no term yet).
     budget: when to stop.
-    batch_size: at most this many proposals per strategy call (BANAT's b; with b = 1 every
-        free worker triggers its own proposal with the others pending).
+    batch_size: the fewest proposals computed ahead per strategy call (BANAT's b). The driver
+        asks for one proposal per free worker, and computes ahead as many as the workers will
+        take while the next batch is computed (``search/proposer.py``).
     progress: the live display (``None``: none).
     propose_ahead: compute proposals while the workers train (``None``: the strategy's
         ``propose_ahead``; ``False``: the synchronous path, a proposal when a worker is free).
@@ -141,6 +142,7 @@ class Driver:
         self.progress = progress or Progress("none")
         self.propose_ahead = propose_ahead
         self.checkpoint_keeper = checkpoint_keeper
+        self.on_result: list[Callable[[Row], None]] = []  # called with each row this session finishes (live report)
         self.proposer: Optional[Proposer] = None  # made by run(), after the resume
         self.pending: dict[int, Proposal] = {}  # eval id -> proposal, submitted and not finished
         self._requeue: list[Row] = []
@@ -148,6 +150,8 @@ class Driver:
         self._session_start = 0.0
         self._elapsed_at_start = 0.0
         self._eval_s = 0.0  # evaluation time of this session's finished evaluations
+        self._spans: list[tuple[float, float]] = []  # (start, end) epoch seconds of each, for the steady state
+        self._session_epoch = 0.0
 
     # --- resume ----------------------------------------------------------------------------------
 
@@ -222,7 +226,7 @@ class Driver:
                 batch = [(row.id, self._proposal(row))]
             else:
                 free = self.executor.slots - self.executor.in_flight()
-                n = min(free, self.batch_size)
+                n = free  # one strategy call for every free worker: a batch shares its model fit
                 left = self._left(finished)
                 if left is not None:
                     n = min(n, left)
@@ -247,7 +251,7 @@ class Driver:
         if self._requeue or not self._may_submit(finished):
             return
         left = self._left(finished)
-        n = self.batch_size if left is None else min(self.batch_size, left - self.proposer.n_ready)
+        n = self.proposer.ahead_count(None if left is None else left - self.proposer.n_ready)
         self.proposer.prefetch(list(self.pending.values()), n)
 
     def _status(self) -> Status:
@@ -272,10 +276,11 @@ class Driver:
         self.store.set_meta("strategy", self.strategy.name)
         self._elapsed_at_start = self.store.elapsed()
         self.store.start_session()
-        self._session_start = time.monotonic()
+        self._session_start, self._session_epoch = time.monotonic(), time.time()
         self.resume()
         self.strategy.set_budget(self.budget.evaluations)
-        self.proposer = Proposer(self.strategy, self.propose_ahead)
+        self.proposer = Proposer(self.strategy, self.propose_ahead, slots=self.executor.slots,
+                                 batch_size=self.batch_size)
         last_beat = time.monotonic()
         clean = False
         try:
@@ -297,7 +302,11 @@ class Driver:
                     proposal = self.pending.pop(task.eval_id, None) or self._proposal(row)
                     self._observe(Result.from_record(proposal, record, eval_id=task.eval_id))
                     self._session_done += 1
-                    self._eval_s += evaluation_seconds(record, row.started_at, row.finished_at)
+                    for hook in self.on_result:
+                        hook(row)
+                    took = evaluation_seconds(record, row.started_at, row.finished_at)
+                    self._eval_s += took
+                    self._spans.append((row.finished_at - took, row.finished_at) if row.finished_at else (0.0, 0.0))
                     if row.status == "failed":
                         log.warning("evaluation %d failed: %s", row.id, row.error)
                 announce = bool(results)
@@ -337,4 +346,6 @@ class Driver:
         return SessionTime(
             wall_s=time.monotonic() - self._session_start, slots=self.executor.slots, eval_s=self._eval_s,
             proposal_wait_s=self.proposer.waited_s, evaluations=self._session_done, propose_ahead=self.proposer.ahead,
+            steady=utilisation_phases(self._spans, self.executor.slots, self._session_epoch)["steady"],
+            strategy_cpu_s=self.proposer.strategy_cpu_s,
         )

@@ -39,6 +39,8 @@ class SessionTime:
     proposal_wait_s: float = 0.0
     evaluations: int = 0
     propose_ahead: bool = False
+    steady: Optional[float] = None  # the workers' busy fraction in the steady state (utilisation_phases)
+    strategy_cpu_s: float = 0.0  # CPU time of the strategy's calls (proposals, observations)
 
     @property
     def overhead(self) -> Optional[float]:
@@ -50,11 +52,35 @@ class SessionTime:
 
     def line(self) -> str:
         """One line for the log: ``search overhead 3.1 % (...)``."""
+        steady = "" if self.steady is None else f"; steady state: workers {format_fraction(self.steady)} busy"
         return (
-            f"search overhead {format_fraction(self.overhead)} (wall {self.wall_s:.1f} s x {self.slots} "
+            f"search overhead {format_fraction(self.overhead)}{steady} (wall {self.wall_s:.1f} s x {self.slots} "
             f"worker{'s' if self.slots != 1 else ''}, evaluations {self.eval_s:.1f} s, waiting for proposals "
             f"{self.proposal_wait_s:.1f} s, proposals {'computed ahead' if self.propose_ahead else 'synchronous'})"
         )
+
+
+def utilisation_phases(spans: Sequence[tuple[float, float]], slots: int, t0: float) -> dict:
+    """Busy fractions of ``slots`` workers over the phases of a session from the evaluations'
+    ``(start, end)`` times (seconds) and the session's start ``t0``: ``startup`` [t0, start of the
+    ``slots``-th evaluation), ``steady`` [that, start of the last evaluation), ``drain`` [that,
+    last end), ``total`` [t0, last end); each Σ overlap / (slots × phase length), ``None`` for
+    an empty phase; with the phases' lengths (``*_s``). Start-up and drain are when workers wait
+    for the first proposals or for nothing: the steady state is the figure a long run sees."""
+    out: dict = {"total": None, "startup": None, "steady": None, "drain": None}
+    if not spans:
+        return out
+    starts = sorted(a for a, _ in spans)
+    end = max(b for _, b in spans)
+    t_a, t_b = starts[min(slots, len(starts)) - 1], starts[-1]
+
+    def busy(a: float, b: float) -> Optional[float]:
+        if b <= a:
+            return None
+        return sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans) / (slots * (b - a))
+
+    return {"total": busy(t0, end), "startup": busy(t0, t_a), "steady": busy(t_a, t_b), "drain": busy(t_b, end),
+            "startup_s": t_a - t0, "steady_s": t_b - t_a, "drain_s": end - t_b}
 
 
 def overhead_fraction(slot_s: float, eval_s: float) -> Optional[float]:
