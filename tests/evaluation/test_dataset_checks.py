@@ -74,9 +74,10 @@ def test_a_pickle_the_loader_refuses_fails_the_check_before_the_search(tmp_path:
 def test_npy_files_are_checked_for_shape_without_loading_the_images(tmp_path: Path) -> None:
     d = tmp_path / "addnist"
     d.mkdir()
-    for split in ("train", "valid", "test"):
-        np.save(d / f"{split}_x.npy", np.zeros((2, 3, 28, 28), np.float32))
-        np.save(d / f"{split}_y.npy", np.array([0, 1]))
+    shapes = {"train": (2, 3, 28, 28), "valid": (2, 3, 28, 28), "test": (3, 3, 28, 28)}
+    for split, shape in shapes.items():
+        np.save(d / f"{split}_x.npy", np.zeros(shape, np.float32))
+        np.save(d / f"{split}_y.npy", np.arange(shape[0]))
     check_dataset_files("addnist", tmp_path)
     np.save(d / "valid_x.npy", np.zeros((2, 3, 27, 28), np.float32))
     with pytest.raises(DatasetError, match=r"valid_x\.npy' has shape \(2, 3, 27, 28\), expected \(N, 3, 28, 28\)"):
