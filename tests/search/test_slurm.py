@@ -3,13 +3,17 @@
 A short search with 2 jobs records each evaluation's SLURM job id; ``scancel`` of a worker's job
 in the middle of an evaluation gets that evaluation evaluated again and the search completes;
 after ``kill -9`` of the driver no job is left running beyond the worker death timeout; the
-workers of a job with 2 GPUs (placeholder GRES) see one GPU each.
+workers of a job with 2 GPUs (placeholder GRES) see one GPU each; the search runs over TLS: the
+job script SLURM holds names the certificate files and holds no key, and a client without the
+search's certificate cannot get in while the search carries on.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import signal
 import subprocess
 import sys
@@ -23,6 +27,7 @@ from algebraic_nas.search.runner import run_search
 from algebraic_nas.search.store import Store
 from slurm_cluster import LocalSlurm, unavailable
 from test_end_to_end import config
+from test_executors_tls import _probe_without_certificate
 
 HERE = Path(__file__).parent
 MARKS_ENV = "ALGEBRAIC_NAS_TEST_MARKS"
@@ -132,7 +137,7 @@ def test_a_search_on_two_slurm_jobs_survives_scancel_of_a_worker_job(slurm, tmp_
 def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
-    death_timeout = 10
+    death_timeout = 20  # also how long a worker process may take to start (10 s was too short at load 9)
     # adaptive this time (jobs come and go with the queue of evaluations, at least one), and jobs
     # of 2 GPUs (the fixture's placeholders): 2 workers per job, one GPU each
     overrides = slurm_overrides(tmp_path, evaluations=20, death_timeout=death_timeout,
@@ -141,12 +146,14 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
     cmd = [sys.executable, "-m", "algebraic_nas.search", *overrides, f"run_dir={tmp_path / 'run'}"]
     # evaluations far longer than the death timeout: a worker must not wait for its evaluation
     env = {**os.environ, MARKS_ENV: str(marks), SLEEP_ENV: "120"}
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver_log = tmp_path / "driver.log"
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=driver_log.open("w"), stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not read_marks(marks) and proc.poll() is None:
             time.sleep(0.2)
-        assert proc.poll() is None and read_marks(marks), "no evaluation started inside a SLURM job"
+        assert proc.poll() is None and read_marks(marks), \
+            "no evaluation started inside a SLURM job; the driver's output ends:\n" + driver_log.read_text()[-3000:]
         while len(slurm.jobs()) < 2 and time.monotonic() < deadline:  # adaptive: scales up to its maximum
             time.sleep(0.5)
         assert len(slurm.jobs()) == 2 and slurm.jobs("RUNNING")
@@ -168,3 +175,58 @@ def test_after_kill_9_of_the_driver_no_job_outlives_the_death_timeout(slurm, tmp
     left = slurm.jobs()
     assert left == [], f"jobs still running {time.monotonic() - killed_at:.0f} s after kill -9: {left}"
     print(f"all jobs ended {time.monotonic() - killed_at:.1f} s after kill -9 (death timeout {death_timeout} s)")
+
+
+def _intruder(address: str) -> dict[str, str]:
+    """What a client without the search's certificate gets from the scheduler at ``address``."""
+    from distributed import Client
+    from distributed.security import Security
+
+    out = {}
+    for name, target, security in [("plain tcp", address.replace("tls://", "tcp://"), None),
+                                   ("another certificate", address, Security.temporary())]:
+        try:
+            with Client(target, security=security, timeout=5) as c:
+                out[name] = f"connected: {c.run(os.getpid)}"
+        except (OSError, TimeoutError) as exc:
+            out[name] = f"refused ({type(exc).__name__})"
+    host, port = address[len("tls://"):].rsplit(":", 1)
+    out["no certificate"] = _probe_without_certificate(host, int(port))
+    return out
+
+
+def test_a_search_over_tls_keeps_out_a_client_without_the_certificate(slurm, tmp_path, monkeypatch):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv(MARKS_ENV, str(marks))
+    monkeypatch.setenv(SLEEP_ENV, "6")  # evaluations long enough to probe the scheduler while they run
+    seen: dict = {}
+
+    def probe_while_an_evaluation_runs():
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (read_marks(marks) and read_marks(marks)[0]["job"]):
+            time.sleep(0.2)
+        job = read_marks(marks)[0]["job"]
+        script = seen["script"] = slurm.batch_script(job)
+        seen["key"] = re.search(r"--tls-key (\S+)", script).group(1)
+        seen["key_mode"] = stat.S_IMODE(os.stat(seen["key"]).st_mode)
+        seen["intruder"] = _intruder(re.search(r"(tls://\S+)", script).group(1))
+
+    prober = threading.Thread(target=probe_while_an_evaluation_runs, daemon=True)
+    prober.start()
+    run = tmp_path / "run"
+    result = run_search(config(*slurm_overrides(tmp_path, evaluations=4)), run)
+    prober.join(timeout=60)
+
+    assert result.counts.get("done") == 4 and not result.counts.get("failed"), result.counts
+    with Store(run, readonly=True) as st:
+        assert all(r.result["job_id"].isdigit() for r in st.rows())  # every evaluation ran in a SLURM job
+    script = seen["script"]
+    assert "BEGIN" not in script and "PRIVATE KEY" not in script, script  # paths only, no key material
+    assert "--protocol tls://" in script and seen["key"].startswith(str(run.resolve()))
+    assert seen["key_mode"] == 0o600
+    # the scheduler logs why: WRONG_VERSION_NUMBER, TLSV1_ALERT_UNKNOWN_CA, PEER_DID_NOT_RETURN_A_CERTIFICATE
+    assert len(seen["intruder"]) == 3 and all(v.startswith("refused") for v in seen["intruder"].values()), seen
+    assert stat.S_IMODE(run.stat().st_mode) == 0o700
+    assert not list(run.glob("tls-*")), "the temporary certificate outlived the search"
+    print(f"intruder: {seen['intruder']}")
