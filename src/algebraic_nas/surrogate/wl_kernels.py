@@ -44,13 +44,44 @@ class WLSource(Source):
         self.query_h: Optional[int] = None
         self.featurizer = WLFeaturizer(h_max, direction)  # type: ignore[arg-type]
         self.train_feats: Optional[WLFeatures] = None
-        self.query_feats: Optional[WLFeatures] = None
+        self._blocks: list[WLFeatures] = []  # the query features, one block per featurisation call
+        self._starts: list[int] = []  # first query row of each block
+        self._cat: Optional[WLFeatures] = None  # the blocks concatenated (made when asked for)
+        self._qt: dict[tuple, GrowingRows] = {}  # normalised query x train blocks per (h, dtype, device)
         self._train_cum: Optional[np.ndarray] = None  # (h_max+1, n, n) cumulative raw kernel
         self._train_self: Optional[np.ndarray] = None  # (h_max+1, n) cumulative self kernel
         self._query_self: Optional[np.ndarray] = None
         self._gram_cache: dict[tuple, torch.Tensor] = {}
         self._split_cache: dict[tuple, tuple] = {}  # per fit: the training block split for queries
         self._overlay = None  # unseen-label ids shared by the query block's featurisations (fast path)
+
+    @property
+    def query_feats(self) -> Optional[WLFeatures]:
+        """The query block's features (``None`` without one)."""
+        if not self._blocks:
+            return None
+        if len(self._blocks) == 1:
+            return self._blocks[0]
+        if self._cat is None:
+            self._cat = WLFeatures.concat(self._blocks, keep_unseen=True)
+            self._blocks, self._starts = [self._cat], [0]
+        return self._cat
+
+    @query_feats.setter
+    def query_feats(self, feats: Optional[WLFeatures]) -> None:
+        self._blocks, self._starts, self._cat = ([] if feats is None else [feats]), [0], None
+        self._qt = {}
+
+    def _query_rows(self, rows: np.ndarray) -> WLFeatures:
+        """The features of query rows ``rows`` (in that order), gathered from the blocks."""
+        if len(self._blocks) == 1:
+            return self._blocks[0].rows(rows)
+        block = np.searchsorted(np.asarray(self._starts), rows, side="right") - 1
+        order = np.argsort(block, kind="stable")
+        parts = [self._blocks[b].rows(rows[order][block[order] == b] - self._starts[b]) for b in np.unique(block)]
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return WLFeatures.concat(parts, keep_unseen=True).rows(inverse)
 
     def fit(self, terms: Sequence[Term]) -> None:
         # features cached per term in the shared TermGraphs (one growing vocabulary per component)
@@ -93,16 +124,18 @@ class WLSource(Source):
         uniq = list({id(g): g for g in graphs}.values())
         feats = self.featurizer.transform(uniq, grow=False, h=self.query_h, overlay=self._overlay)  # type: ignore[call-arg]
         feats = feats if len(uniq) == len(graphs) else feats.rows(index)
-        old = self.query_feats
-        self.query_feats = feats if old is None else WLFeatures.concat([old, feats], keep_unseen=True)
         new_self = np.cumsum(feats.self_inner(), axis=0)
-        self._query_self = new_self if old is None else np.concatenate([self._query_self, new_self], axis=1)
-        for key in [k for k in self._gram_cache if k[0] != "train"]:
-            if key[0] != "qt":
-                del self._gram_cache[key]
-                continue
-            rows = self._normalised_qt(key[1], feats, new_self)
-            self._gram_cache[key] = torch.cat([self._gram_cache[key], torch.as_tensor(rows, dtype=key[2], device=key[3])])
+        if not self._blocks:
+            self.query_feats = feats
+            self._query_self = new_self
+        else:  # a new block: no copy of the earlier ones (a pool grows by ~50 blocks)
+            self._starts.append(self._starts[-1] + self._blocks[-1].n_graphs)
+            self._blocks.append(feats)
+            self._cat = None
+            self._query_self = np.concatenate([self._query_self, new_self], axis=1)
+        self._gram_cache = {k: v for k, v in self._gram_cache.items() if k[0] == "train"}
+        for (h, _, _), rows in self._qt.items():
+            rows.append(torch.as_tensor(self._normalised_qt(h, feats, new_self), dtype=rows.dtype, device=rows.device))
 
     def _normalised_qt(self, h: int, feats: WLFeatures, self_cum: np.ndarray) -> np.ndarray:
         """Normalised (m, n) kernel of query rows ``feats`` against the training terms at depth h."""
@@ -113,12 +146,13 @@ class WLSource(Source):
         """Normalised kernel between query rows ``r1`` and ``r2`` at depth h, (len(r1), len(r2)),
         unseen labels included (their ids are consistent within the query block)."""
         self._check_h(h, query=True)
-        q = self.query_feats
+        a, b = self._query_rows(np.asarray(r1)), self._query_rows(np.asarray(r2))
         raw = np.zeros((len(r1), len(r2)))
         for i in range(h + 1):
-            for x in (q.counts[i], q.unseen[i] if q.unseen is not None else None):  # type: ignore[union-attr]
-                if x is not None and x.shape[1]:
-                    raw += (x[r1] @ x[r2].T).toarray()
+            for x, y in ((a.counts[i], b.counts[i]), (a.unseen[i], b.unseen[i]) if a.unseen and b.unseen else (None, None)):
+                if x is not None and x.shape[1] and y.shape[1]:
+                    w = min(x.shape[1], y.shape[1])  # columns past the narrower block are zero there
+                    raw += (x[:, :w] @ y[:, :w].T).toarray()
         return raw / np.outer(np.sqrt(self._query_self[h, r1]), np.sqrt(self._query_self[h, r2]))
 
     def train_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
@@ -159,13 +193,13 @@ class WLSource(Source):
 
     def query_train(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
         """Normalised (m, n) block between the query terms and the training terms."""
-        key = ("qt", h, dtype, str(device))
-        g = self._gram_cache.get(key)
+        key = (h, dtype, str(device))
+        g = self._qt.get(key)
         if g is None:
             self._check_h(h, query=True)
-            g = torch.as_tensor(self._normalised_qt(h, self.query_feats, self._query_self), dtype=dtype, device=device)
-            self._gram_cache[key] = g
-        return g
+            g = self._qt[key] = GrowingRows(
+                torch.as_tensor(self._normalised_qt(h, self.query_feats, self._query_self), dtype=dtype, device=device))
+        return g.view()
 
     def _query_train_raw(self, h: int, query: Optional[WLFeatures] = None) -> np.ndarray:
         """Raw cumulative (m, n) kernel of the query against the training terms at depth h.
@@ -217,6 +251,27 @@ class WLSource(Source):
             g = self.query_query(h, (i1 - n).cpu().numpy(), (i2 - n).cpu().numpy())
             return torch.as_tensor(g, dtype=dtype, device=device)
         return take(self.full_gram(h, dtype, device), i1, i2, diag)
+
+
+class GrowingRows:
+    """A 2-d tensor that grows by rows, with room reserved (doubling) so that appending a block
+    does not copy the rows already there."""
+
+    def __init__(self, rows: torch.Tensor) -> None:
+        self._buf, self._n = rows, len(rows)
+        self.dtype, self.device = rows.dtype, rows.device
+
+    def append(self, rows: torch.Tensor) -> None:
+        need = self._n + len(rows)
+        if need > len(self._buf):
+            grown = torch.empty((max(need, 2 * len(self._buf)), self._buf.shape[1]), dtype=self.dtype, device=self.device)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : need] = rows
+        self._n = need
+
+    def view(self) -> torch.Tensor:
+        return self._buf[: self._n]
 
 
 class WLKernel(gpytorch.kernels.Kernel):
