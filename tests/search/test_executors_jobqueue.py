@@ -13,7 +13,7 @@ from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.executors.jobqueue import job_counts, workers_per_job
 from algebraic_nas.search.executors.pbs import PBSConfig, pbs_script
 from algebraic_nas.search.executors.slurm import SlurmConfig, slurm_script
-from algebraic_nas.search.config.checks import check_config
+from algebraic_nas.search.config import check_config
 from test_end_to_end import FAST, config
 
 
@@ -104,6 +104,9 @@ def test_cluster_script_command(tmp_path):
     assert lines[0].startswith("#!") and "3 such jobs" in lines[1] and "#SBATCH --gres=gpu:1" in lines
     out = subprocess.run(run + ["executor=local"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and out.stderr.startswith("error: executor=local submits no job script")
+    out = subprocess.run(run + ["executor=slurm", "executor.memory=32"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)  # was a TypeError traceback
+    assert out.returncode == 2 and out.stderr.startswith("error: executor.memory='32'"), out.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
