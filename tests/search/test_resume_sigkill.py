@@ -55,7 +55,8 @@ DRIVER = textwrap.dedent('''
     g = ToyGrammar()
     with Store(run_dir, readonly=False) as store:
         n_rows = len(store.rows())
-        settings = {{"population_size": 4, "sample_size": 2}} if "evolution" in name else {{}}
+        settings = {{"evolution": {{"population_size": 4, "sample_size": 2}},
+                    "hyperband": {{"eta": 2, "min_fidelity": 1, "max_fidelity": 4, "continue_training": False}}}}.get(name, {{}})
         strategy = make_strategy(name, g, seed=7 * 1_000_003 + n_rows, **settings)
         task = EvaluationTask(grammar="toy8", dataset="none", protocol={{"name": "quick"}},
                               function="search_fakes:toy_evaluate")
@@ -83,10 +84,11 @@ def _finished(run_dir: Path) -> int:
         return 0
 
 
-def _terms(run_dir: Path) -> list[str]:
+def _column(run_dir: Path, name: str) -> list[str]:
+    """One column of the run's rows, in proposal order."""
     con = sqlite3.connect(run_dir / "runs.sqlite")
     try:
-        return [r[0] for r in con.execute("SELECT term FROM evaluations ORDER BY id")]
+        return [r[0] for r in con.execute(f"SELECT {name} FROM evaluations ORDER BY id")]
     finally:
         con.close()
 
@@ -97,7 +99,7 @@ def _drive(script: Path, run_dir: Path, name: str, budget: int) -> subprocess.Po
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("name", ["evolution", "random"])
+@pytest.mark.parametrize("name", ["evolution", "random", "hyperband"])
 def test_a_killed_and_resumed_search_proposes_what_the_uninterrupted_one_does(tmp_path, name):
     budget = 16
     script = _script(tmp_path)
@@ -117,5 +119,6 @@ def test_a_killed_and_resumed_search_proposes_what_the_uninterrupted_one_does(tm
 
     p = _drive(script, killed, name, budget)  # the same command resumes it
     assert p.wait(timeout=300) == 0, p.stderr.read()
-    assert _terms(killed) == _terms(whole)
-    assert len(_terms(whole)) == budget
+    assert _column(killed, "term") == _column(whole, "term")
+    assert _column(killed, "fidelity") == _column(whole, "fidelity")  # Hyperband's rungs too
+    assert len(_column(whole, "term")) == budget

@@ -139,8 +139,8 @@ class Constraints:
 def record_rejections(store: Any, strategy: Any) -> None:
     """Add the strategy's rejections before training to the store (meta key ``rejected``:
     ``{"count": n, "examples": [...]}``, summed over the sessions of a run)."""
-    constraints = getattr(strategy, "constraints", None)
-    if not isinstance(constraints, Constraints) or not constraints.n_rejected:
+    constraints = strategy.constraints  # declared by the strategy contract (strategies/base.py)
+    if not constraints.n_rejected:
         return
     stored = store.get_meta("rejected") or {"count": 0, "examples": []}
     examples = (list(stored.get("examples", [])) + constraints.rejected)[:MAX_RECORDED]

@@ -65,6 +65,10 @@ def register_strategy(
     """
 
     def add(c: type) -> type:
+        from algebraic_nas.search.strategies.base import Strategy
+
+        if not (isinstance(c, type) and issubclass(c, Strategy)):
+            raise ConfigError(f"strategy {name!r}: {c!r} must subclass Strategy (search/strategies/base.py: the contract)")
         conf = config or getattr(c, "config_class", None)
         if conf is None or not dataclasses.is_dataclass(conf):
             raise ConfigError(f"strategy {name!r}: config must be a dataclass, not {conf!r}")
