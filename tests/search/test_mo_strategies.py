@@ -132,6 +132,14 @@ def test_the_front_of_a_strategy_is_the_non_dominated_set(toy, stats):
                        for u in s.usable())
 
 
+def test_the_incumbent_of_several_objectives_is_the_fronts_lowest_first_objective(toy, stats):
+    s = make_strategy("mo_random", toy, seed=3, objectives=OBJECTIVES, dataset="digits")
+    run(s, stats, steps=12)
+    best = s.incumbent()
+    assert best.term in {o.term for o in s.front()}
+    assert best.result.objectives["valid_error"] == min(o.result.objectives["valid_error"] for o in s.usable())
+
+
 def test_one_family_per_method_takes_objectives_and_hyperband_refuses_them():
     """random, evolution and banat take several objectives and bounds (their mo_* names are aliases of
     the same classes); Hyperband and BOHB minimise the validation error only and say so."""
