@@ -55,8 +55,8 @@ def test_draw_writes_png_and_svg(tmp_path, capsys, suffix, magic):
     assert main(["draw", "hnb201", term, "-o", str(path)]) == 0
     assert path.read_bytes().startswith(magic)
     msg = capsys.readouterr().out
-    # a 25-cell network is drawn folded (cells as boxes) by default
-    assert "fold level" in msg
+    # a 25-cell network is drawn with its cells as boxes by default
+    assert "collapsed subterms: " in msg and " CL" in msg
     nodes = int(msg.split("(")[1].split()[0])
     assert nodes <= 60
 

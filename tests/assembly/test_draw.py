@@ -20,7 +20,9 @@ def test_wrap_label_breaks_after_commas_and_keeps_every_character():
     wrapped = wrap_label(label, 22)
     assert all(len(line) <= 22 for line in wrapped.split("\n")) and wrapped.count("\n") >= 1
     assert wrapped.replace("\n", " ").replace("  ", " ") == label
-    assert wrap_label("conv3x3") == "conv3x3" and wrap_label("CL Cell", collapsed=True) == "CL\nCell"
+    assert wrap_label("conv3x3") == "conv3x3"
+    # a collapsed box: its topology on a line of its own, then what it holds
+    assert wrap_label("Cell: 2×avg_pool, relu·conv3x3·batch, id") == "Cell:\n2×avg_pool,\nrelu·conv3x3·batch, id"
 
 
 def _check_readable(fig) -> None:
@@ -34,7 +36,7 @@ def _check_readable(fig) -> None:
     assert title.x0 >= 0 and title.x1 <= fig.bbox.width and title.y1 <= fig.bbox.height
 
 
-@pytest.mark.parametrize("name,text", [("mobilenet", MOBILENET), ("rnag", None), ("nago_hnag", None)])
+@pytest.mark.parametrize("name,text", [("mobilenet", MOBILENET), ("rnag", None), ("nago_hnag", None), ("hnb201", None)])
 def test_parameterised_blocks_are_drawn_without_overlaps_or_clipped_titles(name, text):
     grammar = load_grammar(name)
     term = grammar.parse(text) if text else grammar.sample(random.Random(3))
@@ -52,4 +54,4 @@ def test_draw_term_writes_a_generator_network(tmp_path):
     grammar = load_grammar("nago_hnag")
     term = grammar.sample(random.Random(0))
     info = draw_term(term, tmp_path / "hnag.svg", grammar=grammar, seed=1)
-    assert (tmp_path / "hnag.svg").read_text().startswith("<?xml") and info["level"] is not None
+    assert (tmp_path / "hnag.svg").read_text().startswith("<?xml") and info["collapsed"]  # its lowest graphs as boxes

@@ -36,6 +36,7 @@ def test_nb201_cells_keep_operations_behind_none_edges_at_every_fold_level():
     term = grammar.parse(convert("nb201", DEAD_EDGES))
     unfolded = drawn_ops(term, grammar, 4)
     assert unfolded["conv1x1"] == 15 and unfolded["conv3x3"] == 30 and unfolded["zero"] == 15  # 15 cells
-    assert drawn_ops(term, grammar, 3)["OP Linear3"] == 45  # collapsed OPs: the dead ones are drawn too
+    folded = drawn_ops(term, grammar, 3)  # collapsed OPs, named by what they compute: the dead ones are drawn too
+    assert folded["OP relu·conv1x1·batch"] == 15 and folded["OP relu·conv3x3·batch"] == 30
     paths = Counter(d["label"] for _, d in choose_graph(term, None)[0].nodes(data=True))
     assert paths["conv3x3"] == 15 and "conv1x1" not in paths  # without the grammar: the pruned graph

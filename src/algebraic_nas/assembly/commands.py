@@ -106,8 +106,12 @@ def draw_command(args: argparse.Namespace) -> int:
 
     grammar, term = _parse(args.grammar, args.term)
     info = draw_term(term, args.output, grammar=grammar, level=args.level)
-    level = "unfolded" if info["level"] is None else f"fold level {info['level']}"
-    print(f"wrote {info['path']} ({info['nodes']} nodes, {info['edges']} edges, {level})")
+    level = "" if info["level"] is None else f"fold level {info['level']}, "
+    folded = ", ".join(f"{n} {nt}" for nt, n in sorted(info["collapsed"].items()))
+    shown = f"{level}collapsed subterms: {folded}" if folded else level + "unfolded"
+    width, height = info["size_in"]
+    print(f"wrote {info['path']} ({info['nodes']} boxes, {info['edges']} edges, {shown}; "
+          f"{info['rows']} row(s), {width:g} × {height:g} in)")
     return 0
 
 
@@ -135,6 +139,7 @@ def add_draw_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("term", help="the term (or @FILE, or - for stdin)")
     p.add_argument("-o", "--output", required=True, help="output file, .png or .svg")
     p.add_argument("--level", type=int, default=None,
-                   help="fold level (collapsed subterms drawn as boxes); default: unfold as far as stays readable")
+                   help="fold level (collapsed subterms drawn as boxes); default: collapse the smallest subterms "
+                        "(e.g. hnb201's cells) that leave at most 60 boxes")
     p.set_defaults(func=draw_command)
     return p
