@@ -223,3 +223,23 @@ def test_a_new_run_directory_is_private_and_a_shared_one_keeps_its_mode(tmp_path
     private_run_dir(shared, {"kind": "pbs", "tls_directory": "/elsewhere"})
     assert mode(shared) == 0o750
     assert private_run_dir(shared, {"kind": "pbs", "tls_directory": "/elsewhere"})["tls_directory"] == "/elsewhere"
+
+
+def test_executor_dask_connects_to_an_existing_tls_scheduler_with_the_users_certificate(tmp_path):
+    from distributed import LocalCluster
+
+    from algebraic_nas.search.executors import make_executor
+
+    made = SearchSecurity(SlurmConfig(tls_directory=str(tmp_path)))
+    files = {"tls_ca_file": str(made.directory / CA), "tls_cert": str(made.directory / CERT),
+             "tls_key": str(made.directory / KEY)}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls://", host="127.0.0.1",
+                      security=made.security, dashboard_address=None) as cluster:
+        executor = make_executor("dask", n_workers=0, address=cluster.scheduler_address, **files)
+        try:
+            assert executor.slots == 1 and executor.client.submit(_square, 3).result() == 9
+        finally:
+            executor.close()
+        with pytest.raises(ConfigError, match="tls_ca_file"):
+            make_executor("dask", n_workers=0, address=cluster.scheduler_address)
+    made.close()
