@@ -14,6 +14,10 @@ The number of jobs is ``jobs``, or ``ceil(n_workers / workers_per_job)``, or ada
 in the middle of an evaluation (see ``preload.py``; one that cannot reach it gives up after
 ``death_timeout_s``), and so does its job: a driver killed with ``kill -9`` leaves no job running. A job that is cancelled or preempted loses its workers; Dask runs their
 evaluations again on the other workers (and on replacements in adaptive mode).
+
+Scheduler, workers and client talk TLS with mutual authentication unless ``tls`` is false
+(``tls.py``: a temporary certificate per search, or the user's); the HTTP servers of scheduler
+and workers listen on loopback only, the dashboard is served only with ``dashboard_port``.
 """
 
 from __future__ import annotations
