@@ -2,6 +2,6 @@
 
 import sys
 
-from algebraic_nas.search.report.summary import main
+from algebraic_nas.search.report.command import main
 
 sys.exit(main())

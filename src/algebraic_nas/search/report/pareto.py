@@ -28,6 +28,7 @@ import numpy as np
 
 from algebraic_nas.search.config.objectives import DEFAULT_OBJECTIVES, parse_constraints, parse_objectives
 from algebraic_nas.search.feasibility import Constraints
+from algebraic_nas.search.incumbent import incumbent
 from algebraic_nas.search.pareto import (
     LINEAR_UNITS,
     direction_and_unit,
@@ -53,6 +54,41 @@ def eligible(rows: Sequence[Row], names: Sequence[str], constraints: Constraints
     """Rows that can be on the front: done, at fidelity ``top``, every objective measured, within every bound."""
     return [r for r in rows if r.status == "done" and fidelity_key(r.fidelity) == top
             and all(r.objectives.get(k) is not None for k in names) and constraints.feasible(r.objectives)]
+
+
+def front_incumbent(rows: Sequence[Row], config: Mapping[str, Any],
+                    objectives: Optional[Sequence[str]] = None) -> Optional[Row]:
+    """The report's highlighted ("best") evaluation of a run with several objectives: the
+    incumbent of :mod:`algebraic_nas.search.incumbent` over them — the point of the Pareto front
+    (highest fidelity, within every bound) with the lowest first objective, never a dominated
+    one. ``None`` for a single objective (the store's best is the report's) or nothing eligible."""
+    names = report_objectives(config, objectives)
+    if len(names) < 2:
+        return None
+    constraints = Constraints(parse_constraints(config.get("constraints")))
+    finished = sorted((r for r in rows if r.status == "done"), key=lambda r: (r.finished_at or 0.0, r.id))
+
+    def value(r: Row, k: str) -> Optional[float]:
+        v = r.objectives.get(k)
+        return getattr(r, k, None) if v is None and k in ("valid_error", "test_error", "params", "flops") else v
+
+    return incumbent(finished, objectives=names, value=value, fidelity=lambda r: r.fidelity,
+                     feasible=lambda r: constraints.feasible(r.objectives),
+                     orient=lambda k, v: -v if direction_and_unit(k)[0] == "max" else v)
+
+
+def front_marks(rows: Sequence[Row], config: Mapping[str, Any], top: str = "{}",
+                objectives: Optional[Sequence[str]] = None) -> dict[int, int]:
+    """Row id -> 1 on the Pareto front, 0 off it, for the rows that can be on it (:func:`eligible`);
+    empty for a single objective."""
+    names = report_objectives(config, objectives)
+    if len(names) < 2:
+        return {}
+    usable = eligible(rows, names, Constraints(parse_constraints(config.get("constraints"))), top)
+    if not usable:
+        return {}
+    mask = pareto_mask(objective_matrix([r.objectives for r in usable], names))
+    return {r.id: int(on) for r, on in zip(usable, mask)}
 
 
 def _log_axis(name: str, values: np.ndarray) -> bool:

@@ -16,17 +16,18 @@ Writes into ``RUN_DIR/report/``:
 
 and prints a short summary. The best is the lowest validation error at the highest fidelity
 present (``{}``, full fidelity, when any row has it): errors after fewer epochs are not
-comparable. It reads the store read-only, so it also works on a running search.
+comparable. With several objectives the best (the highlighted, drawn architecture) is a point of
+the Pareto front: the one with the lowest first objective (:mod:`algebraic_nas.search.incumbent`),
+never a dominated one. It reads the store read-only, so it also works on a running search.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
-import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -34,9 +35,9 @@ from algebraic_nas.search.overhead import META_KEY as SEARCH_TIME_KEY, format_fr
 from algebraic_nas.search.progress import format_seconds
 from algebraic_nas.search.proposal import OBJECTIVES, fidelity_key
 from algebraic_nas.search.report.fidelity import fidelity_section
-from algebraic_nas.search.report.pareto import format_front, objectives_argument, pareto_section
-from algebraic_nas.search.report.plots import draw_best, plot_incumbent
-from algebraic_nas.search.store import Row, Store
+from algebraic_nas.search.report.pareto import format_front, front_incumbent, objectives_argument, pareto_section
+from algebraic_nas.search.report.plots import draw_best, evaluation_points, plot_incumbent
+from algebraic_nas.search.store import Row, Store, StoreSummary
 
 CSV_COLUMNS = (
     "id", "term", "strategy", "status", "valid_error", "test_error", "params", "flops", "eval_time_s",
@@ -99,6 +100,28 @@ def no_success_message(counts: Mapping[str, int]) -> str:
     return f"no successful evaluation ({', '.join(parts)})"
 
 
+@dataclass
+class RunState:
+    """What a report reads from a run's store (read-only, so also from a running search)."""
+
+    rows: list[Row]
+    summary: StoreSummary
+    top: str  # the highest fidelity present, JSON text
+    config: dict[str, Any]
+    evaluation: dict[str, Any]  # the evaluation settings (grammar, dataset, protocol, ...)
+    elapsed: float
+    search_time: Optional[dict[str, Any]]  # the search overhead (search/overhead.py)
+    rejected: Optional[dict[str, Any]]  # candidates over a bound, never trained (multi-objective)
+
+
+def read_run(run_dir: str | Path) -> RunState:
+    """The :class:`RunState` of the run in ``run_dir``."""
+    with Store(run_dir, readonly=True) as store:
+        return RunState(store.rows(), store.summary(), store.top_fidelity(), store.get_meta("config", {}) or {},
+                        store.get_meta("evaluation", {}) or {}, store.elapsed(),
+                        run_overhead(store.get_meta(SEARCH_TIME_KEY, []) or []), store.get_meta("rejected"))
+
+
 def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw: bool = True, quiet: bool = True,
                 objectives: Optional[Sequence[str]] = None) -> dict:
     """Write the report of ``run_dir`` (into ``run_dir/report`` unless ``out_dir``); returns
@@ -107,23 +130,19 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    with Store(run_dir, readonly=True) as store:
-        rows = store.rows()
-        summary = store.summary()
-        top = store.top_fidelity()
-        config = store.get_meta("config", {}) or {}
-        evaluation = store.get_meta("evaluation", {}) or {}
-        elapsed = store.elapsed()
-        search_time = run_overhead(store.get_meta(SEARCH_TIME_KEY, []) or [])
-        rejected = store.get_meta("rejected")  # candidates over a bound, never trained (multi-objective)
+    run = read_run(run_dir)
+    rows, summary, top, config, evaluation = run.rows, run.summary, run.top, run.config, run.evaluation
+    elapsed, search_time, rejected = run.elapsed, run.search_time, run.rejected
     trace = incumbent_trace(rows, top)
     write_csv(rows, out / "evaluations.csv")
     strategy = (config.get("strategy") or {}).get("name") or (rows[0].strategy if rows else "?")
     grammar_name = evaluation.get("grammar") or (config.get("grammar") or {}).get("name")
     dataset = evaluation.get("dataset") or (config.get("dataset") or {}).get("name")
-    best = summary.best
+    on_front = front_incumbent(rows, config, objectives)  # several objectives: the best is a point on the front
+    best = on_front or summary.best
     note = no_success_message(summary.counts)
-    plot_incumbent(trace, out / "incumbent.png", title=f"{strategy} on {grammar_name} / {dataset}", empty_note=note)
+    plot_incumbent(trace, out / "incumbent.png", title=f"{strategy} on {grammar_name} / {dataset}", empty_note=note,
+                   points=evaluation_points(rows, top))
     info: dict[str, Any] = {
         "run_dir": str(run_dir),
         "strategy": strategy,
@@ -149,6 +168,8 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
             "params": best.params, "flops": best.flops, "eval_time_s": best.eval_time_s,
             "found_at_evaluation": position, "found_at_s": best.run_time_s, "worker": best.worker,
             "fidelity": best.fidelity, "objectives": best.objectives,
+            "chosen_by": "lowest validation error at the highest fidelity" if on_front is None
+            else "the Pareto front's point with the lowest first objective (search/incumbent.py)",
         }
         if draw:
             pic = draw_best(best.term, grammar_name, out / "best_architecture.png")
@@ -203,30 +224,3 @@ def format_summary(info: dict) -> str:
                      f"{f['epochs_saved_by_continuation']:.0f} saved by continuing from checkpoints")
     lines.append("  report: " + ", ".join(str(v) for v in info["files"].values()))
     return "\n".join(lines)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``algebraic-nas report`` (shared by the CLI and ``python -m``)."""
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a search's output directory (holds runs.sqlite)")
-    parser.add_argument("-o", "--out", default=None, help="where to write the report (default RUN_DIR/report)")
-    parser.add_argument("--no-draw", action="store_true", help="skip the picture of the best architecture")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument("--objectives", default=None, type=objectives_argument,
-                        help="Pareto front over these objectives, e.g. valid_error,params (default: the run's)")
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    try:
-        info = make_report(args.run_dir, args.out, draw=not args.no_draw, quiet=True,
-                           objectives=getattr(args, "objectives", None))
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(info, indent=2) if args.json else format_summary(info))
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m algebraic_nas.search.report", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
