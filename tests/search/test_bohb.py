@@ -40,6 +40,8 @@ def test_random_until_a_rung_has_enough_results_then_the_model_of_the_highest_su
             assert s.model.last.n_train == len(s.model_data()[1])
         finish(s, p)
     assert fitted_on and fitted_on[0] == 0 and None not in fitted_on
+    # the model is asked (BANAT.propose_on), its own state never written: it observed and proposed nothing itself
+    assert s.model.observations == [] and s.model.seen == set() and s.model.n_proposed == 0
     # terms the GP chose are good: better than the random first three on average
     model_terms = [o.term for o in s.observations[n_random:] if o.result.fidelity["epochs"] == 1]
     first = [o.term for o in s.observations[:n_random] if o.result.fidelity["epochs"] == 1]
