@@ -74,7 +74,9 @@ def test_a_proposal_computed_ahead_starts_the_next_evaluation_at_once(tmp_path):
     assert len(rows) == 6 and all(r.status == "done" for r in rows)
     assert all(r.propose_time_s >= 0.15 for r in rows)  # each proposal took its time ...
     gaps = restart_gaps(rows)
-    assert max(gaps) < 0.1, gaps  # ... but off the critical path
+    # ... but off the critical path: no restart waits the 0.15 s a proposal takes (measured 0.013 to
+    # 0.024 s on 2 cores at load 20; a fixed 0.1 s failed beside two busy loops)
+    assert max(gaps) < 0.15, gaps
     # every proposal after the first was made with the running evaluation pending
     assert strategy.pending_seen == [0, 1, 1, 1, 1, 1]
     assert ahead.time.propose_ahead and ahead.time.evaluations == 6
