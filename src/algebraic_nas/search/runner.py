@@ -170,6 +170,10 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
                 from algebraic_nas.search.report.html import live_refresher
 
                 driver.on_result.append(live_refresher(run_dir, int(c["report_html_every"])))
+            from algebraic_nas.search.report.tensorboard import make_logger
+
+            logger = make_logger(c.get("logger"), run_dir)  # logger=tensorboard: RUN_DIR/tensorboard
+            driver.on_result += [logger] if logger else []
             result = driver.run()
         finally:
             record_rejections(store, strategy)  # candidates over a bound, never trained

@@ -99,6 +99,7 @@ class SearchConf:
     progress: str = "auto"
     report: bool = True
     report_html_every: int = 10  # rewrite RUN_DIR/report/report.html every N evaluations while it runs (0: off)
+    logger: str = "none"  # none | tensorboard: scalars per evaluation and the incumbent in RUN_DIR/tensorboard
     # minimised objectives (registered names; more than one needs a mo_* strategy) and upper bounds
     # ({params: 1e6} or ["params<=1e6"]; params/flops are checked before training): search/config/objectives.py
     objectives: List[str] = field(default_factory=lambda: ["valid_error"])
