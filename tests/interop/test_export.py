@@ -156,7 +156,7 @@ def test_cli_exports_a_term_with_a_weights_file_and_a_program(tmp_path, capsys):
     (tmp_path / "term.txt").write_text(term)
     out = tmp_path / "exported"
     cmd = [sys.executable, "-m", "algebraic_nas", "export", "toy", f"@{tmp_path / 'term.txt'}",
-           "--weights", str(tmp_path / "w.pt"), "-o", str(out), "--program"]
+           "--weights", str(tmp_path / "w.pt"), "--dataset", "cifar10", "-o", str(out), "--program"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert set(os.listdir(out)) == {MODULE_FILE, "network.pt2", WEIGHTS_FILE}

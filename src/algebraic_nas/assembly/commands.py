@@ -5,7 +5,7 @@ the evaluation package's, so ``cli.py`` hands ``add_build_parser`` the function 
 dataset name to its :class:`~algebraic_nas.assembly.shapes.InputSpec` (the assembler itself
 knows no datasets: imports flow grammar → assembly → evaluation)::
 
-    algebraic-nas build GRAMMAR TERM --dataset NAME [--json] [--device cpu|cuda] [--base-channels C] [--budget P] [--seed S]
+    algebraic-nas build GRAMMAR TERM [--dataset NAME] [--json] [--device cpu|cuda] [--base-channels C] [--budget P] [--seed S]
     algebraic-nas draw GRAMMAR TERM -o FILE.png|FILE.svg [--level L]
 
 ``GRAMMAR`` is a shipped grammar name or a path to an ``.ebnf`` file; ``TERM`` the term string
@@ -120,7 +120,8 @@ def add_build_parser(subparsers: Any, dataset_spec: DatasetSpecFn) -> argparse.A
     p = subparsers.add_parser("build", help="build a term's network for a dataset and print params/FLOPs")
     p.add_argument("grammar", help="shipped grammar name or path to an .ebnf file")
     p.add_argument("term", help="the term (or @FILE, or - for stdin)")
-    p.add_argument("--dataset", required=True, help="dataset whose input shape and classes to use (e.g. cifar10)")
+    p.add_argument("--dataset", default="digits",
+                   help="dataset whose input shape and classes to use (default digits, as in export and a search; e.g. cifar10)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="cpu", help="torch device for the forward pass (cpu, cuda)")
     p.add_argument("--batch", type=int, default=2, help="batch size of the random forward pass")

@@ -116,8 +116,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("term", metavar="TERM", nargs="?", default=None,
                    help="the term to export (with GRAMMAR; @FILE reads a file, - standard input)")
     p.add_argument("-o", "--out", default=None, help="output directory (default RUN_DIR/export or ./export)")
-    p.add_argument("--dataset", default="cifar10", help="with GRAMMAR TERM: the dataset whose input shape and "
-                   "classes the network is built for (default cifar10)")
+    p.add_argument("--dataset", default="digits", help="with GRAMMAR TERM: the dataset whose input shape and "
+                   "classes the network is built for (default digits, as in build and a search)")
     p.add_argument("--seed", type=int, default=0, help="with GRAMMAR TERM: the network seed (default 0)")
     p.add_argument("--weights", default=None, help="with GRAMMAR TERM: a state dict or checkpoint file of the network")
     p.add_argument("--program", action="store_true", help="also write network.pt2, a torch.export program")
