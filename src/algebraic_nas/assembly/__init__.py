@@ -14,7 +14,7 @@
 Modules: :mod:`.registry` (``@register_primitive``, ``register_merge``; re-exports the grammar
 layer's topology registry: ``register_topology``, ``Template``...), :mod:`.graph`
 (term → pruned op-edge DAG, WL graphs), :mod:`.network` (shape propagation, step-list executor,
-stem/head), :mod:`.primitives` (REFERENCE §3 and NB201 ops), :mod:`.blocks` (DARTS, Liu et al.,
+stem/head), :mod:`.primitives` (Schrodi et al.'s App. C and NB201 ops), :mod:`.blocks` (DARTS, Liu et al.,
 MobileNet, Auto-DeepLab, NAGO transitions), :mod:`.merges` (sum, concat and NAGO's merges),
 :mod:`.stats`, :mod:`.draw`, :mod:`.commands` (``algebraic-nas build/draw``).
 

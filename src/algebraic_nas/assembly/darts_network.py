@@ -1,4 +1,4 @@
-"""DARTS's ``NetworkCIFAR`` for a ``DartsCIFAR(C, L, NORMAL, REDUCE)`` term (REFERENCE §8).
+"""DARTS's ``NetworkCIFAR`` for a ``DartsCIFAR(C, L, NORMAL, REDUCE)`` term (Liu et al., ICLR 2019; github.com/quark0/darts).
 
 ``build_network`` hands such a term to :func:`build_darts_network`, which differs from the
 generic ``stem → body → head`` only where DARTS does:

@@ -20,7 +20,7 @@ Two graph forms:
   of its subterm this is when an enclosing template places that subterm on several edges (every
   cell of a NAGO network, every node of a cell, draws its own graph).
 * :func:`flat_graph` / :func:`fold_graphs` — node-labelled op graphs for the WL kernel
-  (REFERENCE §5): one node per operation with attribute ``label``, one node ``"input"`` and one
+  (Schrodi et al., Sec. 3): one node per operation with attribute ``label``, one node ``"input"`` and one
   ``"output"``; edges follow the data flow; ``id`` operations are contracted; topology names are
   never labels, except for the collapsed subterms of a fold, which are one node each labelled
   ``"NONTERMINAL TOPOLOGY"``.
@@ -219,8 +219,8 @@ def term_graph(term: Term, *, collapsed_as_ops: bool = False, prune: Union[bool,
                unfolded: Optional[Term] = None) -> nx.MultiDiGraph:
     """The op-edge DAG of ``term`` (see the module docstring).
 
-    ``prune``: ``True`` or ``"paths"`` keeps only the edges on input→output paths (REFERENCE §3);
-    ``"none"`` keeps every edge, ``zero`` ones as :data:`ZERO_EDGE` (NAS-Bench-201, REFERENCE §9);
+    ``prune``: ``True`` or ``"paths"`` keeps only the edges on input→output paths (Schrodi et al.'s code);
+    ``"none"`` keeps every edge, ``zero`` ones as :data:`ZERO_EDGE` (NAS-Bench-201's InferCell);
     ``False`` returns the spliced graph as it is (no ``zero`` edges, nothing checked).
     ``seed`` is the network seed; generator topologies derive their seed from it and their path.
     ``unfolded``: for a folded ``term``, the term it was folded from (generator topologies read
@@ -291,7 +291,7 @@ def op_graph(g: nx.MultiDiGraph, contract_identity: bool = True) -> nx.DiGraph:
 
 
 def flat_graph(term: Term, seed: int = 0) -> nx.DiGraph:
-    """Node-labelled op graph of ``term`` for the WL kernel (REFERENCE §5, j = 0).
+    """Node-labelled op graph of ``term`` for the WL kernel (Schrodi et al., Sec. 3; component j = 0).
 
     One node per primitive operation (``label`` = its name, or the whole subterm for a terminal
     with plain arguments such as ``MBConv(5, 6, 0.25)``), ``id`` contracted, ``zero`` removed,

@@ -2,7 +2,7 @@
 
 :func:`build_network` turns a term into ``stem → body → head`` for a dataset's input spec:
 
-* stem ``Conv3×3(channels → base_channels, bias=False) → BN`` (REFERENCE §3);
+* stem ``Conv3×3(channels → base_channels, bias=False) → BN`` (Schrodi et al., Sec. 5);
 * body :class:`GraphNet`: the term's flattened DAG (:func:`algebraic_nas.assembly.graph.term_graph`).
   Channels and resolution are propagated from the stem's output through the graph; every module
   is created right away with its input shape (no lazy modules), so all parameters exist at build
@@ -304,7 +304,7 @@ NETWORK_BUILDERS: dict[str, Callable[..., Network]] = {}
 def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: Optional[int] = None,
                   seed: int = 0, budget: Optional[float] = None, prune: Optional[str] = None,
                   grammar: Union["Grammar", str, None] = None) -> Network:
-    """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (REFERENCE §3).
+    """The network of ``term`` for ``spec`` = (input channels, resolution, classes) (Schrodi et al., Sec. 5).
 
     Stem ``Conv3×3(channels → base_channels, bias=False) + BN(base_channels)``; the term's
     DAG on ``(base_channels, R, R)``; head ``BN(C_out) → ReLU → GAP → Linear(C_out, classes)``.

@@ -1,4 +1,4 @@
-"""Built-in primitives (nullary terminals): REFERENCE §3 (the paper's Table 1) and NB201's cell ops.
+"""Built-in primitives (nullary terminals): Schrodi et al.'s App. C (the paper's Table 1) and NB201's cell ops.
 
 Every factory takes the per-sample input :class:`Shape` ``(C, H, W)`` and returns an ``nn.Module``
 mapping ``(N, C, H, W)`` to ``(N, C', H', W')``; only ``down`` changes the shape here. ``zero`` is
@@ -18,7 +18,7 @@ def _half(n: int) -> int:
     return (n + 1) // 2
 
 
-# --- hnb201 (REFERENCE §3) -----------------------------------------------------------------------
+# --- hnb201 (Schrodi et al., App. C) --------------------------------------------------------------
 
 
 @register_primitive("id", aliases=("skip_connect",))

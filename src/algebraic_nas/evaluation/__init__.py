@@ -10,7 +10,7 @@
   (never downloaded); embedded ``digits`` and the harder ``clutterdigits`` (:mod:`.embedded`).
   ``get_dataset_spec(name)`` gives the ``InputSpec(channels, resolution, classes)`` without
   loading data; the dataset registry is the one table of datasets (the assembler has none).
-* Protocols (:mod:`.protocols`): ``nb201``, ``cvprnas`` (REFERENCE §6), ``quick`` and ``tiny``;
+* Protocols (:mod:`.protocols`): ``nb201``, ``cvprnas`` (NAS-Bench-201's and the CVPR-NAS 2021 competition's), ``quick`` and ``tiny``;
   ``get_protocol(name, **overrides)``.
 * Objectives (:mod:`.objectives`): ``valid_error``, ``params``, ``flops``, ``latency_ms``,
   ``peak_memory_mb``; every evaluation fills ``record.objectives`` with those it measured.

@@ -1,4 +1,4 @@
-"""Datasets as tensors with fixed search / validation / test splits (REFERENCE §6), and the
+"""Datasets as tensors with fixed search / validation / test splits (NAS-Bench-201's for CIFAR and ImageNet16-120), and the
 dataset registry.
 
 A dataset is registered once (:func:`register_dataset`: a loader plus its input spec) and then

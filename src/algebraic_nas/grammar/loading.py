@@ -221,8 +221,8 @@ def _constraint(out: Directives, d: Directive, is_root: bool, rules: dict[str, R
 
 
 #: What ``%prune`` accepts: ``paths`` removes every edge on no input→output path (the hierarchical
-#: space's reference, REFERENCE §3); ``none`` keeps every non-zero edge, a zero edge contributing
-#: zeros (NAS-Bench-201's ``InferCell``, REFERENCE §9).
+#: space's reference code, Schrodi et al.); ``none`` keeps every non-zero edge, a zero edge
+#: contributing zeros (NAS-Bench-201's ``InferCell``, Dong & Yang, ICLR 2020).
 PRUNE_MODES = ("paths", "none")
 DEFAULT_PRUNE = "paths"
 

@@ -1,6 +1,6 @@
 """The built-in topologies (registered on import of :mod:`.topology`; torch-free).
 
-Plain edge lists (REFERENCE §2; argument i on edge i, nodes sum):
+Plain edge lists (as in Schrodi et al.'s code; argument i on edge i, nodes sum):
 
 * ``Linear<K>`` / ``Linear`` — a chain of K edges (``Linear`` takes any number of arguments);
 * ``Residual2``, ``Residual3``, ``Cell`` (NB201's 4-node cell), ``Diamond2``; ``Residual`` is the

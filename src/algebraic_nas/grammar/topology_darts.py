@@ -1,6 +1,6 @@
 """DARTS's CIFAR network as one generator topology: ``DartsCIFAR(C, L, NORMAL, REDUCE)`` (torch-free).
 
-Liu, Simonyan & Yang (ICLR 2019) and their ``NetworkCIFAR`` (REFERENCE §8). ``C`` (the first
+Liu, Simonyan & Yang (ICLR 2019) and their ``NetworkCIFAR`` (github.com/quark0/darts, ``cnn/model.py``). ``C`` (the first
 cells' width) and ``L`` (the number of cells) are the term's numeric children; ``NORMAL`` and
 ``REDUCE`` are two cells written ``Darts(Node2(..), Node3(..), Node4(..), Node5(..))``: DARTS
 node ``k`` (2..5) is ``NodeK`` with one operation (or ``none``) per predecessor, in the order

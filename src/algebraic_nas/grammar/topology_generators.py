@@ -1,6 +1,6 @@
 """NAGO's random-graph generator topologies and the ``Budget`` marker (torch-free).
 
-Ru et al. (NeurIPS 2020, REFERENCE §7) build networks from random graphs; each is registered
+Ru et al. ("Neural Architecture Generator Optimization", NeurIPS 2020) build networks from random graphs; each is registered
 here as a generator topology (:func:`~.topology.register_topology` with ``generator=True``):
 
 * ``WattsStrogatz(N, K, P, [S1..Sm, C1..Cm,] X [, MERGE])`` — networkx's connected Watts–Strogatz

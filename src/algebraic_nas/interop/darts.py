@@ -1,6 +1,6 @@
 """DARTS genotypes ↔ terms of the shipped ``darts`` (C = 16, L = 8) and ``darts_eval`` (C = 36, L = 20) grammars.
 
-A genotype is written as in DARTS's ``genotypes.py`` (REFERENCE §8)::
+A genotype is written as in DARTS's ``genotypes.py`` (Liu et al., ICLR 2019; github.com/quark0/darts, ``cnn/``)::
 
     Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ...8 pairs], normal_concat=[2, 3, 4, 5],
              reduce=[('max_pool_3x3', 0), ...8 pairs], reduce_concat=[2, 3, 4, 5])

@@ -6,7 +6,7 @@ operation on the edge from every earlier node, ``op~j`` meaning "op applied to n
     |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|
 
 Read in order, the six operations are the edges (1,2), (1,3), (2,3), (1,4), (2,4), (3,4) of the
-``Cell`` topology (nodes numbered from 1, REFERENCE §9), i.e. the six arguments of
+``Cell`` topology (nodes numbered from 1; the order of NAS-Bench-201's cell strings, Dong & Yang, ICLR 2020), i.e. the six arguments of
 ``Cell(e12, e13, e23, e14, e24, e34)``. The term is NB201's whole network: three stages of five
 copies of the cell with ``down`` between them (``nb201_cell``'s fixed macro architecture), which
 ``nb201_cell``'s ``%prune none`` builds exactly as NB201's ``TinyNetwork``.

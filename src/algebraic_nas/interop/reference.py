@@ -4,7 +4,7 @@ The reference code (built on NePS's context-free grammars) writes its architectu
 
 * **term strings** as printed in the paper's appendix, e.g.
   ``Cell(id, zero, Linear1(Linear3(hardswish, conv1x1, layer)), ...)``: the conv block sits in a
-  one-edge ``Linear1(...)`` wrapper (how the reference gives it probability 0.4, REFERENCE §1);
+  one-edge ``Linear1(...)`` wrapper (how the reference gives it probability 0.4 while writing the alternative twice);
   ``Linear1(x)`` is ``x``, so the wrapper is dropped;
 * **parse-tree strings** (NePS's "string tree"), one parenthesised group per nonterminal: the
   nonterminal, then the production's terminal symbols and sub-groups in order, e.g.

@@ -1,4 +1,4 @@
-"""`GraphGP`: exact gpytorch GP on standardised log validation error over terms (REFERENCE §5).
+"""`GraphGP`: exact gpytorch GP on standardised log validation error over terms (Schrodi et al., Sec. 3).
 
 * targets ``y = log(validation error)``, standardised; zero mean; Gaussian noise variance learned
   in [1e-5, 0.5] (gpytorch ``Interval`` constraint);

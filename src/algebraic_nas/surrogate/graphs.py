@@ -1,7 +1,7 @@
 """`TermGraphs`: the labelled graphs of a term (flat graph + fold-level graphs), cached per term.
 
 Component 0 is the flat op graph (``assembly.graph.flat_graph``); components 1.. are the graphs
-of the fold levels (``assembly.graph.fold_graphs``, REFERENCE §5: the parse tree cut at depths
+of the fold levels (``assembly.graph.fold_graphs``, Schrodi et al., Sec. 3: the parse tree cut at depths
 0..4, each collapsed subtree one node labelled ``"NONTERMINAL TOPOLOGY"``). The term -> graphs
 function is injectable (``graph_fn``), so the surrogate works with any representation and can be
 tested without the assembler.

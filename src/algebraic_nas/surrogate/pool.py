@@ -1,6 +1,6 @@
 """`PoolPosterior`: a fitted GP's posterior over a featurised candidate pool, with fantasies.
 
-A batch of Kriging-believer proposals (REFERENCE §5; Algorithm 2 of the BANAT paper) needs,
+A batch of Kriging-believer proposals (Algorithm 2 of the BANAT paper, Schrodi et al.) needs,
 for each member, the posterior over the ~10,000 candidates the acquisition optimiser scores,
 given the real observations *and* the members chosen so far at their posterior mean. Refitting
 the GP for every member (today's path) repeats the hyperparameter optimisation and featurises

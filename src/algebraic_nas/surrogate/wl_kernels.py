@@ -5,7 +5,7 @@ matrices per depth, computed once per fit; the gpytorch kernels only apply the l
 (the hierarchical kernel's softmax weights), so an optimiser step is one lookup.
 
 * :class:`WLKernel` — cosine-normalised WL-subtree kernel of one graph component at depth h.
-* :class:`HierarchicalWLKernel` — ``sum_j softmax(w)_j * k~_j`` over graph components (REFERENCE §5).
+* :class:`HierarchicalWLKernel` — ``sum_j softmax(w)_j * k~_j`` over graph components (Schrodi et al., Sec. 3).
 """
 
 from __future__ import annotations
