@@ -241,7 +241,7 @@ def gpu_throughput(quick: bool) -> Iterable[dict]:
     yield from train_throughput(torch.device("cuda"), _hnb201_terms(2 if quick else 3, seed=1), 256, 5 if quick else 20)
 
 
-#: NAGO's CIFAR-10 optimum (BOHB, REFERENCE §7) as a nago_hnag term.
+#: NAGO's CIFAR-10 optimum (BOHB; Ru et al., NeurIPS 2020) as a nago_hnag term.
 NAGO_OPTIMUM = ("Budget(WattsStrogatz(8, 5, 0.6, 0.333, 0.333, 0.333, 1, 2, 4, ErdosRenyi(1, 0.7, "
                 "WattsStrogatz(5, 4, 0.2, Linear3(relu, conv3x3, batch), wsum), wsum), wsum))")
 

@@ -2,7 +2,7 @@
 straightforward one in the same run.
 
 One proposal = GP fit on n observed terms (hyperparameters by marginal likelihood) + the
-evolutionary acquisition optimiser of REFERENCE §5 (pool 200, 10–50 generations, about 10,000
+evolutionary acquisition optimiser of Schrodi et al., App. J (pool 200, 10–50 generations, about 10,000
 candidate terms scored). The observed validation errors are synthetic (a smooth function of the
 term's operations plus noise), which does not change the cost. Both paths see the same data and
 start their proposal from the same random state:

@@ -7,7 +7,7 @@
   against the fitted GP (fresh random samples; ``_mutants`` for mutants of training terms, what
   the evolutionary acquisition optimiser scores). Target ≤ 0.5 s.
 * ``surrogate.reference_fit_n{N}_s`` / ``reference_predict200_n{N}_s``: the reference's way
-  (REFERENCE §5): grakel ``WeisfeilerLehman`` refitted on all graphs of every kernel component at
+  (as in Schrodi et al.'s code): grakel ``WeisfeilerLehman`` refitted on all graphs of every kernel component at
   every Adam step (one flat depth, 20 steps: 5x fewer steps than ours) and for every prediction,
   graphs from the assembler; ``*_speedup`` = reference / ours.
 * ``surrogate.graphs200_{assembly,fast}_s``: term -> 6 graphs for 200 terms.
