@@ -37,7 +37,7 @@ def test_make_strategy_names():
     assert isinstance(make_strategy("evolution", g), RegularizedEvolution)
     assert make_strategy("banat", g).kernel == "hwl" and make_strategy("banat", g).name == "banat"
     assert make_strategy("banat_wl", g).kernel == "wl" and make_strategy("banat_wl", g).name == "banat_wl"
-    with pytest.raises(ConfigError, match="unknown strategy 'bogus'.*known: banat, banat_wl, bohb, evolution, hyperband, mo_banat, mo_evolution, mo_random, random"):
+    with pytest.raises(ConfigError, match="strategy.name='bogus': not a registered strategy; known: banat, banat_wl, bohb, evolution, hyperband, mo_banat, mo_evolution, mo_random, random"):
         make_strategy("bogus", g)
 
 
@@ -126,7 +126,8 @@ def test_banat_initial_design_is_noted_stored_sized_by_the_budget_and_warned(tmp
     s = banat()
     settings = EvaluationTask(grammar="toy8", dataset="none", function="search_fakes:toy_evaluate")
     with Store(tmp_path) as store:
-        Driver(ToyGrammar(), s, InProcessExecutor(), store, settings, Budget(evaluations=8)).run()
+        # synchronous proposals: each one is made after the previous result was observed
+        Driver(ToyGrammar(), s, InProcessExecutor(), store, settings, Budget(evaluations=8), propose_ahead=False).run()
         rows = store.rows()
     notes = [r.note for r in rows]
     assert notes[:2] == ["initial design 1/2, random", "initial design 2/2, random"]
