@@ -112,7 +112,7 @@ def _clean(value: Any) -> Any:
 
 
 def write_html(run_dirs: Sequence[str | os.PathLike], out: Optional[str | os.PathLike] = None,
-               pictures: int = PICTURES, live: bool = False, max_new_pictures: Optional[int] = None) -> Path:
+               pictures: int = PICTURES, live: bool = False) -> Path:
     """Write the page of ``run_dirs`` to ``out`` (a file or a directory; default
     ``RUN_DIR/report/report.html`` for one run, ``./report.html`` for several); returns its path."""
     dirs = [Path(d) for d in run_dirs]
@@ -122,7 +122,7 @@ def write_html(run_dirs: Sequence[str | os.PathLike], out: Optional[str | os.Pat
         path = Path(out)
         path = path / HTML_FILE if path.is_dir() or not path.suffix else path
     report_dirs = [d / "report" if len(dirs) > 1 or out is None else path.parent for d in dirs]
-    runs = [_clean(run_data(d, rd, pictures, max_new_pictures, live)) for d, rd in zip(dirs, report_dirs)]
+    runs = [_clean(run_data(d, rd, pictures, live)) for d, rd in zip(dirs, report_dirs)]
     title = (f"{runs[0]['strategy']} on {Path(str(runs[0]['grammar'])).name} / {runs[0]['dataset']}" if len(runs) == 1
              else f"{len(runs)} searches compared")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,12 +132,10 @@ def write_html(run_dirs: Sequence[str | os.PathLike], out: Optional[str | os.Pat
     return path
 
 
-def live_refresher(run_dir: str | os.PathLike, every: int, pictures: int = PICTURES,
-                   max_new_pictures: int = 3) -> Callable[[Any], None]:
-    """A callback for the driver (called with each finished evaluation's result) that rewrites
-    ``RUN_DIR/report/report.html`` after every ``every`` evaluations, drawing at most
-    ``max_new_pictures`` new architectures per refresh (the final report draws the rest). A
-    failing refresh logs and never stops the search."""
+def live_refresher(run_dir: str | os.PathLike, every: int, pictures: int = PICTURES) -> Callable[[Any], None]:
+    """A callback for the driver (called with each finished evaluation's row) that rewrites
+    ``RUN_DIR/report/report.html`` after every ``every`` evaluations, drawing only a new best's
+    picture (the final report draws the rest). A failing refresh logs and never stops the search."""
     import logging
 
     log = logging.getLogger(__name__)
@@ -148,7 +146,7 @@ def live_refresher(run_dir: str | os.PathLike, every: int, pictures: int = PICTU
         if every <= 0 or count[0] % every:
             return
         try:
-            write_html([run_dir], pictures=pictures, live=True, max_new_pictures=max_new_pictures)
+            write_html([run_dir], pictures=pictures, live=True)
         except Exception as exc:  # noqa: BLE001 - watching a search must not stop it
             log.warning("the live report could not be refreshed: %s: %s", type(exc).__name__, exc)
 

@@ -6,7 +6,9 @@ whether it is on the Pareto front (runs with several objectives) and whether the
 picture. Pictures: SVG drawings of the architecture (:func:`algebraic_nas.assembly.draw.draw_term`)
 for a bounded number of evaluations, the ``pictures`` best by validation error plus the front's
 points (at most twice ``pictures`` in all), cached in ``REPORT_DIR/pictures/<id>.svg`` so a
-refresh draws only new ones (``max_new_pictures`` per call bounds a live refresh's cost).
+refresh draws only new ones. A live page (rewritten while the search runs) draws only the best's
+picture when it is new and embeds the others already drawn (a drawing takes about a second; the
+final report draws the rest).
 """
 
 from __future__ import annotations
@@ -67,23 +69,18 @@ def picture_ids(rows: Sequence[Row], marks: Mapping[int, int], top: str, best_id
     return list(dict.fromkeys(ids))[: max(2 * pictures, 1)]
 
 
-def draw_pictures(terms: Mapping[int, str], grammar_name: Optional[str], directory: Path,
-                  max_new: Optional[int] = None) -> dict[int, str]:
+def draw_pictures(terms: Mapping[int, str], grammar_name: Optional[str], directory: Path) -> dict[int, str]:
     """Evaluation id -> ``data:image/svg+xml;base64,...`` of its architecture; drawn once into
-    ``directory/<id>.svg`` and read from there afterwards; at most ``max_new`` new drawings
-    (``None``: all). Terms that cannot be drawn are left out (one log line)."""
+    ``directory/<id>.svg`` and read from there afterwards. Terms that cannot be drawn are left
+    out (one log line)."""
     if not terms or not grammar_name:
         return {}
     directory.mkdir(parents=True, exist_ok=True)
     out: dict[int, str] = {}
-    new = 0
     grammar = None
     for eval_id, text in terms.items():
         path = directory / f"{eval_id}.svg"
         if not path.exists():
-            if max_new is not None and new >= max_new:
-                continue
-            new += 1
             try:
                 grammar = grammar or _grammar(grammar_name)
                 _draw_svg(grammar, text, path)
@@ -113,7 +110,7 @@ def _draw_svg(grammar: Any, term_text: str, path: Path) -> None:
 
 
 def run_data(run_dir: str | Path, report_dir: Optional[Path] = None, pictures: int = PICTURES,
-             max_new_pictures: Optional[int] = None, live: bool = False) -> dict[str, Any]:
+             live: bool = False) -> dict[str, Any]:
     """The page's data of the run in ``run_dir`` (JSON-ready; see the module docstring)."""
     run_dir = Path(run_dir)
     report_dir = Path(report_dir) if report_dir is not None else run_dir / "report"
@@ -129,7 +126,10 @@ def run_data(run_dir: str | Path, report_dir: Optional[Path] = None, pictures: i
     grammar_name = evaluation.get("grammar") or (config.get("grammar") or {}).get("name")
     ids = picture_ids(rows, marks, top, best.id if best else None, pictures)
     by_id = {r.id: r for r in rows}
-    pics = draw_pictures({i: by_id[i].term for i in ids}, grammar_name, report_dir / PICTURE_DIR, max_new_pictures)
+    folder = report_dir / PICTURE_DIR
+    if live:  # the best, and what earlier refreshes drew
+        ids = [i for n, i in enumerate(ids) if (n == 0 and best is not None) or (folder / f"{i}.svg").exists()]
+    pics = draw_pictures({i: by_id[i].term for i in ids}, grammar_name, folder)
     fidelities = {e["fidelity"] for e in evaluations if e["n"] is not None}
     return {
         "name": run_dir.name, "run_dir": str(run_dir), "live": live,
