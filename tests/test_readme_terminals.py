@@ -47,3 +47,12 @@ def test_build_export_and_search_default_to_the_same_dataset():
     export_args = export.parse_args(["toy", "conv"])
     assert build_args.dataset == export_args.dataset == DatasetConf().name == "digits"
     assert "`digits` is the default dataset of `build`, `export` and a search" in README
+
+
+def test_the_tours_python_snippet_runs_as_written(capsys):
+    tour = README.split("## A tour", 1)[1].split("## Writing a search space", 1)[0]
+    code = re.search(r"```python\n(.*?)```", tour, re.S).group(1)
+    assert "grammar=g" in code  # the network is built as the grammar says (%prune)
+    exec(compile(code, "README.md (tour)", "exec"), {})
+    out = capsys.readouterr().out
+    assert "'params':" in out and "ok " in out  # network_stats, then the record's outcome
