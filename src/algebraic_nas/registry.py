@@ -8,6 +8,7 @@ config key and the known names. Torch-free and dependency-free, so every layer m
 
 from __future__ import annotations
 
+import re
 import warnings
 from types import MappingProxyType
 from typing import Generic, Iterable, Mapping, TypeVar
@@ -18,9 +19,15 @@ E = TypeVar("E")
 
 
 def doc_line(obj: object, doc: str = "") -> str:
-    """``doc`` if given, else the first line of ``obj``'s docstring (``""`` without one): the
-    one-line description a registry lists."""
-    return doc or ((getattr(obj, "__doc__", None) or "").strip().splitlines() or [""])[0]
+    """``doc`` if given, else the first sentence of ``obj``'s docstring (its first paragraph's
+    lines joined; ``""`` without one): the one-line description a registry lists, never cut in
+    the middle of a sentence."""
+    if doc:
+        return doc
+    paragraph = (getattr(obj, "__doc__", None) or "").strip().split("\n\n", 1)[0]
+    text = " ".join(paragraph.split())
+    end = re.search(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)[.!?](\s|$)", text)  # not after e.g., i.e., etc.
+    return text[: end.start() + 1] if end else text
 
 
 class Registry(Generic[E]):
@@ -65,7 +72,7 @@ class Registry(Generic[E]):
         key and the known names otherwise."""
         key = self._aliases.get(name, name)
         if key not in self._entries:
-            raise ConfigError(f"unknown {self.kind} {name!r} ({self.key}); known: {', '.join(self.names())}")
+            raise ConfigError(f"{self.key}={name!r}: not a registered {self.kind}; known: {', '.join(self.names())}")
         return key
 
     def get(self, name: str) -> E:

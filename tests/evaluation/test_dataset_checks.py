@@ -18,7 +18,7 @@ from algebraic_nas.evaluation import DatasetError, DatasetFileNotFoundError
 from algebraic_nas.evaluation.data import check_dataset_files
 from algebraic_nas.evaluation.evaluate import check_buildable
 from algebraic_nas.grammar import GrammarError, load_grammar
-from algebraic_nas.search.config.checks import check_config
+from algebraic_nas.search.config import check_config
 
 CIFAR10 = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 

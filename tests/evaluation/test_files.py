@@ -160,7 +160,7 @@ def test_data_root_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_unknown_dataset() -> None:
-    with pytest.raises(ValueError, match="unknown dataset 'mnist'.*cifar10"):
+    with pytest.raises(ValueError, match="dataset.name='mnist': not a registered dataset; known:.*cifar10"):
         get_dataset_spec("mnist")
 
 

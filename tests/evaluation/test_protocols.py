@@ -34,7 +34,7 @@ def test_overrides_and_forms() -> None:
     assert get_protocol(p) is p
     with pytest.raises(ValueError, match="unknown protocol field.*'epoch'"):
         get_protocol("quick", epoch=3)
-    with pytest.raises(ValueError, match="unknown protocol 'fast'.*nb201"):
+    with pytest.raises(ValueError, match="protocol.name='fast': not a registered protocol; known:.*nb201"):
         get_protocol("fast")
     with pytest.raises(ValueError, match="schedule_step"):
         get_protocol("quick", schedule_step="batch")

@@ -114,9 +114,9 @@ def test_registering_a_name_twice_warns_at_the_callers_line_and_the_later_one_wi
 
 
 def test_unknown_names_name_the_key_and_the_known_names() -> None:
-    with pytest.raises(ConfigError, match=r"unknown dataset 'mnist' \(dataset.name\); known: addnist, cifar10"):
+    with pytest.raises(ConfigError, match=r"dataset.name='mnist': not a registered dataset; known: addnist, cifar10"):
         get_dataset_spec("mnist")
-    with pytest.raises(ConfigError, match=r"unknown protocol 'fast' \(protocol.name\); known: cvprnas, nb201, quick"):
+    with pytest.raises(ConfigError, match=r"protocol.name='fast': not a registered protocol; known: cvprnas, nb201, quick"):
         get_protocol("fast")
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from algebraic_nas.errors import ConfigError
 from algebraic_nas.search.runner import protocol_spec, run_search
-from algebraic_nas.search.config.checks import check_config
+from algebraic_nas.search.config import check_config
 
 HERE = Path(__file__).parent
 TINY = str(HERE / "tiny.ebnf")
@@ -52,6 +52,10 @@ def with_(**changes) -> dict:
 
 # (changes, the start of the one-line message)
 MISTAKES = [
+    # a registered name names its key first (issue 23.13: was "unknown strategy 'nope' (strategy.name)")
+    ({"strategy.name": "nope"}, "strategy.name='nope': not a registered strategy; known: banat, banat_wl"),
+    ({"dataset.name": "nope"}, "dataset.name='nope': not a registered dataset; known: addnist, cifar10"),
+    ({"executor.kind": "nope"}, "executor.kind='nope': not a registered executor; known: auto, dask"),
     ({"budget.evaluations": 0}, "budget.evaluations=0: must be an integer >= 1 or null"),
     ({"budget.evaluations": -3}, "budget.evaluations=-3: must be an integer >= 1"),
     ({"budget.evaluations": 2.5}, "budget.evaluations=2.5: must be an integer >= 1"),
@@ -126,8 +130,8 @@ def test_each_mistake_fails_before_the_run_directory_exists(files: Path, changes
     assert not run_dir.exists()
 
 
-def test_the_valid_config_passes_and_returns_its_grammar() -> None:
-    assert check_config(VALID).name == "tiny"
+def test_the_valid_config_passes_and_returns_the_resolved_run_config() -> None:
+    assert check_config(VALID).grammar.name == "tiny"
     # documented meaning of 0 workers: as many as an existing scheduler has (its GPUs are not checked here)
     check_config(with_(**{"n_workers": 0, "executor.kind": "dask", "executor.address": "tcp://nowhere:1",
                           "device": "cuda:7"}))
@@ -252,3 +256,82 @@ def test_every_shipped_grammar_is_a_grammar_option():
             assert compose("search", overrides=[f"grammar={name}"]).grammar.name == name
         assert compose("search").grammar.name == "hnb201"
         assert compose("search", overrides=["grammar=custom", "grammar.name=/x.ebnf"]).grammar.name == "/x.ebnf"
+
+
+def test_help_describes_each_key_from_the_config_dataclasses(tmp_path: Path) -> None:
+    """Issue 23.10: ``--help`` says what each key means (the descriptions come from the docstrings
+    of SearchConf, the group schemas, Protocol and the selected strategy's and executor's configs)."""
+    out = _cli("--help", "strategy=random", "executor=local", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    for start, meaning in (("seed: 0", "the strategy's random numbers"), ("  evaluations: 30", "finished evaluations"),
+                           ("  epochs: null", "passes over the training split"), ("n_workers: 1", "evaluations at a time"),
+                           ("  lr: null", "the peak learning rate"), ("  threads: null", "torch threads per evaluation")):
+        line = next((x for x in lines if x.startswith(start + "  # ")), None)
+        assert line is not None and meaning in line, (start, line)
+    assert "# budget: when the search stops" in lines
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resolved_run_config_is_used_as_is(tmp_path: Path, monkeypatch, caplog) -> None:
+    """Issue 20: ``check_config`` resolves the config once into a RunConfig; ``run_search`` given
+    one does not check or resolve again. Issue 23.4: relaunching a finished run logs no
+    "search overhead 100.0 %" for its empty session, and logs the run's figure (summary.json's)."""
+    import logging
+
+    import algebraic_nas.search.runner as runner
+    from algebraic_nas.search.config.run_config import RunConfig
+    from algebraic_nas.search.overhead import META_KEY, format_fraction, run_overhead
+    from algebraic_nas.search.store import Store
+
+    rc = check_config(VALID)
+    assert isinstance(rc, RunConfig) and rc.strategy.name == "random" and rc.objectives == ("valid_error",)
+    assert rc.task.seed == rc.network_seed == 0 and rc.task.threads == 1 and rc.budget.evaluations == 1
+
+    def checked_again(*args, **kwargs):
+        raise AssertionError("run_search checked the config again")
+
+    monkeypatch.setattr(runner, "check_config", checked_again)
+    run_search(rc, tmp_path / "run")
+    with caplog.at_level(logging.INFO, logger="algebraic_nas.search"):
+        run_search(rc, tmp_path / "run")  # the budget is spent: nothing to evaluate
+    with Store(tmp_path / "run", readonly=True) as store:
+        figure = format_fraction(run_overhead(store.get_meta(META_KEY))["overhead"])
+    assert "search overhead: no evaluation finished in this session" in caplog.text
+    assert "search overhead 100.0 %" not in caplog.text
+    assert f"search overhead of the run (2 sessions): {figure}" in caplog.text
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_command_that_resumes(tmp_path: Path) -> None:
+    """Issue 23.4: SIGINT during a search: no traceback, the finished evaluations kept, exit status
+    130, and the printed command resumes the run."""
+    import shlex
+    import signal
+    import time
+
+    from algebraic_nas.search.store import Store
+
+    run_dir = tmp_path / "run"
+    args = [f"grammar.name={TINY}", "protocol=tiny", "strategy=random", "device=cpu", "progress=log", "report=false",
+            "budget.evaluations=50", f"run_dir={run_dir}"]
+    proc = subprocess.Popen([sys.executable, "-m", "algebraic_nas.search", *args], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not ((run_dir / "search.log").exists()
+                                               and " 1/50 done" in (run_dir / "search.log").read_text()):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    command = err.strip().splitlines()[-1].strip()
+    assert "resume with" in err and command.endswith(f"run_dir={run_dir.resolve()}"), err
+    with Store(run_dir, readonly=True) as store:
+        done = len(store.rows(status=("done",)))
+    assert done >= 1
+    again = subprocess.run(shlex.split(command) + [f"budget.evaluations={done + 1}"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    with Store(run_dir, readonly=True) as store:
+        assert len(store.rows(status=("done", "failed"))) == done + 1

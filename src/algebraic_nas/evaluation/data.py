@@ -258,7 +258,7 @@ def canonical_name(name: str) -> str:
     try:
         return DATASET_REGISTRY.resolve(key)
     except ConfigError:
-        raise ConfigError(f"unknown dataset {name!r} (dataset.name); known: {', '.join(dataset_names())}") from None
+        raise ConfigError(f"dataset.name={name!r}: not a registered dataset; known: {', '.join(dataset_names())}") from None
 
 
 def get_dataset_info(name: str) -> DatasetInfo:

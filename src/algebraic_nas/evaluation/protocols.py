@@ -27,10 +27,87 @@ preset is one call: ``register_protocol("short201", base="nb201", epochs=12)``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 from algebraic_nas.registry import Registry
+
+
+# --- the one rule table: what each field of Protocol accepts ------------------------------------
+# (checked by Protocol itself and, naming the config key, by the search's pre-run check)
+
+Rule = tuple[Callable[[Any], bool], str]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _number(ok: Callable[[float], bool], text: str) -> Rule:
+    return (lambda v: _is_number(v) and ok(v), text)
+
+
+def _integer(low: int) -> Rule:
+    return (lambda v: _is_int(v) and v >= low, f"must be an integer >= {low}")
+
+
+def _optional(rule: Rule, none_means: str) -> Rule:
+    return (lambda v: v is None or rule[0](v), f"{rule[1]} or null ({none_means})")
+
+
+def _choice(*values: Any) -> Rule:
+    return (lambda v: any(v == x and type(v) is type(x) for x in values),
+            "must be one of " + ", ".join(str(x) for x in values))
+
+
+_POSITIVE = _number(lambda v: v > 0, "must be a number > 0")
+_NON_NEGATIVE = _number(lambda v: v >= 0, "must be a number >= 0")
+_FRACTION = _number(lambda v: 0 <= v < 1, "must be a number in [0, 1)")
+PROGRESS_MODES = ("auto", "bar", "log", "none")
+COMPILE_MODES = (False, True, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+#: field -> (accepts(value), what it accepts in words); fields not listed accept any value of their type
+PROTOCOL_RULES: dict[str, Rule] = {
+    "optimizer": _choice("sgd", "adamw"),
+    "lr": _POSITIVE,
+    "momentum": _FRACTION,
+    "nesterov": _choice(True, False),
+    "weight_decay": _NON_NEGATIVE,
+    "schedule": _choice("cosine", "constant"),
+    "schedule_step": _choice("iteration", "epoch"),
+    "min_lr": _NON_NEGATIVE,
+    "batch_size": _integer(1),
+    "epochs": _integer(1),
+    "train_fraction": _number(lambda v: 0 < v <= 1, "must be a number in (0, 1]"),
+    "crop_padding": _integer(0),
+    "grad_clip": _optional(_POSITIVE, "no clipping"),
+    "label_smoothing": _FRACTION,
+    "auxiliary_weight": _optional(_NON_NEGATIVE, "off"),
+    "drop_path": (lambda v: v is None or (_is_number(v) and 0 <= v < 1), "must be in [0, 1) or null (off)"),
+    "eval_batch_size": _integer(1),
+    "cpu_threads": _optional(_integer(1), "one thread"),
+    "max_oom_retries": _integer(0),
+    "min_micro_batch": _integer(1),
+    "divergence_check_every": _integer(1),
+    "progress": _choice(*PROGRESS_MODES),
+    "latency_batch_size": _integer(1),
+    "compile": _choice(*COMPILE_MODES),
+}
+
+
+def protocol_problems(fields: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any, str]]:
+    """``(field, value, what it accepts)`` for every field of ``fields`` (a protocol as a
+    mapping) that breaks :data:`PROTOCOL_RULES`, then ``min_lr`` above ``lr``; ``[]`` when none.
+    ``prefix`` goes before a field named in the text (``"protocol."`` in a search config)."""
+    out = [(k, fields[k], text) for k, (ok, text) in PROTOCOL_RULES.items() if k in fields and not ok(fields[k])]
+    if not out and fields.get("min_lr", 0) > fields.get("lr", math.inf):
+        out.append(("min_lr", fields["min_lr"], f"must be <= {prefix}lr ({fields['lr']})"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -38,11 +115,16 @@ class Protocol:
     """How to train and evaluate one network.
 
     Optimisation: ``optimizer`` is ``"sgd"`` (the papers') or ``"adamw"``; ``lr`` is the peak
-    learning rate; ``schedule`` is ``"cosine"`` (annealed to ``min_lr`` over all epochs) or
-    ``"constant"``; ``schedule_step`` is ``"iteration"`` (the rate changes after every optimiser
-    step) or ``"epoch"`` (once per epoch). ``batch_size`` is the effective batch; the trainer may
-    split it into micro-batches with gradient accumulation after a CUDA out-of-memory error
-    (at most ``max_oom_retries`` halvings, never below ``min_micro_batch``).
+    learning rate; ``momentum``: SGD's momentum (AdamW ignores it); ``nesterov``: Nesterov momentum
+    (SGD); ``weight_decay``: the L2 penalty (decoupled for AdamW); ``schedule`` is ``"cosine"``
+    (annealed to min_lr over all epochs) or ``"constant"``; ``min_lr``: the rate the cosine
+    schedule ends at; ``schedule_step`` is ``"iteration"`` (the rate changes after every
+    optimiser step) or ``"epoch"`` (once per epoch); ``epochs``: passes over the training split;
+    ``grad_clip``: the largest gradient norm (null: no clipping); ``label_smoothing``: the cross
+    entropy's label smoothing. ``batch_size`` is the effective batch; the trainer may split it
+    into micro-batches with gradient accumulation after a CUDA out-of-memory error:
+    ``max_oom_retries``: at most this many halvings; ``min_micro_batch``: never below this many
+    examples.
 
     Data: ``flip`` (horizontal, p = 0.5), ``crop_padding`` (random crop after zero padding, in
     pixels *at 32×32*: scaled with the input resolution and rounded, at least 1 if non-zero,
@@ -54,7 +136,7 @@ class Protocol:
     Execution: ``bf16`` (autocast on CUDA), ``channels_last`` (CUDA memory format), ``compile``
     (``False``, ``True`` or a ``torch.compile`` mode such as ``"reduce-overhead"``),
     ``cpu_threads`` (``torch.set_num_threads`` for the run; ``None`` leaves it),
-    ``eval_batch_size``, ``eval_every_epoch`` (also record the validation error after every
+    ``eval_batch_size`` (examples per forward pass when measuring the validation error), ``eval_every_epoch`` (also record the validation error after every
     epoch), ``divergence_check_every`` (optimiser steps between NaN/inf checks of the loss, which
     synchronise a GPU), ``progress`` (``"auto"``: a tqdm bar on an interactive terminal, log lines
     otherwise; ``"bar"``, ``"log"`` or ``"none"``).
@@ -100,28 +182,8 @@ class Protocol:
     latency_batch_size: int = 1
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.optimizer in ("sgd", "adamw"), "optimizer must be 'sgd' or 'adamw'"),
-            (self.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
-            (self.schedule_step in ("iteration", "epoch"), "schedule_step must be 'iteration' or 'epoch'"),
-            (self.lr > 0, "lr must be > 0"),
-            (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.epochs >= 0, "epochs must be >= 0"),
-            (0 < self.train_fraction <= 1, "train_fraction must be in (0, 1]"),
-            (self.crop_padding >= 0, "crop_padding must be >= 0"),
-            (self.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
-            (self.min_micro_batch >= 1, "min_micro_batch must be >= 1"),
-            (self.divergence_check_every >= 1, "divergence_check_every must be >= 1"),
-            (self.latency_batch_size >= 1, "latency_batch_size must be >= 1"),
-            (self.auxiliary_weight is None or self.auxiliary_weight >= 0, "auxiliary_weight must be >= 0"),
-            (self.drop_path is None or 0 <= self.drop_path < 1, "drop_path must be in [0, 1)"),
-            (self.progress in ("auto", "bar", "log", "none"), "progress must be auto, bar, log or none"),
-            (self.compile in (False, True, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
-             "compile must be a bool or a torch.compile mode"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise ValueError(f"protocol {self.name!r}: {msg}")
+        for key, value, text in protocol_problems(dataclasses.asdict(self)):
+            raise ValueError(f"protocol {self.name!r}: {key} {text} (got {value!r})")
 
     def crop_padding_for(self, resolution: int) -> int:
         """Padding in pixels for an input of ``resolution`` (``crop_padding`` is given at 32×32)."""

@@ -23,15 +23,20 @@ composed once with Hydra's compose API first (:func:`check_overrides`). The run'
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
+from typing import Sequence
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from algebraic_nas.errors import AlgebraicNASError
-from algebraic_nas.search.config.compose import check_overrides, fail
+from algebraic_nas.search.config.compose import check_overrides, checked_config, fail
 from algebraic_nas.search.config.schema import register_configs
+
+EXIT_INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
 register_configs()
 
@@ -41,10 +46,22 @@ def main(cfg: DictConfig) -> None:
     """Hydra entry point: the run directory is Hydra's output directory (``run_dir``)."""
     from algebraic_nas.search.runner import run_search
 
+    run_dir = HydraConfig.get().runtime.output_dir
     try:
-        run_search(cfg, HydraConfig.get().runtime.output_dir)
+        run_search(checked_config(cfg), run_dir)
     except AlgebraicNASError as exc:
         fail(exc)
+    except KeyboardInterrupt:  # the runner has closed the store and the executor (workers, jobs)
+        print(f"\ninterrupted: the finished evaluations are kept in {run_dir}; resume with\n  "
+              f"{resume_command(HydraConfig.get().overrides.task, run_dir)}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def resume_command(overrides: Sequence[str], run_dir: str) -> str:
+    """The command that resumes the run in ``run_dir``: the same overrides with ``run_dir`` set."""
+    kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "run_dir"]
+    return shlex.join([sys.executable, "-m", "algebraic_nas.search", *kept,
+                       f"run_dir={Path(run_dir).resolve()}"])
 
 
 if __name__ == "__main__":

@@ -51,7 +51,10 @@ class SessionTime:
         return {**asdict(self), "overhead": self.overhead}
 
     def line(self) -> str:
-        """One line for the log: ``search overhead 3.1 % (...)``."""
+        """One line for the log: ``search overhead 3.1 % (...)``; a session that finished no
+        evaluation (a finished run relaunched) has no overhead figure of its own."""
+        if not self.evaluations and not self.eval_s:
+            return f"search overhead: no evaluation finished in this session (wall {self.wall_s:.1f} s)"
         steady = "" if self.steady is None else f"; steady state: workers {format_fraction(self.steady)} busy"
         return (
             f"search overhead {format_fraction(self.overhead)}{steady} (wall {self.wall_s:.1f} s x {self.slots} "

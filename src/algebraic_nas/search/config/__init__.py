@@ -4,7 +4,9 @@
   ``strategy`` / ``executor`` groups generated from their registries), :func:`register_configs`;
 * ``compose.py``: Hydra's composition errors as one line naming the key (:func:`check_overrides`)
   and the callback that checks the config before Hydra writes the run directory;
-* ``checks.py``: every value checked before anything starts (:func:`check_config`);
+* ``run_config.py``: :func:`check_config`, which checks a composed config once and returns the
+  one resolved :class:`RunConfig` the run uses;
+* ``checks.py``: the checks of every value, before anything starts;
 * ``objectives.py``: the ``objectives`` and ``constraints`` keys parsed;
 * ``settings.py``: a registered component's settings dataclass built from a mapping;
 * ``plugins.py``: the modules imported first so that their registrations are selectable;
@@ -23,7 +25,8 @@ from typing import Any
 _EXPORTS = {
     "register_configs": "schema", "SearchConf": "schema", "strategy_node": "schema", "executor_node": "schema",
     "check_overrides": "compose", "fail": "compose", "CheckBeforeRun": "compose", "EXIT_USAGE": "compose",
-    "check_config": "checks", "grammar_reference": "checks",
+    "check_config": "run_config", "RunConfig": "run_config", "checked_config": "compose",
+    "grammar_reference": "checks",
     "parse_objectives": "objectives", "parse_constraints": "objectives", "Bound": "objectives",
     "resolve_config": "settings", "load_plugins": "plugins",
     "describe_components": "commands", "cluster_script": "commands",

@@ -1,4 +1,5 @@
-"""Every setting of a search checked before anything starts: :func:`check_config`.
+"""The checks of every setting of a search, before anything starts (put together, in order, by
+:func:`algebraic_nas.search.config.run_config.check_config`).
 
 A mistake is a :class:`~algebraic_nas.errors.ConfigError` whose one-line message names the key,
 the value given and the values accepted (``budget.evaluations=0: must be an integer >= 1 or
@@ -56,67 +57,21 @@ def _int_at_least(key: str, v: Any, low: int, none_means: Optional[str] = None) 
         raise _fail(key, v, f"must be an integer >= {low}{tail}")
 
 
-# --- protocol numbers: (rule, its text) per field of evaluation.Protocol ------------------------
-
-_POSITIVE = (lambda v: _is_number(v) and v > 0, "must be a number > 0")
-_NON_NEGATIVE = (lambda v: _is_number(v) and v >= 0, "must be a number >= 0")
-_FRACTION = (lambda v: _is_number(v) and 0 <= v < 1, "must be a number in [0, 1)")
-
-
-def _int_rule(low: int) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: _is_int(v) and v >= low, f"must be an integer >= {low}")
-
-
-def _optional(rule: tuple[Callable[[Any], bool], str], none_means: str) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v is None or rule[0](v), f"{rule[1]} or null ({none_means})")
-
-
-def _choice(*values: Any) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v in values, "must be one of " + ", ".join(str(x) for x in values))
-
-
-PROTOCOL_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "optimizer": _choice("sgd", "adamw"),
-    "lr": _POSITIVE,
-    "momentum": _FRACTION,
-    "nesterov": _choice(True, False),
-    "weight_decay": _NON_NEGATIVE,
-    "schedule": _choice("cosine", "constant"),
-    "schedule_step": _choice("iteration", "epoch"),
-    "min_lr": _NON_NEGATIVE,
-    "batch_size": _int_rule(1),
-    "epochs": _int_rule(1),
-    "crop_padding": _int_rule(0),
-    "grad_clip": _optional(_POSITIVE, "no clipping"),
-    "label_smoothing": _FRACTION,
-    "eval_batch_size": _int_rule(1),
-    "cpu_threads": _optional(_int_rule(1), "one thread"),
-    "max_oom_retries": _int_rule(0),
-    "min_micro_batch": _int_rule(1),
-    "divergence_check_every": _int_rule(1),
-    "progress": _choice(*PROGRESS_MODES),
-    "latency_batch_size": _int_rule(1),
-    "compile": _choice(False, True, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
-}
-
-
 def check_protocol(protocol: Mapping[str, Any]) -> None:
     """The protocol config (a preset ``name`` and overrides; ``None`` keeps the preset's value):
-    every effective number in range, every choice known."""
-    from algebraic_nas.evaluation.protocols import PROTOCOLS, Protocol, get_protocol
+    every effective value accepted by the evaluation package's one rule table
+    (:data:`~algebraic_nas.evaluation.protocols.PROTOCOL_RULES`)."""
+    from algebraic_nas.evaluation.protocols import PROTOCOLS, Protocol, get_protocol, protocol_problems
 
     p = dict(protocol)
     name = p.pop("name", None)
     given = {k: v for k, v in p.items() if v is not None}
     fields = dataclasses.asdict(PROTOCOLS[name]) if name in PROTOCOLS else dataclasses.asdict(Protocol())
     fields.update(given)
-    for key, (ok, text) in PROTOCOL_RULES.items():
-        if key in fields and not ok(fields[key]):
-            raise _fail(f"protocol.{key}", fields[key], text)
-    if fields["min_lr"] > fields["lr"]:
-        raise _fail("protocol.min_lr", fields["min_lr"], f"must be <= protocol.lr ({fields['lr']})")
+    for key, value, text in protocol_problems(fields, prefix="protocol."):
+        raise _fail(f"protocol.{key}", value, text)
     try:
-        get_protocol({"name": name, **given})  # anything the Protocol itself rejects
+        get_protocol({"name": name, **given})  # anything else the Protocol rejects (an unknown field)
     except ValueError as exc:
         raise ConfigError(f"protocol: {exc}") from None
 
@@ -135,7 +90,7 @@ def check_budget(budget: Mapping[str, Any]) -> None:
         raise ConfigError("budget: set budget.evaluations (an integer >= 1) and/or budget.wall_time_s (seconds > 0)")
 
 
-def _remote(executor: Mapping[str, Any]) -> bool:
+def is_remote(executor: Mapping[str, Any]) -> bool:
     """Whether the executor's workers may run on other machines (an existing scheduler, a batch
     system: its registry entry says so)."""
     from algebraic_nas.search.executors import get_executor
@@ -155,7 +110,7 @@ def check_workers(c: Mapping[str, Any]) -> None:
     ``executor.address`` for ``executor=dask``; ``strategy.batch_size`` >= 1."""
     ex = dict(c.get("executor") or {})
     n = c.get("n_workers", 1)
-    if _remote(ex):
+    if is_remote(ex):
         _int_at_least("n_workers", n, 0)
     elif not _is_int(n) or n < 1:
         raise _fail("n_workers", n, "must be an integer >= 1 (0, as many as the scheduler has, only with executor=dask)")
@@ -238,58 +193,41 @@ def load_checked_grammar(name: Any) -> Grammar:
         raise ConfigError(f"grammar.name={name!r}: cannot be read: {type(exc).__name__}: {exc}") from None
 
 
-def check_names(c: Mapping[str, Any], strategy_given: bool, default_function: bool) -> None:
-    """Registered strategy and executor with only settings their configs have; for the default
-    evaluation function, a registered dataset and protocol."""
+def check_components(c: Mapping[str, Any], strategy_given: bool) -> tuple[Any, Any, Any, Any]:
+    """The registered strategy and executor with their settings resolved once (only fields their
+    configs have): ``(strategy entry, its config, executor entry, its config)``; the strategy's
+    pair is ``(None, None)`` when a strategy object is given."""
     from algebraic_nas.search.executors import get_executor
     from algebraic_nas.search.strategies import get_strategy
 
+    entry = strategy_config = None
     if not strategy_given:
         s = dict(c.get("strategy") or {})
         entry = get_strategy(s.pop("name", ""))
-        s.pop("batch_size", None)
-        resolve_config(entry.config, None, s, where="strategy")
+        s.pop("batch_size", None)  # the driver's, not the strategy's
+        strategy_config = resolve_config(entry.config, entry.default_config(), s, where="strategy")
     ex = dict(c.get("executor") or {})
     executor = get_executor(ex.pop("kind", "auto"))
     settings = resolve_config(executor.config, None, ex, where="executor")
     n_workers = c.get("n_workers", 1)
     if executor.check is not None and _is_int(n_workers):  # the executor's own checks (a batch job's shape);
         executor.check(settings, n_workers)  # a bad n_workers is check_workers' error, naming it
-    if default_function:  # a user function may take any dataset or protocol name
-        from algebraic_nas.evaluation import get_dataset_info, get_protocol
-
-        get_dataset_info(str((c.get("dataset") or {}).get("name")))  # ConfigError naming dataset.name
-        get_protocol(str((c.get("protocol") or {}).get("name")))  # ConfigError naming protocol.name
+    return entry, strategy_config, executor, settings
 
 
-def check_search_objectives(c: Mapping[str, Any], strategy_given: bool = False) -> None:
-    """``check_config``'s check of the ``objectives`` and ``constraints`` keys (with the
-    configured strategy unless a strategy object is given)."""
-    from algebraic_nas.search.config.objectives import check_objectives_config
+def check_evaluation_names(c: Mapping[str, Any]) -> None:
+    """For the default evaluation function, a registered dataset and protocol (a user function
+    may take any names)."""
+    from algebraic_nas.evaluation import get_dataset_info, get_protocol
 
-    entry = None
-    if not strategy_given:
-        from algebraic_nas.search.strategies import get_strategy
-
-        entry = get_strategy(str((c.get("strategy") or {}).get("name", "")))
-    check_objectives_config(c, entry)
+    get_dataset_info(str((c.get("dataset") or {}).get("name")))  # ConfigError naming dataset.name
+    get_protocol(str((c.get("protocol") or {}).get("name")))  # ConfigError naming protocol.name
 
 
-def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> Grammar:
-    """Check the whole search config ``c`` (plain containers, the keys of ``SearchConf``;
-    missing keys take their defaults) before anything starts; a :class:`ConfigError` naming the
-    key for the first mistake. Returns the loaded grammar (so the caller need not load it again)."""
-    from algebraic_nas.search.config.plugins import load_plugins
+def check_scalars(c: Mapping[str, Any]) -> None:
+    """``progress``, ``seed``, ``eval_seed``, ``propose_ahead`` and ``checkpoints``."""
+    from algebraic_nas.search.checkpoints import check_policy
 
-    load_plugins()  # plugin datasets, protocols, strategies and executors are known names
-    function = c.get("evaluation_function") or DEFAULT_FUNCTION
-    default_function = function == DEFAULT_FUNCTION
-    check_names(c, strategy_given, default_function)
-    check_search_objectives(c, strategy_given)  # objectives and constraints keys
-    check_budget(c.get("budget") or {})
-    check_workers(c)
-    executor = c.get("executor") or {}
-    check_device(c.get("device", "auto"), remote=_remote(executor))
     progress = c.get("progress", "auto")
     if progress not in PROGRESS_MODES:
         raise _fail("progress", progress, "must be one of " + ", ".join(PROGRESS_MODES))
@@ -299,27 +237,31 @@ def check_config(c: Mapping[str, Any], strategy_given: bool = False) -> Grammar:
         raise _fail("propose_ahead", c.get("propose_ahead"), "must be true, false or null (the strategy's choice)")
     if c.get("eval_seed") is not None and not _is_int(c["eval_seed"]):
         raise _fail("eval_seed", c["eval_seed"], "must be an integer or null (the seed)")
-    check_evaluation_function(function)
-    from algebraic_nas.search.checkpoints import check_policy
-
     check_policy(c.get("checkpoints", "best"))
-    dataset = c.get("dataset") or {}
-    if default_function:
-        check_protocol(c.get("protocol") or {})
-        from algebraic_nas.evaluation.data import check_dataset_files
 
-        try:  # once, here: not by failing every evaluation
-            check_dataset_files(str(dataset.get("name")), dataset.get("data_root"))
-        except AlgebraicNASError as exc:
-            raise ConfigError(f"dataset.name={dataset.get('name')!r}: {exc}") from None
-    grammar = load_checked_grammar((c.get("grammar") or {}).get("name"))
+
+def check_dataset(dataset: Mapping[str, Any]) -> None:
+    """The dataset's files are where the loader will look (once, here: not by failing every
+    evaluation)."""
+    from algebraic_nas.evaluation.data import check_dataset_files
+
+    try:
+        check_dataset_files(str(dataset.get("name")), dataset.get("data_root"))
+    except AlgebraicNASError as exc:
+        raise ConfigError(f"dataset.name={dataset.get('name')!r}: {exc}") from None
+
+
+def check_space(name: Any, dataset: str, network_seed: int, default_function: bool) -> Grammar:
+    """The grammar of ``grammar.name`` loaded, and (for the default evaluation function) a
+    sampled term of it built for ``dataset`` with ``network_seed``: a space with no
+    implementation fails here, not in every evaluation. Returns the grammar."""
+    grammar = load_checked_grammar(name)
     if default_function:
         from algebraic_nas.evaluation.evaluate import check_buildable
 
-        seed = c.get("eval_seed") if c.get("eval_seed") is not None else c.get("seed", 0)
         try:
-            check_buildable(grammar, str(dataset.get("name")), seed=seed)
+            check_buildable(grammar, dataset, seed=network_seed)
         except AlgebraicNASError as exc:
-            raise ConfigError(f"grammar.name={(c.get('grammar') or {}).get('name')!r}: grammar {grammar.name!r} "
-                              f"cannot be built for dataset {dataset.get('name')!r}: {exc}") from None
+            raise ConfigError(f"grammar.name={name!r}: grammar {grammar.name!r} cannot be built for dataset "
+                              f"{dataset!r}: {exc}") from None
     return grammar

@@ -5,6 +5,7 @@ before Hydra writes anything into the run directory (:class:`CheckBeforeRun`).""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 import typing
@@ -25,14 +26,32 @@ def fail(exc: AlgebraicNASError) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
+# the RunConfig CheckBeforeRun resolved, with the plain config it came from: the run uses it
+_checked: Optional[tuple[dict, Any]] = None
+
+
+def checked_config(cfg: Any) -> Any:
+    """The :class:`~algebraic_nas.search.config.run_config.RunConfig` of the composed config
+    ``cfg``: the one :class:`CheckBeforeRun` resolved for it (not checked again), else checked now."""
+    from algebraic_nas.search.config.run_config import check_config, plain
+
+    c = plain(cfg)
+    if _checked is not None and _checked[0] == c:
+        return _checked[1]
+    return check_config(c)
+
+
 class CheckBeforeRun(Callback):
     """Hydra callback (``hydra.callbacks`` in ``search.yaml``): before Hydra creates the run
-    directory and writes ``.hydra/`` and the log into it, check the configuration and that no
-    other driver holds the directory; a mistake exits with :func:`fail`."""
+    directory and writes ``.hydra/`` and the log into it, check and resolve the configuration
+    (kept for the run: :func:`checked_config`) and that no other driver holds the directory; a
+    mistake exits with :func:`fail`."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from algebraic_nas.search.config.run_config import check_config
         from algebraic_nas.search.lock import RunDirectoryBusy, busy_message, lock_holder
-        from algebraic_nas.search.config.checks import check_config
+
+        global _checked
 
         try:
             c = OmegaConf.to_container(OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]),
@@ -43,7 +62,7 @@ class CheckBeforeRun(Callback):
         except Exception:  # noqa: BLE001 - unresolvable here (e.g. ${hydra:...}): run_search checks it
             return
         try:
-            check_config(c)
+            _checked = (c, check_config(c))
             holder = lock_holder(run_dir)
             if holder is not None:
                 raise RunDirectoryBusy(busy_message(run_dir, holder))
@@ -104,6 +123,23 @@ def _composition_error(exc: Exception, overrides: list[str]) -> ConfigError:
     return ConfigError(f"{' '.join(overrides) or 'the configuration'}: {first}")
 
 
+def hydra_arguments() -> argparse.ArgumentParser:
+    """The command-line flags ``@hydra.main`` accepts (Hydra 1.3), to tell its overrides from
+    its flags; Hydra itself parses them again (its own parser is not public API)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("overrides", nargs="*")
+    for flags in (("--help", "-h"), ("--hydra-help",), ("--version",), ("--resolve",), ("--run", "-r"),
+                  ("--multirun", "-m"), ("--shell-completion", "-sc")):
+        p.add_argument(*flags, action="store_true")
+    for flags in (("--package", "-p"), ("--config-path", "-cp"), ("--config-name", "-cn"), ("--config-dir", "-cd"),
+                  ("--experimental-rerun",)):
+        p.add_argument(*flags)
+    p.add_argument("--cfg", "-c", choices=["job", "hydra", "all"])
+    p.add_argument("--info", "-i", nargs="?", const="all",
+                   choices=["all", "config", "defaults", "defaults-tree", "plugins", "searchpath"])
+    return p
+
+
 def check_overrides(argv: list[str]) -> None:
     """Compose the config from the command line's overrides with Hydra's compose API, before
     ``@hydra.main`` runs: Hydra's own composition errors (an unknown key, a value of the wrong
@@ -111,12 +147,11 @@ def check_overrides(argv: list[str]) -> None:
     ``--help`` and the flags that change the config source are left to Hydra; with ``-m`` each
     swept value is composed once; ``hydra.*`` overrides are composed like any other."""
     from hydra import compose, initialize_config_module
-    from hydra._internal.utils import get_args_parser
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        args, _ = get_args_parser().parse_known_args(argv)
+        args, _ = hydra_arguments().parse_known_args(argv)
     except SystemExit:  # argparse's own usage error: Hydra prints it
         return
     if (args.help or args.hydra_help or args.config_path or args.config_dir or args.config_name or args.experimental_rerun):

@@ -92,6 +92,8 @@ def parse_constraints(value: Any, key: str = "constraints") -> tuple[Bound, ...]
     bound that is not a number."""
     if value is None or value == [] or value == {}:
         return ()
+    if isinstance(value, (list, tuple)) and all(isinstance(b, Bound) for b in value):
+        return tuple(value)  # already parsed (a RunConfig's)
     if isinstance(value, Mapping):
         items = [(f"{key}.{name}", name, raw) for name, raw in value.items()]
     else:
@@ -113,16 +115,16 @@ def parse_constraints(value: Any, key: str = "constraints") -> tuple[Bound, ...]
     return tuple(bounds)
 
 
-def check_objectives_config(c: Mapping[str, Any], strategy_entry: Any = None) -> None:
-    """The ``objectives`` and ``constraints`` keys of a search config (see the module
-    docstring); with more than one objective or any constraint, the strategy must be a
-    multi-objective one (class attribute ``multi_objective = True``: the ``mo_*`` strategies)."""
+def check_objectives_config(c: Mapping[str, Any], strategy_entry: Any = None) -> tuple[tuple[str, ...], tuple[Bound, ...]]:
+    """The ``objectives`` and ``constraints`` keys of a search config parsed (see the module
+    docstring): ``(objectives, bounds)``. With more than one objective or any bound, the
+    strategy (when its registry entry is given) must take them (class attribute
+    ``multi_objective = True``: random, evolution, BANAT and their ``mo_*`` names)."""
     objectives = parse_objectives(c.get("objectives"))
     bounds = parse_constraints(c.get("constraints"))
-    if strategy_entry is None:
-        return
-    if (len(objectives) > 1 or bounds or objectives != DEFAULT_OBJECTIVES) and not getattr(
+    if strategy_entry is not None and (objectives != DEFAULT_OBJECTIVES or bounds) and not getattr(
             strategy_entry.cls, "multi_objective", False):
         what = f"objectives={list(objectives)}" if objectives != DEFAULT_OBJECTIVES else "constraints"
         raise ConfigError(f"strategy.name={strategy_entry.name!r}: minimises the validation error only; {what} "
-                          "needs a multi-objective strategy (mo_random, mo_evolution, mo_banat)")
+                          "needs random, evolution or banat (or mo_random, mo_evolution, mo_banat)")
+    return objectives, bounds

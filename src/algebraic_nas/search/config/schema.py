@@ -73,7 +73,10 @@ ProtocolConf = _protocol_schema()
 
 @dataclass
 class BudgetConf:
-    """Stop after ``evaluations`` finished evaluations and/or ``wall_time_s`` seconds."""
+    """When the search stops (all sessions of a run together; at least one set): ``evaluations``:
+    after this many finished evaluations (null: no limit); ``wall_time_s``: after this many
+    seconds of search time (null: no limit; running evaluations are abandoned and run again by a
+    resumed run)."""
 
     evaluations: Optional[int] = 30
     wall_time_s: Optional[float] = None
@@ -81,8 +84,24 @@ class BudgetConf:
 
 @dataclass
 class SearchConf:
-    """The whole search. ``run_dir``: the output directory (``null``: Hydra's, which is
-    ``outputs/DATE/TIME``); running the same command with the same ``run_dir`` resumes."""
+    """The whole search; each group has its own keys. ``grammar``: the search space;
+    ``dataset``: the task networks are trained on; ``protocol``: how each network is trained;
+    ``strategy``: the search method and its settings; ``executor``: where evaluations run;
+    ``budget``: when the search stops; ``run_dir``: the output directory (null: Hydra's,
+    outputs/DATE/TIME; the same command with the same run_dir resumes the run); ``seed``: the
+    strategy's random numbers (and the networks', unless eval_seed is set); ``eval_seed``: the
+    training seed of every evaluation (null: seed); ``n_workers``: evaluations at a time (0: as
+    many as an existing Dask scheduler has workers); ``device``: auto, cpu, cuda or cuda:N;
+    ``evaluation_function``: the import path of the function that evaluates a term
+    (package.module:function); ``progress``: the live display (auto, bar, log, none);
+    ``report``: write RUN_DIR/report at the end; ``report_html_every``: rewrite
+    RUN_DIR/report/report.html every N evaluations while the search runs (0: off); ``logger``:
+    none, or tensorboard (scalars per evaluation in RUN_DIR/tensorboard); ``objectives``: the minimised objectives
+    (registered names, e.g. [valid_error, params]); ``constraints``: upper bounds
+    ({params: 1e6} or ['params<=1e6']), checked before training for params and flops;
+    ``checkpoints``: which training checkpoints the run keeps (best, all, none);
+    ``propose_ahead``: compute proposals while the workers train (null: the strategy's choice,
+    false: synchronous)."""
 
     grammar: GrammarConf = field(default_factory=GrammarConf)
     dataset: DatasetConf = field(default_factory=DatasetConf)
@@ -92,7 +111,7 @@ class SearchConf:
     budget: BudgetConf = field(default_factory=BudgetConf)
     run_dir: Optional[str] = None
     seed: int = 0
-    eval_seed: Optional[int] = None  # training seed of every evaluation (null: seed)
+    eval_seed: Optional[int] = None
     n_workers: int = 1
     device: str = "auto"
     evaluation_function: str = DEFAULT_FUNCTION
@@ -100,12 +119,10 @@ class SearchConf:
     report: bool = True
     report_html_every: int = 10  # rewrite RUN_DIR/report/report.html every N evaluations while it runs (0: off)
     logger: str = "none"  # none | tensorboard: scalars per evaluation and the incumbent in RUN_DIR/tensorboard
-    # minimised objectives (registered names; more than one needs a mo_* strategy) and upper bounds
-    # ({params: 1e6} or ["params<=1e6"]; params/flops are checked before training): search/config/objectives.py
+    # parsed and checked by search/config/objectives.py
     objectives: List[str] = field(default_factory=lambda: ["valid_error"])
     constraints: Any = None
-    checkpoints: str = "best"  # best | all | none: which training checkpoints the run keeps (search/checkpoints.py)
-    # compute proposals while the workers train: null = the strategy's choice (BANAT yes), false = synchronous
+    checkpoints: str = "best"  # search/checkpoints.py
     propose_ahead: Optional[bool] = None
 
 
@@ -149,12 +166,14 @@ def register_configs() -> None:
     ``ALGEBRAIC_NAS_PLUGINS`` are imported first), and the ``an.or`` resolver that picks
     Hydra's output directory."""
     from algebraic_nas.evaluation import dataset_names, protocol_names
-    from algebraic_nas.search.executors import executor_entries
+    from algebraic_nas.search.config.help import config_help
     from algebraic_nas.search.config.plugins import load_plugins
+    from algebraic_nas.search.executors import executor_entries
     from algebraic_nas.search.strategies import strategy_entries
 
     load_plugins()
     OmegaConf.register_new_resolver("an.or", _first_set, replace=True)
+    OmegaConf.register_new_resolver("an.config_help", config_help, replace=True)  # --help (config/help.py)
     cs = ConfigStore.instance()
     cs.store(name="search_schema", node=SearchConf)
     # no schema groups (--help would list them as choices): SearchConf types every group's node
