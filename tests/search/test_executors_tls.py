@@ -207,7 +207,7 @@ def test_a_batch_cluster_listens_on_tls_only_and_its_http_server_on_loopback(tmp
         made.close()
 
 
-def test_a_new_run_directory_is_private_and_a_shared_one_keeps_its_mode(tmp_path):
+def test_a_new_run_directory_is_private_and_a_shared_one_keeps_its_mode(tmp_path, caplog):
     new = tmp_path / "a" / "run"
     ex = private_run_dir(new, {"kind": "slurm", "tls_directory": None})
     assert mode(new) == 0o700 and ex["tls_directory"] == str(new.resolve())
@@ -223,6 +223,19 @@ def test_a_new_run_directory_is_private_and_a_shared_one_keeps_its_mode(tmp_path
     private_run_dir(shared, {"kind": "pbs", "tls_directory": "/elsewhere"})
     assert mode(shared) == 0o750
     assert private_run_dir(shared, {"kind": "pbs", "tls_directory": "/elsewhere"})["tls_directory"] == "/elsewhere"
+    hydra = tmp_path / "with_log"
+    (hydra / ".hydra").mkdir(parents=True)
+    (hydra / "search.log").write_text("")
+    hydra.chmod(0o755)
+    private_run_dir(hydra, {"kind": "local"})
+    assert mode(hydra) == 0o700  # what Hydra wrote a moment before the search
+    mine = tmp_path / "home"  # run_dir=. in a directory the user already uses: never narrowed
+    mine.mkdir()
+    (mine / "notes.txt").write_text("")
+    mine.chmod(0o755)
+    with caplog.at_level(logging.WARNING):
+        private_run_dir(mine, {"kind": "local"})
+    assert mode(mine) == 0o755 and "stays readable by other users" in caplog.text
 
 
 def test_executor_dask_connects_to_an_existing_tls_scheduler_with_the_users_certificate(tmp_path):
