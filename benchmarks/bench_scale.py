@@ -46,9 +46,12 @@ import benchmarks
 
 _ENV_EVAL_S = "ALGEBRAIC_NAS_SCALE_EVAL_S"
 _SIGMA = 0.3
-STRATEGIES = ("random", "evolution", "banat", "bohb", "mo_banat")
-# per strategy: config overrides for a search on hnb201 (mo_banat: error and parameters)
-_EXTRA = {"mo_banat": ["objectives=[valid_error,params]"]}
+STRATEGIES = ("random", "evolution", "banat", "banat_refit", "bohb", "mo_banat")
+# benchmark names that are a strategy with settings: (strategy, config overrides); banat_refit is
+# BANAT's path before issue 21 (every batch member refits the GP), mo_banat models the error and
+# counts parameters
+_VARIANTS = {"banat_refit": ("banat", ["strategy.batch=refit"]),
+             "mo_banat": ("mo_banat", ["objectives=[valid_error,params]"])}
 
 
 def simulated_gpu_run(term: str, grammar: Any = None, dataset: Any = None, protocol: Any = None, seed: int = 0,
@@ -113,6 +116,7 @@ def _cluster(workers: int, processes: bool) -> Any:
 
 def _search(strategy: str, workers: int, eval_s: float, evaluations: int, address: str) -> dict:
     """One search on the cluster at ``address``; returns its measured figures."""
+    name, extra = _VARIANTS.get(strategy, (strategy, []))
     from hydra import compose, initialize_config_module
 
     from algebraic_nas.search.config import register_configs
@@ -120,10 +124,10 @@ def _search(strategy: str, workers: int, eval_s: float, evaluations: int, addres
     from algebraic_nas.search.store import Store
 
     overrides = [
-        "grammar.name=hnb201", "dataset=digits", "protocol=quick", f"strategy={strategy}", "executor=dask",
+        "grammar.name=hnb201", "dataset=digits", "protocol=quick", f"strategy={name}", "executor=dask",
         f"executor.address={address}", f"n_workers={workers}", f"budget.evaluations={evaluations}",
         "budget.wall_time_s=null", "report=false", "progress=none", "checkpoints=none",
-        "evaluation_function=benchmarks.bench_scale:simulated_gpu_run", *_EXTRA.get(strategy, []),
+        "evaluation_function=benchmarks.bench_scale:simulated_gpu_run", *extra,
     ]
     register_configs()
     with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
@@ -148,14 +152,15 @@ def _search(strategy: str, workers: int, eval_s: float, evaluations: int, addres
     return {**phases, "evaluations": len(intervals), "proposals": len(rows), "strategy_cpu_s": strategy_cpu,
             "proposals_per_s": len(rows) / strategy_cpu if strategy_cpu > 0 else None,
             "driver_cpu_ms_per_eval": 1000.0 * max(0.0, cpu - strategy_cpu) / n,
-            "search_overhead": result.time.overhead if result.time else None}
+            "search_overhead": result.time.overhead if result.time else None,
+            "line": result.time.line() if result.time else None}
 
 
 def run(quick: bool) -> Iterable[dict]:
     opts = _options(quick)
     for workers, eval_s in opts["configs"]:
         e = eval_s * opts["time_scale"]
-        evaluations = opts["evaluations"] or (3 * workers if quick else max(6 * workers, 96))
+        evaluations = opts["evaluations"] or (3 * workers if quick else max(4 * workers, 64))
         processes = opts["processes"] if opts["processes"] is not None else workers <= 16
         os.environ[_ENV_EVAL_S] = str(e)  # read by the workers (inherited by worker processes)
         base: Optional[dict] = None
@@ -169,4 +174,4 @@ def run(quick: bool) -> Iterable[dict]:
                     workers=workers, eval_median_s=e, demand_proposals_per_s=workers / e,
                     processes=processes, threads=threading.active_count(), **{k: v for k, v in got.items() if k != "steady"},
                     random_steady=base["steady"] if base else None,
-                    target=0.9 if strategy == "banat" else None)
+                    target=0.9 if strategy == "banat" else None, search_overhead_line=got["line"])

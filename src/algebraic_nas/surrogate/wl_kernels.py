@@ -76,7 +76,12 @@ class WLSource(Source):
         """The features of query rows ``rows`` (in that order), gathered from the blocks."""
         if len(self._blocks) == 1:
             return self._blocks[0].rows(rows)
+        total = self._starts[-1] + self._blocks[-1].n_graphs
+        if len(rows) == total and np.array_equal(rows, np.arange(total)):
+            return self.query_feats  # type: ignore[return-value]  # every row: concatenated once, kept
         block = np.searchsorted(np.asarray(self._starts), rows, side="right") - 1
+        if len(rows) and block.min() == block.max():  # within one block (a pool's newest)
+            return self._blocks[block[0]].rows(rows - self._starts[block[0]])
         order = np.argsort(block, kind="stable")
         parts = [self._blocks[b].rows(rows[order][block[order] == b] - self._starts[b]) for b in np.unique(block)]
         inverse = np.empty_like(order)
