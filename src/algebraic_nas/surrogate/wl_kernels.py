@@ -156,8 +156,10 @@ class WLSource(Source):
         for i in range(h + 1):
             for x, y in ((a.counts[i], b.counts[i]), (a.unseen[i], b.unseen[i]) if a.unseen and b.unseen else (None, None)):
                 if x is not None and x.shape[1] and y.shape[1]:
-                    w = min(x.shape[1], y.shape[1])  # columns past the narrower block are zero there
-                    raw += (x[:, :w] @ y[:, :w].T).toarray()
+                    w = max(x.shape[1], y.shape[1])  # columns past the narrower block are zero there
+                    x, y = _pad(x, w), _pad(y, w)
+                    # the larger side stays CSR; only the smaller one is transposed and converted
+                    raw += (x @ y.T).toarray() if len(r1) >= len(r2) else (y @ x.T).T.toarray()
         return raw / np.outer(np.sqrt(self._query_self[h, r1]), np.sqrt(self._query_self[h, r2]))
 
     def train_gram(self, h: int, dtype: torch.dtype, device) -> torch.Tensor:
