@@ -373,12 +373,19 @@ class Store:
         counts = {s: 0 for s in STATUSES}
         for r in self._db.execute("SELECT status, COUNT(*) AS n FROM evaluations GROUP BY status"):
             counts[r["status"]] = int(r["n"])
+        # the incumbent function over each fidelity's best (a few rows, not every row: this runs
+        # after every event), then the first to finish with that fidelity and error
         fid = "fidelity" if "fidelity" in self._columns else "'{}'"
-        done = self._db.execute(
-            f"SELECT id, valid_error, {fid} AS fidelity FROM evaluations WHERE status = 'done' "
-            "ORDER BY finished_at IS NULL, finished_at, id").fetchall()
-        best = incumbent(done, value=lambda r, k: r["valid_error"], fidelity=lambda r: json.loads(r["fidelity"]))
-        return StoreSummary(counts=counts, best=self.get(int(best["id"])) if best is not None else None)
+        per_fidelity = self._db.execute(
+            f"SELECT {fid} AS fidelity, MIN(valid_error) AS valid_error FROM evaluations "
+            f"WHERE status = 'done' AND valid_error IS NOT NULL GROUP BY {fid}").fetchall()
+        top = incumbent(per_fidelity, value=lambda r, k: r["valid_error"], fidelity=lambda r: json.loads(r["fidelity"]))
+        best = None
+        if top is not None:
+            best = self._db.execute(
+                f"SELECT * FROM evaluations WHERE status = 'done' AND {fid} = ? AND valid_error = ? "
+                "ORDER BY finished_at IS NULL, finished_at, id LIMIT 1", (top["fidelity"], top["valid_error"])).fetchone()
+        return StoreSummary(counts=counts, best=self._row(best) if best is not None else None)
 
     def top_fidelity(self) -> str:
         """The highest fidelity (its JSON text) among ``done`` rows: ``'{}'`` (full) when any
