@@ -70,3 +70,11 @@ def test_primitives_command_lists_every_builtin_with_a_description():
         assert name in text
     lines = [ln for ln in text.splitlines() if ln.startswith("  conv3x3 ")]
     assert len(lines) == 1 and "Conv2d" in lines[0]
+
+
+def test_the_torch_free_name_lists_equal_what_the_builtin_modules_register():
+    code = ("from algebraic_nas.assembly import registry as r, terminals as t; r._load_builtin_primitives(); "
+            "assert tuple(r.PRIMITIVE_REGISTRY.names()) == t.BUILTIN_PRIMITIVES, r.PRIMITIVE_REGISTRY.names(); "
+            "assert tuple(r.MERGE_REGISTRY.names()) == t.BUILTIN_MERGES, r.MERGE_REGISTRY.names()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr

@@ -31,10 +31,29 @@ _HOW = {
 }
 
 
-def _known_leaves() -> set[str]:
+# The built-in primitives and merges by name, so that the grammar commands (info, sample) check
+# terminals without importing torch (the built-in modules register on import, and import torch).
+# tests/assembly/test_terminals.py checks these lists against what the modules register.
+BUILTIN_PRIMITIVES = (
+    "Block", "Conv", "DConv", "MBConv", "adl_down", "adl_up", "avg_pool", "avg_pool_3x3", "batch", "conv",
+    "conv1x1", "conv1x1_bn_relu", "conv3x3", "conv_7x1_1x7", "darts_factorized_reduce", "darts_preprocess",
+    "dconv3x3", "dconv3x3_bn_relu", "dil_conv_3x3", "dil_conv_5x5", "down", "fc", "hardswish", "id", "instance",
+    "layer", "max_pool", "max_pool_3x3", "mish", "nago_transition", "nor_conv_1x1", "nor_conv_3x3", "relu",
+    "sep_conv3x3", "sep_conv_3x3", "sep_conv_5x5", "skip_connect",
+)
+BUILTIN_MERGES = ("attention", "cat", "concat", "mean", "sum", "wsum")
+
+
+def _primitive_names(load: bool) -> set[str]:
+    """The registered primitives; without ``load``, the built-ins by name plus those registered so far."""
+    if load:
+        registry._load_builtin_primitives()
+    return set(BUILTIN_PRIMITIVES) | set(registry.PRIMITIVE_REGISTRY.names())
+
+
+def _known_leaves(primitives: set[str]) -> set[str]:
     """Every name a nullary terminal may have: primitives, zero names and merges."""
-    registry._load_builtin_primitives()
-    return set(registry.primitive_names()) | set(registry.ZERO_OPS) | set(registry._MERGES)
+    return primitives | set(registry.ZERO_OPS) | set(BUILTIN_MERGES) | set(registry.MERGE_REGISTRY.names())
 
 
 def _walk(expr: Expr) -> Iterator[Expr]:
@@ -50,7 +69,7 @@ def _similar(name: str, candidates: list[str]) -> str:
     return f"; registered under a similar name: {', '.join(close)}" if close else ""
 
 
-def _topology_problem(e: Expr) -> Optional[str]:
+def _topology_problem(e: Expr, primitives: set[str]) -> Optional[str]:
     """Why the terminal with arguments ``e`` has no implementation, or ``None`` if it has one."""
     spec = get_topology(e.name)
     arity = len(e.args)
@@ -62,7 +81,7 @@ def _topology_problem(e: Expr) -> Optional[str]:
         accepted = [k for k in range(1, 17) if spec.template(k) is not None]
         takes = ", ".join(map(str, accepted[:6])) + ("..." if len(accepted) > 6 else "") or "no"
         return f"topology {e.name} does not take {arity} arguments (it takes {takes})"
-    names = list_topologies() + [f"Linear{arity}"] + registry.primitive_names()
+    names = list_topologies() + [f"Linear{arity}"] + sorted(primitives)
     return (f"unknown terminal {e.name}({', '.join('...' for _ in e.args)}): no topology or primitive of that name"
             + _similar(e.name, names) + "; " + _HOW["topology"].format(name=e.name))
 
@@ -79,7 +98,7 @@ def _group_positions(e: Expr) -> frozenset:
     return frozenset(edge.arg[0] for edge in template.edges if isinstance(edge.arg, tuple))
 
 
-def _contexts(grammar) -> tuple[set[str], set[str]]:
+def _contexts(grammar, primitives: set[str]) -> tuple[set[str], set[str]]:
     """Nonterminals used as a primitive's arguments (their terminals are values, not modules) and
     nonterminals at a group position of a topology (their top terminal's name is free)."""
     value_nts: set[str] = set()
@@ -89,7 +108,7 @@ def _contexts(grammar) -> tuple[set[str], set[str]]:
             for e in _walk(alt.expr):
                 if e.kind != "op":
                     continue
-                if get_topology(e.name) is None and registry.get_primitive(e.name) is not None:
+                if get_topology(e.name) is None and e.name in primitives:
                     value_nts.update(a.name for a in e.args if a.kind == "nt")
                 for i in _group_positions(e):
                     if i < len(e.args) and e.args[i].kind == "nt":
@@ -97,23 +116,26 @@ def _contexts(grammar) -> tuple[set[str], set[str]]:
     return value_nts, group_nts
 
 
-def _problem(e: Expr, leaves: set[str], free_name: bool) -> Optional[str]:
+def _problem(e: Expr, leaves: set[str], primitives: set[str], free_name: bool) -> Optional[str]:
     if e.kind == "t" and e.name not in leaves:
         return f"unknown primitive {e.name}" + _similar(e.name, sorted(leaves)) + "; " + _HOW["primitive"].format(name=e.name)
     if e.kind == "op" and not free_name:
-        return _topology_problem(e)
+        return _topology_problem(e, primitives)
     return None
 
 
-def terminal_problems(grammar) -> list[str]:
-    """Messages ``file:line:col: ...`` for each terminal of ``grammar`` without an implementation."""
-    return [str(loc.error(why)) for loc, why in _problems(grammar)]
+def terminal_problems(grammar, load_builtins: bool = True) -> list[str]:
+    """Messages ``file:line:col: ...`` for each terminal of ``grammar`` without an implementation.
+
+    ``load_builtins=False`` checks against the built-in names without importing torch."""
+    return [str(loc.error(why)) for loc, why in _problems(grammar, load_builtins)]
 
 
-def _problems(grammar) -> list[tuple[Loc, str]]:
+def _problems(grammar, load_builtins: bool = True) -> list[tuple[Loc, str]]:
     """``(location, reason)`` of each terminal of ``grammar`` without an implementation."""
-    leaves = _known_leaves()
-    value_nts, group_nts = _contexts(grammar)
+    primitives = _primitive_names(load_builtins)
+    leaves = _known_leaves(primitives)
+    value_nts, group_nts = _contexts(grammar, primitives)
     problems: list[tuple[Loc, str]] = []
     seen: set[tuple] = set()
     for nt, alternatives in grammar.rules.items():
@@ -123,11 +145,11 @@ def _problems(grammar) -> list[tuple[Loc, str]]:
             stack = [(alt.expr, nt in group_nts)]
             while stack:
                 e, free_name = stack.pop()
-                if e.kind == "op" and registry.get_primitive(e.name) is not None and get_topology(e.name) is None:
+                if e.kind == "op" and e.name in primitives and get_topology(e.name) is None:
                     continue  # a primitive with arguments: its arguments are values
                 groups = _group_positions(e)
                 stack.extend((a, i in groups) for i, a in enumerate(e.args))
-                why = _problem(e, leaves, free_name)
+                why = _problem(e, leaves, primitives, free_name)
                 key = (e.name, len(e.args), e.loc.line, e.loc.column)
                 if why is not None and key not in seen:
                     seen.add(key)
@@ -178,5 +200,5 @@ def describe_terminals() -> str:
             arities = f"{accepted[0]} arguments" if len(accepted) == 1 else f"{len(accepted)} arities"
         lines.append(f"  {name:<22} {arities}")
     lines.append("merges (how a generator's node combines its inputs)")
-    lines.append("  " + ", ".join(sorted(registry._MERGES)))
+    lines.append("  " + ", ".join(sorted(registry.MERGE_REGISTRY)))
     return "\n".join(lines)

@@ -11,27 +11,28 @@ From Python::
     run_search({"grammar": {"name": "hnb201"}, ...}, "runs/a")
 """
 
-from algebraic_nas.search.driver import Budget, Driver, SearchResult
-from algebraic_nas.search.executors import (
-    DaskExecutor,
-    Executor,
-    InProcessExecutor,
-    list_executors,
-    make_executor,
-    register_executor,
-)
-from algebraic_nas.search.proposal import OBJECTIVES, Proposal, Result
-from algebraic_nas.search.store import Row, Store
-from algebraic_nas.search.strategies import (
-    BANAT,
-    RandomSearch,
-    RegularizedEvolution,
-    Strategy,
-    list_strategies,
-    make_strategy,
-    register_strategy,
-)
-from algebraic_nas.search.worker import EvaluationTask, run_task
+import importlib
+from typing import Any
+
+# Imported on first use, so that a light module of the package (config.plugins, config.settings)
+# imports without the driver, the executors (Dask) and the strategies (torch): the grammar
+# commands of the CLI load plugins and stay torch-free.
+_EXPORTS = {
+    "Budget": "driver", "Driver": "driver", "SearchResult": "driver",
+    "DaskExecutor": "executors", "Executor": "executors", "InProcessExecutor": "executors",
+    "list_executors": "executors", "make_executor": "executors", "register_executor": "executors",
+    "OBJECTIVES": "proposal", "Proposal": "proposal", "Result": "proposal",
+    "Row": "store", "Store": "store",
+    "BANAT": "strategies", "RandomSearch": "strategies", "RegularizedEvolution": "strategies", "Strategy": "strategies",
+    "list_strategies": "strategies", "make_strategy": "strategies", "register_strategy": "strategies",
+    "EvaluationTask": "worker", "run_task": "worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run_search(*args, **kwargs):
