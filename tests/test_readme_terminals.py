@@ -26,7 +26,7 @@ def _listed() -> set[str]:
 
 def test_the_readme_lists_every_registered_terminal_and_nothing_else():
     registered = {
-        *registry.primitive_names(), *registry.ZERO_OPS, *list_topologies(), *registry._MERGES,
+        *registry.primitive_names(), *registry.ZERO_OPS, *list_topologies(), *registry.MERGE_REGISTRY,
     }
     listed = _listed()
     assert registered - listed == set(), f"registered but not in the README: {sorted(registered - listed)}"

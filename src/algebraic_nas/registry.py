@@ -1,9 +1,11 @@
-"""A named registry (timm's is the model), shared by every kind of extension above the grammar:
-datasets, protocols and objectives (evaluation), strategies and executors (search).
+"""A named registry (timm's is the model), the one class behind every kind of extension:
+topologies and zero/identity terminals (grammar), primitives, merges and network builders
+(assembly), datasets, protocols and objectives (evaluation), strategies and executors (search).
 
-Registering a name twice warns and the later registration wins; :meth:`Registry.names` lists
-what it holds; an unknown name is a :class:`~algebraic_nas.errors.ConfigError` naming the
-config key and the known names. Torch-free and dependency-free, so every layer may use it.
+Registering a name twice warns and the later registration wins; :meth:`Registry.names` lists what it holds; an unknown name is a
+:class:`~algebraic_nas.errors.ConfigError` naming the config key first and the known names
+(:meth:`Registry.find` answers ``None`` instead). Torch-free and dependency-free, so every
+layer may use it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 import warnings
 from types import MappingProxyType
-from typing import Generic, Iterable, Mapping, TypeVar
+from typing import Generic, Iterable, Iterator, Mapping, Optional, TypeVar
 
 from algebraic_nas.errors import ConfigError
 
@@ -79,9 +81,20 @@ class Registry(Generic[E]):
         """The entry of ``name`` or an alias of it (see :meth:`resolve`)."""
         return self._entries[self.resolve(name)]
 
+    def find(self, name: str) -> Optional[E]:
+        """The entry of ``name`` or an alias of it, ``None`` when there is none."""
+        return self._entries.get(self._aliases.get(name, name))
+
     def view(self) -> Mapping[str, E]:
         """A live read-only mapping name → entry (aliases not included)."""
         return MappingProxyType(self._entries)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries or name in self._aliases
+
+    def __iter__(self) -> Iterator[str]:
+        """The registered names, sorted."""
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -55,6 +55,6 @@ VALID = {"grammar": {"name": "toy"}, "dataset": {"name": "digits"}, "protocol": 
 @pytest.mark.parametrize("key, name", [("dataset", "mnist"), ("protocol", "fast")])
 def test_an_unknown_dataset_or_protocol_name_fails_before_the_run_starts(tmp_path, key, name) -> None:
     known = {"dataset": "addnist, cifar10", "protocol": "cvprnas, nb201, quick"}[key]
-    with pytest.raises(ConfigError, match=rf"unknown {key} '{name}' \({key}.name\); known: {known}"):
+    with pytest.raises(ConfigError, match=rf"{key}.name='{name}': not a registered {key}; known: {known}"):
         run_search({**VALID, key: {"name": name}}, tmp_path / "run")
     assert not (tmp_path / "run").exists()

@@ -1,10 +1,14 @@
-"""The protocol presets match REFERENCE §6; overrides replace fields; the schedules behave."""
+"""The protocol presets match the papers' settings (NAS-Bench-201, CVPR-NAS 2021); overrides replace fields; the
+schedules behave; one rule table checks every field (Protocol and the search alike)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from algebraic_nas.evaluation import PROTOCOLS, Protocol, get_protocol
+from algebraic_nas.evaluation.protocols import PROTOCOL_RULES
 from algebraic_nas.evaluation.trainer import learning_rate
 
 
@@ -65,3 +69,25 @@ def test_cosine_per_epoch_is_constant_within_an_epoch() -> None:
 def test_constant_schedule() -> None:
     p = get_protocol("quick", schedule="constant", lr=0.2)
     assert {learning_rate(p, s, 7) for s in range(30)} == {0.2}
+
+
+@pytest.mark.parametrize("field", sorted(PROTOCOL_RULES))
+def test_one_rule_table_for_the_protocol_and_the_search_check(field: str) -> None:
+    """Issue 20: Protocol itself and the search's pre-run check refuse the same values in the same
+    words, from the one table (they disagreed: epochs >= 0 here, >= 1 in the search)."""
+    from algebraic_nas.errors import ConfigError
+    from algebraic_nas.search.config.checks import check_protocol
+
+    text = PROTOCOL_RULES[field][1]
+    with pytest.raises(ValueError, match=f"{field} {re.escape(text)}"):
+        Protocol(**{field: "x"})
+    with pytest.raises(ConfigError) as caught:
+        check_protocol({"name": "quick", field: "x"})
+    assert str(caught.value) == f"protocol.{field}='x': {text}"
+
+
+def test_zero_epochs_is_refused_everywhere() -> None:
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        get_protocol("quick", epochs=0)
+    with pytest.raises(ValueError, match="min_lr must be <= lr"):
+        get_protocol("quick", min_lr=1.0)

@@ -335,3 +335,22 @@ def test_ctrl_c_stops_cleanly_and_prints_the_command_that_resumes(tmp_path: Path
     assert again.returncode == 0, again.stderr
     with Store(run_dir, readonly=True) as store:
         assert len(store.rows(status=("done", "failed"))) == done + 1
+
+
+def test_a_constraint_hooks_error_is_printed_once(tmp_path: Path) -> None:
+    """Issue 23.13: the grammar is loaded once per run (the pre-run check's RunConfig is the run's),
+    so a %constraint hook that raises is reported once, not again by a second check."""
+    import os
+
+    (tmp_path / "flaky_hook.py").write_text(
+        "import itertools\nfrom algebraic_nas.grammar import register_constraint\n_calls = itertools.count()\n\n"
+        "@register_constraint('flaky')\ndef flaky(term):\n    if next(_calls) % 2 == 0:\n"
+        "        raise RuntimeError('boom')\n    return True\n")
+    (tmp_path / "hooked.ebnf").write_text("%constraint flaky\n" + Path(TINY).read_text())
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), ALGEBRAIC_NAS_PLUGINS="flaky_hook")
+    out = subprocess.run([sys.executable, "-m", "algebraic_nas.search", f"grammar.name={tmp_path / 'hooked.ebnf'}",
+                          "protocol=tiny", "strategy=random", "budget.evaluations=1", "device=cpu", "report=false",
+                          f"run_dir={tmp_path / 'run'}"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (out.stdout + out.stderr).count("%constraint flaky raised RuntimeError: boom") == 1, out.stdout + out.stderr

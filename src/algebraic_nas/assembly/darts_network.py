@@ -178,4 +178,4 @@ def darts_param_count(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if id(p) not in aux)
 
 
-NETWORK_BUILDERS[DARTS_NETWORK] = build_darts_network
+NETWORK_BUILDERS.add(DARTS_NETWORK, build_darts_network)

@@ -380,4 +380,4 @@ def build_nago_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]],
     return net
 
 
-NETWORK_BUILDERS[NAGO_NETWORK] = build_nago_network
+NETWORK_BUILDERS.add(NAGO_NETWORK, build_nago_network)

@@ -27,6 +27,7 @@ from algebraic_nas.grammar.term import Term
 from algebraic_nas.grammar.topology import argument_values
 from algebraic_nas.grammar.topology_generators import BUDGET
 from algebraic_nas.grammar.topology_template import CONCAT, SUM
+from algebraic_nas.registry import Registry
 
 from .graph import ZERO_EDGE, describe_position, leaf_args, term_graph
 from .registry import IDENTITY_OPS, AssemblyError, get_merge, get_primitive, is_topology
@@ -298,7 +299,7 @@ def _prune_of(grammar: Union["Grammar", str, None]) -> str:
 
 #: Root topologies that bring their own stem and head (DARTS's ``DartsCIFAR``): symbol → builder
 #: ``(term, spec, base_channels=, seed=, budget=, prune=) -> Network``, called by :func:`build_network`.
-NETWORK_BUILDERS: dict[str, Callable[..., Network]] = {}
+NETWORK_BUILDERS: Registry[Callable[..., Network]] = Registry("network builder", key="root topology")
 
 
 def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base_channels: Optional[int] = None,
@@ -320,7 +321,7 @@ def build_network(term: Term, spec: Union[InputSpec, tuple[int, int, int]], base
     ``prune`` (see :func:`build_body`) overrides the grammar's ``%prune``; without either, ``"paths"``.
     """
     prune = _prune_of(grammar) if prune is None else prune
-    custom = NETWORK_BUILDERS.get(term.resolve().symbol)
+    custom = NETWORK_BUILDERS.find(term.resolve().symbol)
     if custom is not None:
         return custom(term, spec, base_channels=base_channels, seed=seed, budget=budget, prune=prune)
     spec = InputSpec(*spec)

@@ -44,6 +44,7 @@ from algebraic_nas.grammar import topology_zero as _special
 from algebraic_nas.grammar.topology import get_template, is_topology, list_topologies, register_topology
 from algebraic_nas.grammar.topology_template import CONCAT, SUM, Edges, Template, TemplateEdge
 from algebraic_nas.grammar.topology_zero import IDENTITY_OPS, ZERO_OPS, register_zero
+from algebraic_nas.registry import Registry
 
 from .shapes import Shape
 
@@ -86,13 +87,14 @@ class PrimitiveSpec:
         return result, Shape(*out)
 
 
-_PRIMITIVES: dict[str, PrimitiveSpec] = {}
+PRIMITIVE_REGISTRY: Registry[PrimitiveSpec] = Registry("primitive", key="primitive")
 
 
 def register_identity(name: str) -> None:
     """Treat nullary terminal ``name`` like ``id``: passed through (and contracted in WL graphs)."""
     _special.register_identity(name)
-    _PRIMITIVES.setdefault(name, PrimitiveSpec(name, lambda shape: _identity_module()))
+    if name not in PRIMITIVE_REGISTRY:
+        PRIMITIVE_REGISTRY.add(name, PrimitiveSpec(name, lambda shape: _identity_module()))
 
 
 def _identity_module():
@@ -113,13 +115,13 @@ def register_primitive(
 
     ``positional=True`` passes ``index=i`` to the factory (and ``out_shape``): this is the i-th
     use (0-based, pre-order) of the terminal in the term, for blocks whose meaning depends on their
-    place (MobileNet's "block i is stage i of the reference"). Re-registering a name replaces the
-    earlier implementation (so a user may override a built-in).
+    place (MobileNet's "block i is stage i of the reference"). Re-registering a name warns and
+    replaces the earlier implementation (so a user may override a built-in).
     """
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         for n in (name, *aliases):
-            _PRIMITIVES[n] = PrimitiveSpec(n, fn, out_shape, positional)
+            PRIMITIVE_REGISTRY.add(n, PrimitiveSpec(n, fn, out_shape, positional), stacklevel=3)
         return fn
 
     return deco(factory) if factory is not None else deco
@@ -140,12 +142,12 @@ def _load_builtin_primitives() -> None:
 def get_primitive(name: str) -> Optional[PrimitiveSpec]:
     """The registered primitive ``name`` or ``None``."""
     _load_builtin_primitives()
-    return _PRIMITIVES.get(name)
+    return PRIMITIVE_REGISTRY.find(name)
 
 
 def primitive_names() -> list[str]:
     _load_builtin_primitives()
-    return sorted(_PRIMITIVES)
+    return PRIMITIVE_REGISTRY.names()
 
 
 # --- merges --------------------------------------------------------------------------------------
@@ -164,15 +166,16 @@ class MergeSpec:
     out_shape: Callable[[list[Shape]], Shape]
 
 
-_MERGES: dict[str, MergeSpec] = {}
+MERGE_REGISTRY: Registry[MergeSpec] = Registry("merge", key="merge")
 
 
 def register_merge(name: str, factory: Callable[[list[Shape]], Any], out_shape: Callable[[list[Shape]], Shape]) -> None:
-    """Register merge ``name`` (a name a :class:`Template` may give a node). Re-registering replaces."""
-    _MERGES[name] = MergeSpec(name, factory, out_shape)
+    """Register merge ``name`` (a name a :class:`Template` may give a node). Re-registering warns
+    and replaces."""
+    MERGE_REGISTRY.add(name, MergeSpec(name, factory, out_shape), stacklevel=3)
 
 
 def get_merge(name: str) -> Optional[MergeSpec]:
     """The registered merge ``name`` or ``None`` (``"sum"`` and ``"concat"`` are built in)."""
     _load_builtin_primitives()
-    return _MERGES.get(name)
+    return MERGE_REGISTRY.find(name)

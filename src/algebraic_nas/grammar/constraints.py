@@ -26,6 +26,7 @@ _LOG = logging.getLogger("algebraic_nas.grammar")
 Constraint = Callable[[Term], bool]
 
 _REGISTRY: dict[str, Constraint] = {}
+_LOGGED: set[tuple[str, str]] = set()  # (constraint, first exception) already logged by this process
 
 
 def register_constraint(name: str) -> Callable[[Constraint], Constraint]:
@@ -49,8 +50,8 @@ def registered_constraints() -> list[str]:
 class Hooks:
     """The Python constraints of one grammar, guarded: user code never stops sampling or a search.
 
-    A constraint that raises rejects the term; its first exception is logged once (warning on the
-    ``algebraic_nas.grammar`` logger) with the constraint's name and kept for error messages.
+    A constraint that raises rejects the term; its first exception is logged once per process
+    (warning on the ``algebraic_nas.grammar`` logger; loading the grammar again does not repeat it) with the constraint's name and kept for error messages.
     """
 
     def __init__(self, names: Sequence[str], functions: Sequence[Constraint]):
@@ -66,6 +67,8 @@ class Hooks:
             except Exception as exc:  # noqa: BLE001 - any error of user code rejects the term
                 if name not in self.errors:
                     self.errors[name] = f"{type(exc).__name__}: {exc}"
+                if (name, self.errors[name]) not in _LOGGED:  # once per process, however often the grammar loads
+                    _LOGGED.add((name, self.errors[name]))
                     _LOG.warning("%%constraint %s raised %s (the term is rejected; logged once)", name, self.errors[name])
                 return name
             if not ok:

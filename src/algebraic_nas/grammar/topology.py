@@ -37,9 +37,10 @@ import fnmatch
 import functools
 import hashlib
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
+
+from algebraic_nas.registry import Registry
 
 from .term import Term
 from .topology_template import Edges, MergeSpec, Template, as_template
@@ -105,8 +106,9 @@ def _generate(spec: TopologySpec, values: tuple[Number, ...], seed: int) -> Temp
         raise ValueError(f"generator topology {spec.name!r} failed for values {values} (seed {seed}): {e}") from e
 
 
-_TOPOLOGIES: dict[str, TopologySpec] = {}
-_FAMILIES: dict[str, tuple[re.Pattern[str], FamilyFn]] = {}  # display name -> (pattern, builder)
+TOPOLOGY_REGISTRY: Registry[TopologySpec] = Registry("topology", key="topology")
+# display name -> (pattern, builder)
+FAMILY_REGISTRY: Registry[tuple[re.Pattern[str], FamilyFn]] = Registry("topology family", key="topology")
 _FAMILY_SPECS: dict[str, Optional[TopologySpec]] = {}  # resolved family members (None: no match)
 
 
@@ -140,9 +142,7 @@ def register_topology(
             entry = TopologySpec(name, fixed=Template(t.n_nodes, t.edges, merges) if merges else t)
         else:
             entry = TopologySpec(name, by_arity=s)  # type: ignore[arg-type]
-        if name in _TOPOLOGIES:
-            warnings.warn(f"overwriting the registered topology {name!r}", UserWarning, stacklevel=3)
-        _TOPOLOGIES[name] = entry
+        TOPOLOGY_REGISTRY.add(name, entry, stacklevel=4)
         _FAMILY_SPECS.pop(name, None)
         return s
 
@@ -157,20 +157,18 @@ def register_topology_family(display: str, pattern: str, build: FamilyFn) -> Non
     ``build(match, arity)`` returns the template (or ``None``: that arity is not allowed);
     ``display`` is how :func:`list_topologies` shows the family (``"Linear<K>"``).
     """
-    if display in _FAMILIES:
-        warnings.warn(f"overwriting the registered topology family {display!r}", UserWarning, stacklevel=2)
-    _FAMILIES[display] = (re.compile(pattern), build)
+    FAMILY_REGISTRY.add(display, (re.compile(pattern), build), stacklevel=3)
     _FAMILY_SPECS.clear()
 
 
 def get_topology(name: str) -> Optional[TopologySpec]:
     """The registered topology ``name`` (a family member included), or ``None``."""
-    spec = _TOPOLOGIES.get(name)
+    spec = TOPOLOGY_REGISTRY.find(name)
     if spec is not None:
         return spec
     if name not in _FAMILY_SPECS:
         found = None
-        for regex, build in _FAMILIES.values():
+        for regex, build in FAMILY_REGISTRY.entries():
             m = regex.fullmatch(name)
             if m:
                 found = TopologySpec(name, by_arity=functools.partial(build, m))
@@ -193,7 +191,7 @@ def is_topology(name: str) -> bool:
 
 def list_topologies(pattern: Optional[str] = None) -> list[str]:
     """Sorted names of the registered topologies and families, filtered by a ``fnmatch`` pattern."""
-    names = sorted({*_TOPOLOGIES, *_FAMILIES})
+    names = sorted({*TOPOLOGY_REGISTRY, *FAMILY_REGISTRY})
     return [n for n in names if pattern is None or fnmatch.fnmatchcase(n, pattern)]
 
 

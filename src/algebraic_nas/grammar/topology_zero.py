@@ -13,20 +13,31 @@ grammar registers NAME here: a terminal a grammar declares its zero is a zero ev
 
 from __future__ import annotations
 
-#: Terminals that are removed from the graph (never executed).
-ZERO_OPS: set[str] = {"zero", "none"}
+from algebraic_nas.registry import Registry
+
+#: Terminals that are removed from the graph (never executed): ``name in ZERO_OPS``, iterable.
+ZERO_OPS: Registry[str] = Registry("zero terminal", key="%zero")
 #: Terminals that pass their input through unchanged (contracted in WL graphs).
-IDENTITY_OPS: set[str] = {"id", "skip_connect"}
+IDENTITY_OPS: Registry[str] = Registry("identity terminal", key="identity")
 
 
 def register_zero(name: str) -> None:
-    """Treat nullary terminal ``name`` like ``zero``: removed from every graph, never executed."""
-    ZERO_OPS.add(name)
+    """Treat nullary terminal ``name`` like ``zero``: removed from every graph, never executed
+    (again is no change: a grammar's ``%zero`` registers its name on every load)."""
+    if name not in ZERO_OPS:
+        ZERO_OPS.add(name, name)
 
 
 def register_identity(name: str) -> None:
     """Treat nullary terminal ``name`` like ``id`` in graphs (passed through, contracted for WL)."""
-    IDENTITY_OPS.add(name)
+    if name not in IDENTITY_OPS:
+        IDENTITY_OPS.add(name, name)
+
+
+for _name in ("zero", "none"):
+    register_zero(_name)
+for _name in ("id", "skip_connect"):
+    register_identity(_name)
 
 
 def is_zero(name: str) -> bool:

@@ -28,7 +28,6 @@ def cluster_script(overrides: list[str]) -> str:
     """``algebraic-nas cluster-script OVERRIDES``: the job script the search configured by the
     same overrides as ``python -m algebraic_nas.search`` would submit, with a comment after the
     shebang saying how many jobs and workers (:class:`ConfigError` for an executor without job scripts)."""
-    from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
     from algebraic_nas.search.config.compose import check_overrides
@@ -37,9 +36,11 @@ def cluster_script(overrides: list[str]) -> str:
     from algebraic_nas.search.executors.registry import get_executor
 
     register_configs()
-    check_overrides(list(overrides))  # Hydra's composition errors as one ConfigError line
-    with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
-        cfg = OmegaConf.to_container(compose("search", overrides=list(overrides)), resolve=True)
+    composed = check_overrides(list(overrides))  # composed once; Hydra's errors as one ConfigError line
+    if composed is None:
+        raise ConfigError(f"{' '.join(overrides)}: cluster-script takes overrides KEY=VALUE only")
+    cfg = OmegaConf.to_container(OmegaConf.masked_copy(composed, [k for k in composed if k != "hydra"]),
+                                 resolve=True)
     ex = dict(cfg.get("executor") or {})
     kind = ex.pop("kind", "auto")
     entry = get_executor(kind)

@@ -140,12 +140,13 @@ def hydra_arguments() -> argparse.ArgumentParser:
     return p
 
 
-def check_overrides(argv: list[str]) -> None:
+def check_overrides(argv: list[str]) -> Optional[DictConfig]:
     """Compose the config from the command line's overrides with Hydra's compose API, before
     ``@hydra.main`` runs: Hydra's own composition errors (an unknown key, a value of the wrong
     type, an unknown group option, a malformed override) become one :class:`ConfigError` line.
-    ``--help`` and the flags that change the config source are left to Hydra; with ``-m`` each
-    swept value is composed once; ``hydra.*`` overrides are composed like any other."""
+    ``--help`` and the flags that change the config source are left to Hydra (``None``); with
+    ``-m`` each swept value is composed once; ``hydra.*`` overrides are composed like any other.
+    Returns the last composed config (with ``hydra``): without ``-m``, the one the overrides make."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -153,9 +154,9 @@ def check_overrides(argv: list[str]) -> None:
     try:
         args, _ = hydra_arguments().parse_known_args(argv)
     except SystemExit:  # argparse's own usage error: Hydra prints it
-        return
+        return None
     if (args.help or args.hydra_help or args.config_path or args.config_dir or args.config_name or args.experimental_rerun):
-        return
+        return None
     modes = [flag for flag, on in (("--run", args.run), ("-m", args.multirun), ("--cfg", args.cfg),
                                    ("--info", args.info), ("--shell-completion", args.shell_completion)) if on]
     if len(modes) > 1:  # Hydra raises a ValueError with a traceback
@@ -165,9 +166,10 @@ def check_overrides(argv: list[str]) -> None:
         points = _sweep_points(overrides) if args.multirun else [overrides]
         with initialize_config_module(version_base="1.3", config_module="algebraic_nas.conf"):
             for point in points:
-                compose(config_name="search", overrides=point, return_hydra_config=True)
+                composed = compose(config_name="search", overrides=point, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _composition_error(exc, overrides) from exc
+    return composed
 
 
 def _sweep_points(overrides: list[str]) -> list[list[str]]:
