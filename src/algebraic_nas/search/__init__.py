@@ -1,14 +1,16 @@
-"""Search: proposals and results (``Proposal``, ``Result``), strategies (a registry: random
-search, regularized evolution, BANAT), acquisition, the asynchronous driver, the SQLite results
-store and the executors (a registry).
+"""Search: the run's configuration (``config/``: composed by Hydra, checked once into a
+``RunConfig``), proposals and results (``Proposal``, ``Result``), strategies (a registry: random
+search, regularized evolution, BANAT, Hyperband, BOHB), the asynchronous driver, the SQLite
+results store and the executors (a registry).
 
     python -m algebraic_nas.search grammar=hnb201 strategy=banat n_workers=2
     algebraic-nas report RUN_DIR
 
 From Python::
 
-    from algebraic_nas.search import run_search
-    run_search({"grammar": {"name": "hnb201"}, ...}, "runs/a")
+    from algebraic_nas.search import check_config, run_search
+    rc = check_config({"grammar": {"name": "hnb201"}, ...})   # a RunConfig, or a ConfigError naming the key
+    run_search(rc, "runs/a")                                  # (run_search also takes the dict itself)
 """
 
 import importlib
@@ -26,6 +28,7 @@ _EXPORTS = {
     "BANAT": "strategies", "RandomSearch": "strategies", "RegularizedEvolution": "strategies", "Strategy": "strategies",
     "list_strategies": "strategies", "make_strategy": "strategies", "register_strategy": "strategies",
     "EvaluationTask": "worker", "run_task": "worker",
+    "RunConfig": "config.run_config", "check_config": "config.run_config",
 }
 
 
@@ -44,7 +47,8 @@ def run_search(*args, **kwargs):
 
 __all__ = [
     "BANAT", "Budget", "DaskExecutor", "Driver", "EvaluationTask", "Executor", "InProcessExecutor", "OBJECTIVES",
-    "Proposal", "RandomSearch", "RegularizedEvolution", "Result", "Row", "SearchResult", "Store", "Strategy",
+    "Proposal", "RandomSearch", "RegularizedEvolution", "Result", "Row", "RunConfig", "SearchResult", "Store", "Strategy",
+    "check_config",
     "list_executors", "list_strategies", "make_executor", "make_strategy", "register_executor", "register_strategy",
     "run_search", "run_task",
 ]
