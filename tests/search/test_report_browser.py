@@ -74,6 +74,8 @@ def report(*args: str) -> int:
 
 def test_the_page_is_self_contained(runs):
     assert report(str(runs["seed0"]), "--html", "--no-draw") == 0
+    assert "data:image/svg" not in (runs["seed0"] / "report" / "report.html").read_text()  # --no-draw: no pictures
+    assert report(str(runs["seed0"]), "--html", "--pictures", "1") == 0
     html = (runs["seed0"] / "report" / "report.html").read_text()
     # nothing fetched: no external script, style, image or link (the SVG namespace is a name, not a fetch)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
@@ -106,6 +108,12 @@ def test_several_runs_are_named_by_their_differences_and_seeds_averaged():
     assert run_labels(settings) == ["seed=0, strategy.name=random", "seed=1, strategy.name=random",
                                     "seed=2, strategy.name=mo_random"]
     assert seed_groups(settings) == [[0, 1], [2]]
+    # settings that come with a choice (evolution's) do not name the runs; absent ones are left out
+    evolution = [{"strategy.name": "random", "seed": "0"},
+                 {"strategy.name": "evolution", "strategy.sample_size": "10", "seed": "0", "protocol.epochs": "4"},
+                 {"strategy.name": "random", "seed": "0", "protocol.epochs": "8"}]
+    assert run_labels(evolution) == ["strategy.name=random", "protocol.epochs=4, strategy.name=evolution",
+                                     "protocol.epochs=8, strategy.name=random"]
     band = mean_band([[[1, 0.0, 0.5], [2, 0.0, 0.4]], [[1, 0.0, 0.3], [2, 0.0, 0.2], [3, 0.0, 0.1]]])
     assert [b[0] for b in band] == [1, 2]  # only the evaluations every run reached
     assert band[0][1] == pytest.approx(0.4) and band[0][2] == pytest.approx(0.1)  # mean, s.e. = std / sqrt(2)

@@ -8,6 +8,7 @@ import json
 from algebraic_nas.search.driver import Budget, Driver
 from algebraic_nas.search.executors import InProcessExecutor
 from algebraic_nas.search.report import format_summary, make_report
+from algebraic_nas.search.proposal import fidelity_key
 from algebraic_nas.search.report.fidelity import anytime_trace, rung_table
 from algebraic_nas.search.store import Store
 from algebraic_nas.search.strategies import make_strategy
@@ -15,13 +16,18 @@ from algebraic_nas.search.worker import EvaluationTask
 from search_fakes import ToyGrammar
 
 
-def test_report_of_a_hyperband_run(tmp_path):
+def hyperband_run(tmp_path, evaluations: int) -> list:
+    """The rows of a Hyperband search (eta 2, fidelities 1..4 epochs) of the toy grammar in ``tmp_path``."""
     hb = make_strategy("hyperband", ToyGrammar(), eta=2, min_fidelity=1, max_fidelity=4, brackets=1, seed=4)
     settings = EvaluationTask(grammar="toy8", dataset="none", protocol={"name": "quick"},
                               function="fidelity_fakes:mf_toy_evaluate", checkpoint_dir=str(tmp_path / "checkpoints"))
     with Store(tmp_path) as store:
-        Driver(ToyGrammar(), hb, InProcessExecutor(), store, settings, Budget(evaluations=20)).run()
-        rows = store.rows()
+        Driver(ToyGrammar(), hb, InProcessExecutor(), store, settings, Budget(evaluations=evaluations)).run()
+        return store.rows()
+
+
+def test_report_of_a_hyperband_run(tmp_path):
+    rows = hyperband_run(tmp_path, 20)
     info = make_report(tmp_path, draw=False)
     f = info["fidelity"]
     assert (tmp_path / "report" / "fidelity.png").stat().st_size > 0
@@ -51,3 +57,31 @@ def test_a_run_at_one_fidelity_has_no_fidelity_section(tmp_path):
         rows = store.rows()
     assert make_report(tmp_path, draw=False)["fidelity"] is None
     assert [r["evaluations"] for r in rung_table(rows)] == [3]
+
+
+def test_the_html_page_of_a_hyperband_run_shows_its_rungs(tmp_path):
+    """The page (issue 22): the rung table and every evaluation coloured by its fidelity; in
+    Chromium where installed, one legend entry per rung and a rung table row per fidelity."""
+    import re
+
+    from cdp_browser import Browser, chromium
+
+    from algebraic_nas.search.report.html import write_html
+
+    rows = hyperband_run(tmp_path, 12)
+    page = write_html([tmp_path], pictures=0)
+    data = json.loads(re.search(r'type="application/json">(.*?)</script>', page.read_text(), re.S).group(1)
+                      .replace("<\\/", "</"))["runs"][0]
+    assert data["rungs"] == json.loads(json.dumps(rung_table(rows)))
+    fidelities = sorted({fidelity_key(r.fidelity) for r in rows})
+    assert len(fidelities) >= 2 and {e["fidelity"] for e in data["evaluations"]} == set(fidelities)
+    if chromium() is None:
+        return
+    with Browser() as b:
+        b.open(page)
+        assert b.errors == [] and b.evaluate("document.body.getAttribute('data-ready')") == "1"
+        legend = b.evaluate("document.querySelector('figcaption').textContent")
+        lower = [f for f in fidelities if f != data["top_fidelity"]]
+        assert all(f"fidelity {f}" in legend for f in lower)
+        assert b.evaluate("document.querySelectorAll('table.rungs tr').length") == 1 + len(data["rungs"])
+        assert b.evaluate("document.querySelectorAll('svg circle.pt.eval').length") == 2 * len(rows)

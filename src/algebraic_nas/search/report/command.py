@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "runs.sqlite); several: each one's report and, with --html, one page comparing them")
     parser.add_argument("-o", "--out", default=None, help="where to write the report (default RUN_DIR/report; "
                         "with several RUN_DIRs and --html: the comparison page's file or directory, default ./report.html)")
-    parser.add_argument("--no-draw", action="store_true", help="skip the picture of the best architecture")
+    parser.add_argument("--no-draw", action="store_true", help="skip the pictures of architectures (the best's "
+                        "PNG and the page's)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--objectives", default=None, type=objectives_argument,
                         help="Pareto front over these objectives, e.g. valid_error,params (default: the run's)")
@@ -52,13 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     dirs = args.run_dirs
     several = len(dirs) > 1
+    pictures = 0 if args.no_draw else args.pictures  # --no-draw: no architecture pictures at all
     infos = []
     try:
         for d in dirs:
             infos.append(make_report(d, None if several else args.out, draw=not args.no_draw, quiet=True,
                                      objectives=args.objectives, html=args.html and not several,
-                                     pictures=args.pictures))
-        page = write_html(dirs, args.out, pictures=args.pictures) if args.html and several else None
+                                     pictures=pictures))
+        page = write_html(dirs, args.out, pictures=pictures) if args.html and several else None
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -35,10 +35,13 @@ SEED_KEYS = ("seed",)
 
 
 def run_labels(settings: Sequence[Mapping[str, str]]) -> list[str]:
-    """Each run named by the settings in which the runs differ (``strategy.name=banat, seed=1``);
-    ``run N`` where none differ."""
+    """Each run named by the settings in which the runs differ (``seed=1, strategy.name=banat``),
+    each run by those it has; where a group's ``name`` differs (``strategy.name``) its other keys
+    are left out (they come with the choice); ``run N`` where none differ."""
     keys = sorted({k for s in settings for k in s if len({x.get(k) for x in settings}) > 1})
-    return [", ".join(f"{k}={s.get(k, '-')}" for k in keys) or f"run {i + 1}" for i, s in enumerate(settings)]
+    chosen = {k[: -len(".name")] for k in keys if k.endswith(".name")}
+    keys = [k for k in keys if k.endswith(".name") or k.rsplit(".", 1)[0] not in chosen]
+    return [", ".join(f"{k}={s[k]}" for k in keys if k in s) or f"run {i + 1}" for i, s in enumerate(settings)]
 
 
 def seed_groups(settings: Sequence[Mapping[str, str]]) -> list[list[int]]:

@@ -32,7 +32,8 @@
     return Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
   }
   function tickText(t) {
-    if (Math.abs(t) >= 1e4) return t.toExponential(0).replace("e+", "e");
+    if (Math.abs(t) >= 1e6) return +(t / 1e6).toPrecision(4) + "M";
+    if (Math.abs(t) >= 1e4) return +(t / 1e3).toPrecision(4) + "k";
     return String(+t.toPrecision(6));
   }
   function minutes(s) { return s >= 60 ? fmt(s / 60) + " min" : fmt(s) + " s"; }
@@ -211,6 +212,11 @@
       extendTo: done.length ? x(done[done.length - 1]) : undefined});
     return series;
   }
+  function spansDecade(evals, key) {  // a log axis for sizes spanning more than a factor of 10
+    if (!/params|flops/.test(key)) return false;
+    var v = evals.map(function (e) { return value(e, key); }).filter(function (x) { return num(x) && x > 0; });
+    return v.length > 1 && Math.max.apply(null, v) > 10 * Math.min.apply(null, v);
+  }
   function paretoPlots(run, parent) {
     var names = run.objectives;
     if (names.length < 2) return;
@@ -223,7 +229,7 @@
           .map(function (e) { return {x: value(e, b), y: value(e, a), ev: e, run: run}; });
       };
       var front = pts(true).sort(function (p, q) { return p.x - q.x; });
-      var logX = /params|flops/.test(b), logY = /params|flops/.test(a);
+      var logX = spansDecade(eligible, b), logY = spansDecade(eligible, a);
       plot(parent, {title: a + " vs " + b, xlabel: b, ylabel: a, xlog: logX, ylog: logY, series: [
         {kind: "scatter", points: pts(false), colour: "#bbb", label: "dominated", cls: "eval"},
         names.length === 2 ? {kind: "step", points: front, colour: COLOURS[1], cls: "frontline"} : {kind: "line", points: [], colour: "#000"},

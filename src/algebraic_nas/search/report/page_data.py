@@ -61,12 +61,14 @@ def _evaluation(r: Row, n: Optional[int], front: Optional[int]) -> dict[str, Any
 def picture_ids(rows: Sequence[Row], marks: Mapping[int, int], top: str, best_id: Optional[int],
                 pictures: int) -> list[int]:
     """The evaluations the page draws: the best one, the ``pictures`` lowest validation errors at
-    fidelity ``top``, then the front's points, at most ``2 * pictures`` (and at least the best)."""
+    fidelity ``top``, then the front's points, at most ``2 * pictures``; none for ``pictures <= 0``."""
+    if pictures <= 0:
+        return []
     done = [r for r in rows if r.status == "done" and r.valid_error is not None and fidelity_key(r.fidelity) == top]
     ranked = [r.id for r in sorted(done, key=lambda r: (r.valid_error, r.id))][:pictures]
     on_front = [i for i, m in sorted(marks.items()) if m]
     ids = ([best_id] if best_id is not None else []) + ranked + on_front
-    return list(dict.fromkeys(ids))[: max(2 * pictures, 1)]
+    return list(dict.fromkeys(ids))[: 2 * pictures]
 
 
 def draw_pictures(terms: Mapping[int, str], grammar_name: Optional[str], directory: Path) -> dict[int, str]:

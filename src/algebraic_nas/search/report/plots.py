@@ -83,7 +83,7 @@ def _scatter(axes: Sequence[Any], points: Sequence[Point]) -> None:
             ax.scatter([x(p) for p in ok], [p.value for p in ok], s=14, color="0.45", alpha=0.7, zorder=2,
                        label="evaluation" if ax is axes[0] else None)
         if failed:
-            ax.scatter([x(p) for p in failed], [0.0] * len(failed), marker="x", s=22, color="firebrick", zorder=4,
+            ax.scatter([x(p) for p in failed], [0.0] * len(failed), marker="x", s=22, color="tab:red", zorder=4,
                        transform=ax.get_xaxis_transform(), clip_on=False,
                        label=f"failed ({len(failed)})" if ax is axes[0] else None)
 

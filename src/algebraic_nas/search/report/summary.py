@@ -142,7 +142,7 @@ def make_report(run_dir: str | Path, out_dir: Optional[str | Path] = None, draw:
     best = on_front or summary.best
     note = no_success_message(summary.counts)
     plot_incumbent(trace, out / "incumbent.png", title=f"{strategy} on {grammar_name} / {dataset}", empty_note=note,
-                   points=evaluation_points(rows, top))
+                   points=evaluation_points(rows, top), ylabel="validation error")
     info: dict[str, Any] = {
         "run_dir": str(run_dir),
         "strategy": strategy,
