@@ -110,7 +110,7 @@ def test_dask_executor_uses_a_client_passed_in_without_closing_it():
 
 def test_auto_is_decided_in_one_place():
     assert auto_kind(1, None) == "inprocess" and auto_kind(3, None) == "local" and auto_kind(1, "tcp://h:1") == "dask"
-    with pytest.raises(ConfigError, match="unknown setting executor.address"):
+    with pytest.raises(ConfigError, match="executor.address: not a setting of"):
         make_executor("inprocess", address="tcp://h:1")
 
 

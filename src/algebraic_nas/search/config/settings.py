@@ -10,7 +10,7 @@ from typing import Any, Mapping
 def resolve_config(config_class: type, config: Any, settings: Mapping[str, Any], where: str) -> Any:
     """``config`` (an instance of ``config_class``, a mapping of its fields, or ``None`` for the
     defaults) with ``settings`` replacing fields; an unknown field is a ``ConfigError`` naming
-    ``WHERE.KEY`` and the known fields."""
+    ``WHERE.KEY`` first and the known fields."""
     from algebraic_nas.errors import ConfigError
 
     names = {f.name for f in dataclasses.fields(config_class)}
@@ -18,7 +18,7 @@ def resolve_config(config_class: type, config: Any, settings: Mapping[str, Any],
     unknown = sorted((set(given) | set(settings)) - names)
     if unknown:
         raise ConfigError(
-            f"unknown setting {where}.{unknown[0]} for {config_class.__name__}; known: {', '.join(sorted(names)) or 'none'}"
+            f"{where}.{unknown[0]}: not a setting of {config_class.__name__}; known: {', '.join(sorted(names)) or 'none'}"
         )
     base = config if dataclasses.is_dataclass(config) else config_class(**given)
     return dataclasses.replace(base, **settings)
