@@ -21,7 +21,8 @@ def test_two_occurrences_are_enough_to_swap():
 def test_a_swap_that_would_exceed_the_depth_bound_is_not_made():
     # %max_depth counts nested nonterminals: the second A sits one level deeper (under B), so
     # moving Linear1(conv) there would need depth 4
-    g = load_grammar("s.ebnf", text="%max_depth 3\nS ::= Linear2(A, B)\nB ::= Linear1(A)\nA ::= conv | id | Linear1(A)\n")
+    g = load_grammar("s.ebnf", text="%max_depth 3\nS ::= Linear2(A, B)\nB ::= Linear1(A)\n"
+                                    "A ::= conv | id | Linear1(A)\n")
     t = g.parse("Linear2(Linear1(conv), Linear1(id))")
     assert g.is_valid(t)
     rng = random.Random(1)

@@ -12,7 +12,8 @@ XS = " | ".join(f"x{i}" for i in range(20))
 
 
 def test_mutating_around_a_shared_value_keeps_it():
-    g = load_grammar("s.ebnf", text=f"%shared X\nS ::= Linear2(A, X)\nA ::= Linear1(X) | Linear2(X, conv) | conv\nX ::= {XS}\n")
+    g = load_grammar("s.ebnf", text="%shared X\nS ::= Linear2(A, X)\n"
+                                    f"A ::= Linear1(X) | Linear2(X, conv) | conv\nX ::= {XS}\n")
     t = g.parse("Linear2(Linear1(x3), x3)")
     rng = random.Random(0)
     children = [g.mutate(t, rng) for _ in range(300)]
