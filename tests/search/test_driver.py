@@ -144,7 +144,9 @@ def test_asynchronous_refill_keeps_every_slot_busy(tmp_path):
     assert ex.max_in_flight == 2
     # one strategy call asks for a proposal per free worker, with the busy ones' proposals pending
     # (at the start both workers at once; then mostly one finishes while the other is busy)
-    assert proposals[0] == (0, 2) and all(p + n == 2 for p, n in proposals)
+    # (never more than the two slots; the last one may ask for fewer: the budget is nearly spent)
+    assert proposals[0] == (0, 2) and all(n >= 1 and p + n <= 2 for p, n in proposals)
+    assert sum(n for _, n in proposals) == 10
     assert proposals.count((1, 1)) >= len(proposals) // 2
     with Store(tmp_path, readonly=True) as s:
         rows = s.rows(order="finished")
