@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import pytest
 import torch
 import torch.nn as nn
 
@@ -66,3 +67,19 @@ def test_a_darts_network_with_drop_path_continues_exactly(tmp_path: Path) -> Non
     differing = [k for k in a if not torch.equal(a[k], b[k])]
     assert not differing, f"continued weights differ from straight-through ones in {differing[:5]}"
     assert rest.train_losses == straight.train_losses
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_dropout_network_continues_exactly_on_cuda(tmp_path: Path) -> None:
+    # on a GPU the masks come from the CUDA generator: the checkpoint carries it too (cuda_rng)
+    base = {"progress": "none", "schedule_epochs": 4}
+    kw = dict(dataset="digits", protocol="quick", seed=3, device="cuda")
+    straight = evaluate_model(dropout_cnn, overrides={**base, "epochs": 4}, checkpoint_out=str(tmp_path / "s.pt"), **kw)
+    half = evaluate_model(dropout_cnn, overrides={**base, "epochs": 2}, checkpoint_out=str(tmp_path / "h.pt"), **kw)
+    torch.cuda.manual_seed(12345)  # something else used the CUDA stream in between
+    rest = evaluate_model(dropout_cnn, overrides={**base, "epochs": 4}, checkpoint_in=half.checkpoint,
+                          checkpoint_out=str(tmp_path / "r.pt"), **kw)
+    assert straight.ok and half.ok and rest.ok and rest.continued_from == half.checkpoint
+    a, b = _weights(straight.checkpoint), _weights(rest.checkpoint)
+    assert all(torch.equal(a[k], b[k]) for k in a)
