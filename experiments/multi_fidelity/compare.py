@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -216,22 +217,48 @@ METHODS = ["bohb_continue", "bohb_retrain", "hyperband", "banat", "random", "opt
 CONTINUES = {"bohb_continue": True, "hyperband": True, "optuna_tpe_hyperband": True, "smac3_mf": True}
 
 
+def claim(method: str, seed: int) -> bool:
+    """Take (method, seed) for this process, so that several processes can share one queue of
+    runs: a claim file with the owner's pid under ``runs/claims``; a dead owner's claim is taken over."""
+    path = RUNS / "claims" / f"{method}-s{seed}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                os.kill(int(path.read_text() or 0), 0)
+                return False  # its owner is alive
+            except (ProcessLookupError, ValueError):
+                path.unlink(missing_ok=True)  # a dead owner's claim
+                continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return True
+    return False
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     ap.add_argument("--epochs-budget", type=float, default=64.0, help="training epochs per run")
+    ap.add_argument("--evals", default=str(EVALS), help="where the raw results go")
     args = ap.parse_args(argv)
+    evals = Path(args.evals)
     import torch
 
     torch.set_num_threads(1)
-    EVALS.mkdir(exist_ok=True)
+    evals.mkdir(parents=True, exist_ok=True)
     RUNS.mkdir(exist_ok=True)
     for seed in args.seeds:
         for method in args.methods:
-            out = EVALS / f"{method}-s{seed}.json"
+            out = evals / f"{method}-s{seed}.json"
             if out.exists():
                 print(f"{method} seed {seed}: done before, skipped", flush=True)
+                continue
+            if not claim(method, seed):
+                print(f"{method} seed {seed}: another process runs it, skipped", flush=True)
                 continue
             t0 = time.time()
             ev = Evaluator(args.epochs_budget, CONTINUES.get(method, False))
@@ -239,9 +266,11 @@ def main(argv: Optional[list[str]] = None) -> int:
                 method_runner(method)(seed, ev)
             except ImportError as exc:  # a peer not installed (yet): the run is left for a re-run
                 print(f"{method} seed {seed}: not run, {exc}", flush=True)
+                (RUNS / "claims" / f"{method}-s{seed}").unlink(missing_ok=True)
                 continue
             out.write_text(json.dumps({"method": method, "seed": seed, "grammar": GRAMMAR, "dataset": DATASET,
                                        "epochs_budget": args.epochs_budget, "log": ev.log}, indent=0) + "\n")
+            (RUNS / "claims" / f"{method}-s{seed}").unlink(missing_ok=True)
             full = [e["valid_error"] for e in ev.log if e["epochs"] == FULL_EPOCHS and e["valid_error"] is not None]
             print(f"{time.strftime('%H:%M:%S')} {method} seed {seed}: {time.time() - t0:.0f} s, {len(ev.log)} "
                   f"evaluations, {ev.spent:.0f} epochs, best {min(full) if full else None}", flush=True)
