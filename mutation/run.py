@@ -39,7 +39,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "surrogate": (
         ["surrogate/kernels.py", "surrogate/gp.py"],
         ["tests/surrogate/test_kernels.py", "tests/surrogate/test_gp.py", "tests/surrogate/test_kernel_spec.py",
-         "tests/surrogate/test_gp_observation_noise.py", "tests/surrogate/test_nasbot_kernel.py"],
+         "tests/surrogate/test_gp_observation_noise.py", "tests/surrogate/test_nasbot_kernel.py",
+         "tests/surrogate/test_pool.py", "tests/surrogate/test_batch.py"],
     ),
     "search": (
         ["search/driver.py", "search/store.py", "search/pareto.py"],
