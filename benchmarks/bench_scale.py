@@ -16,9 +16,10 @@ For each strategy and (W, E) it reports, from the evaluations' own start and end
   its "search overhead");
 * ``proposals_per_s`` — proposals made per second of the strategy's own (thread) CPU time, and
   the demand W / E the cluster puts on it;
-* ``driver_cpu_ms_per_eval`` — the driver process's CPU per evaluation outside the strategy
-  (store writes, scheduling, the Dask client; with a thread cluster (W > 16 by default) the
-  workers' event loops are in this process and counted too).
+* ``driver_cpu_ms_per_eval`` — the driver process's CPU per evaluation during the search
+  session, outside the strategy (store writes, scheduling, the Dask client and scheduler; with a
+  thread cluster (W > 16 by default) the workers' event loops are in this process and counted
+  too); ``run_search_cpu_s`` adds the configuration check before it.
 
 Settings (W, E): (16, 20 s) and (64, 60 s); ``--quick``: (4, 2 s), a few evaluations. The
 environment variable ``ALGEBRAIC_NAS_SCALE`` overrides, e.g.
@@ -147,11 +148,13 @@ def _search(strategy: str, workers: int, eval_s: float, evaluations: int, addres
     from algebraic_nas.search.overhead import utilisation_phases
 
     phases = utilisation_phases(intervals, workers, t0)
-    strategy_cpu = float(getattr(result.time, "strategy_cpu_s", 0.0) or 0.0)
+    strategy_cpu = float(result.time.strategy_cpu_s) if result.time else 0.0
+    session_cpu = float(getattr(result.time, "cpu_s", 0.0) or cpu)  # the session's, where the driver records it
     n = max(1, len(rows))
     return {**phases, "evaluations": len(intervals), "proposals": len(rows), "strategy_cpu_s": strategy_cpu,
             "proposals_per_s": len(rows) / strategy_cpu if strategy_cpu > 0 else None,
-            "driver_cpu_ms_per_eval": 1000.0 * max(0.0, cpu - strategy_cpu) / n,
+            "driver_cpu_ms_per_eval": 1000.0 * max(0.0, session_cpu - strategy_cpu) / n,
+            "run_search_cpu_s": cpu,
             "search_overhead": result.time.overhead if result.time else None,
             "line": result.time.line() if result.time else None}
 

@@ -41,6 +41,7 @@ class SessionTime:
     propose_ahead: bool = False
     steady: Optional[float] = None  # the workers' busy fraction in the steady state (utilisation_phases)
     strategy_cpu_s: float = 0.0  # CPU time of the strategy's calls (proposals, observations)
+    cpu_s: float = 0.0  # CPU time of the driver's process in the session (the strategy's included)
 
     @property
     def overhead(self) -> Optional[float]:
