@@ -34,7 +34,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "tests/grammar/test_terms.py", "tests/grammar/test_constraint_operators.py",
          "tests/grammar/test_term_error_expected.py", "tests/grammar/test_errors.py",
          "tests/grammar/test_perturb_steps.py", "tests/grammar/test_self_crossover.py",
-         "tests/grammar/test_shared_mutation.py"],
+         "tests/grammar/test_shared_mutation.py", "tests/grammar/test_size_shared_zero.py"],
     ),
     "surrogate": (
         ["surrogate/kernels.py", "surrogate/gp.py"],
