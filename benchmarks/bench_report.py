@@ -2,7 +2,7 @@
 
 A search's driver rewrites ``RUN_DIR/report/report.html`` every ``report_html_every`` (10)
 evaluations (:func:`algebraic_nas.search.report.html.live_refresher`): it reads the store, draws
-the best's picture when it is new (the final page holds the 30 best's and the front's) and writes
+the best's picture when it is new (the final page holds the 10 best's and the front's) and writes
 the page. This benchmark grows a real store to N evaluations of ``hnb201`` terms (sampled; the
 errors and sizes are synthetic, which does not change the cost) and calls the refresher after
 each evaluation, as the driver does:
@@ -66,7 +66,7 @@ def run(quick: bool = False) -> Iterator[dict[str, Any]]:
         spent, pictures = _grow(run_dir, n, every)
         settings = {"evaluations": n, "report_html_every": every, "pictures_drawn": pictures}
         yield record("report.live_refresh_ms_per_eval", 1000 * spent / n, "ms", **settings)
-        write_html([run_dir], pictures=30)  # every picture the page holds drawn
+        write_html([run_dir])  # every picture the page holds drawn
         start = time.perf_counter()
         page = write_html([run_dir], live=True)
         yield record("report.refresh_at_n_ms", 1000 * (time.perf_counter() - start), "ms", **settings)

@@ -27,7 +27,7 @@ from algebraic_nas.search.store import Row
 log = logging.getLogger(__name__)
 
 #: Default number of best evaluations whose architecture the page shows (plus the front's points).
-PICTURES = 30
+PICTURES = 10
 PICTURE_DIR = "pictures"
 
 
