@@ -127,3 +127,22 @@ def test_unknown_names_fail_before_the_run_naming_the_key_and_the_known_names(tm
     assert not any((tmp_path / d).exists() for d in "abcd")  # nothing started
     with pytest.raises(Exception, match="strategy/bogus"):  # Hydra lists the options itself
         compose_search("strategy=bogus")
+
+
+def test_listed_descriptions_are_whole_sentences():
+    """Issue 23.10: ``algebraic-nas strategies`` cut a docstring at its first line ("...continuing
+    promoted terms'"); a registry lists a docstring's first sentence, its lines joined."""
+    from algebraic_nas.registry import doc_line
+    from algebraic_nas.search.config.commands import describe_components
+
+    class Wrapped:
+        """Asynchronous Hyperband (ASHA brackets) with random terms, continuing promoted terms'
+        training from checkpoints, e.g. the best third. More detail here."""
+
+    assert doc_line(Wrapped) == ("Asynchronous Hyperband (ASHA brackets) with random terms, continuing promoted "
+                                 "terms' training from checkpoints, e.g. the best third.")
+    assert doc_line(Wrapped, "given") == "given"
+    for line in describe_components().splitlines():
+        if line.startswith("  "):  # "  NAME  description (aliases: ...)"
+            description = line.split(" (aliases:")[0].rstrip()
+            assert description.endswith((".", ")")), line
