@@ -238,3 +238,24 @@ def test_a_version_2_store_gains_the_continuation_columns_in_place(tmp_path):
     assert row.checkpoint == "ck/1.pt" and row.fidelity == {"epochs": 4}
     assert not retrained.continued and retrained.checkpoint == "ck/2.pt"
     assert retrained.result["retrain_reason"].endswith("does not exist")
+
+
+def test_a_proposal_and_the_strategy_state_after_it_are_stored_together(tmp_path, monkeypatch):
+    """The row and the random state after it are one transaction: a driver killed between the two
+    would otherwise leave a proposal whose stored state is the one before it (a resumed run then
+    proposes other terms; the SIGKILL test caught it in about one run of four)."""
+    import algebraic_nas.search.store as store_module
+
+    with Store(tmp_path) as s:
+        s.add("S(a)", "x", strategy_state={"rng": 1})
+
+        def killed(value):
+            raise KeyboardInterrupt  # stands for the process dying between the two writes
+
+        monkeypatch.setattr(store_module, "_dumps", killed)
+        with pytest.raises(KeyboardInterrupt):
+            s.add("S(b)", "x", strategy_state={"rng": 2})
+        monkeypatch.undo()
+        assert [r.term for r in s.rows()] == ["S(a)"] and s.get_meta("strategy_state") == {"rng": 1}
+        s.add("S(c)", "x", strategy_state={"rng": 3})  # the store is usable after the rollback
+        assert [r.term for r in s.rows()] == ["S(a)", "S(c)"] and s.get_meta("strategy_state") == {"rng": 3}

@@ -298,17 +298,7 @@ class Driver:
                     timeout = min(timeout, max(0.0, self.budget.wall_time_s - self.elapsed()))
                 results = self.executor.wait(timeout=timeout)
                 for task, record in results:
-                    row = self.store.finish(task.eval_id, record, worker=record.get("worker"))
-                    proposal = self.pending.pop(task.eval_id, None) or self._proposal(row)
-                    self._observe(Result.from_record(proposal, record, eval_id=task.eval_id))
-                    self._session_done += 1
-                    for hook in self.on_result:
-                        hook(row)
-                    took = evaluation_seconds(record, row.started_at, row.finished_at)
-                    self._eval_s += took
-                    self._spans.append((row.finished_at - took, row.finished_at) if row.finished_at else (0.0, 0.0))
-                    if row.status == "failed":
-                        log.warning("evaluation %d failed: %s", row.id, row.error)
+                    self._finish(task.eval_id, record)
                 announce = bool(results)
                 if not results:
                     self.progress.update(self._status(), event=False)
@@ -316,13 +306,7 @@ class Driver:
                     self.store.heartbeat()
                     last_beat = time.monotonic()
                 if self.budget.wall_time_s is not None and self.elapsed() >= self.budget.wall_time_s:
-                    abandoned = self.executor.cancel_all()
-                    if abandoned:
-                        # evaluated again by a resumed run with a larger budget
-                        self.store.mark_pending([t.eval_id for t in abandoned])
-                        for t in abandoned:
-                            self.pending.pop(t.eval_id, None)
-                        log.info("wall-time budget spent: %d running evaluations abandoned", len(abandoned))
+                    self._abandon_running()
                     break
             clean = True
         finally:
@@ -339,6 +323,31 @@ class Driver:
         s = self.store.summary()
         return SearchResult(best=s.best, counts=s.counts, elapsed_s=self.elapsed(),
                             evaluations_this_session=self._session_done, time=spent)
+
+    def _finish(self, eval_id: int, record: Mapping[str, Any]) -> None:
+        """A finished evaluation: stored (committed), observed by the strategy, then the checkpoint
+        keeper and the ``on_result`` hooks; its time counted for the overhead."""
+        row = self.store.finish(eval_id, record, worker=record.get("worker"))
+        proposal = self.pending.pop(eval_id, None) or self._proposal(row)
+        self._observe(Result.from_record(proposal, record, eval_id=eval_id))
+        self._session_done += 1
+        for hook in self.on_result:
+            hook(row)
+        took = evaluation_seconds(record, row.started_at, row.finished_at)
+        self._eval_s += took
+        self._spans.append((row.finished_at - took, row.finished_at) if row.finished_at else (0.0, 0.0))
+        if row.status == "failed":
+            log.warning("evaluation %d failed: %s", row.id, row.error)
+
+    def _abandon_running(self) -> None:
+        """The wall-time budget is spent: running evaluations are cancelled and left ``pending``
+        (evaluated again by a resumed run with a larger budget)."""
+        abandoned = self.executor.cancel_all()
+        if abandoned:
+            self.store.mark_pending([t.eval_id for t in abandoned])
+            for t in abandoned:
+                self.pending.pop(t.eval_id, None)
+            log.info("wall-time budget spent: %d running evaluations abandoned", len(abandoned))
 
     def _session_time(self) -> SessionTime:
         """Where this session's time went (the search overhead)."""

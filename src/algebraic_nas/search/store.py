@@ -279,7 +279,10 @@ class Store:
         transaction) for a resumed run to restore."""
         if self.readonly:
             raise PermissionError("store opened read-only")
-        with self._db:  # one transaction: the row and the state after it
+        # one explicit transaction (the connection autocommits each statement): a kill between the
+        # row and the state would leave a proposal whose random state is not the one stored
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             cur = self._db.execute(
                 "INSERT INTO evaluations (term, strategy, status, propose_time_s, proposed_at, fidelity, checkpoint, note)"
                 " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
@@ -288,6 +291,10 @@ class Store:
             if strategy_state is not None:
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                  (STRATEGY_STATE, _dumps(strategy_state)))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         return int(cur.lastrowid)
 
     def mark_running(self, eval_id: int, worker: Optional[str] = None) -> None:
