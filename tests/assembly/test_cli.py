@@ -42,7 +42,7 @@ def test_build_human_readable(capsys):
 
 def test_build_errors(capsys):
     assert main(["build", "toy", "Linear(conv, id, fc)", "--dataset", "no-such-data"]) == 2
-    assert "unknown dataset" in capsys.readouterr().err
+    assert "not a registered dataset" in capsys.readouterr().err
     assert main(["build", "toy", "Linear(conv, convx, fc)", "--dataset", "digits"]) == 1
 
 

@@ -163,7 +163,7 @@ def test_any_exception_is_a_failed_record() -> None:
 def test_evaluate_never_raises_for_bad_input() -> None:
     bad_term = evaluate("Linear3(conv3x3)", "hnb201", "digits", "quick", overrides=FAST)
     assert bad_term.outcome == "failed" and "TermError" in bad_term.reason
-    assert "unknown dataset" in evaluate(HNB201_TERM, "hnb201", "mnist", "quick").reason
+    assert "not a registered dataset" in evaluate(HNB201_TERM, "hnb201", "mnist", "quick").reason
     assert "unknown protocol field" in evaluate(HNB201_TERM, "hnb201", "digits", "quick", overrides={"epoch": 1}).reason
     assert "protocol must be" in evaluate(HNB201_TERM, "hnb201", "digits", 3).reason  # type: ignore[arg-type]
     assert "seed must be an int" in evaluate(HNB201_TERM, "hnb201", "digits", "quick", seed="0").reason  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def test_factory():
         make_executor("inprocess", n_workers=2)
     with pytest.raises(ValueError, match="address"):
         make_executor("dask", n_workers=2)
-    with pytest.raises(ValueError, match="unknown executor"):
+    with pytest.raises(ValueError, match="executor.kind=.nosuch.: not a registered executor"):
         make_executor("nosuch")
 
 
