@@ -56,6 +56,8 @@ MISTAKES = [
     ({"strategy.name": "nope"}, "strategy.name='nope': not a registered strategy; known: banat, banat_wl"),
     ({"dataset.name": "nope"}, "dataset.name='nope': not a registered dataset; known: addnist, cifar10"),
     ({"executor.kind": "nope"}, "executor.kind='nope': not a registered executor; known: auto, dask"),
+    ({"logger": "tb"}, "logger='tb': must be one of none, tensorboard"),  # was found after the run dir existed
+    ({"report_html_every": -1}, "report_html_every=-1: must be an integer >= 0"),
     ({"budget.evaluations": 0}, "budget.evaluations=0: must be an integer >= 1 or null"),
     ({"budget.evaluations": -3}, "budget.evaluations=-3: must be an integer >= 1"),
     ({"budget.evaluations": 2.5}, "budget.evaluations=2.5: must be an integer >= 1"),

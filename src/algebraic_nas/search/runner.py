@@ -104,14 +104,13 @@ def run_search(cfg: Any, run_dir: str | os.PathLike, strategy: Optional[Strategy
             driver = Driver(rc.grammar, strategy, executor, store, task, rc.budget, batch_size=rc.batch_size,
                             progress=Progress(rc.progress), checkpoint_keeper=keeper,
                             propose_ahead=propose_ahead if propose_ahead is not None else rc.propose_ahead)
-            every = int(rc.source.get("report_html_every") or 0)
-            if rc.report and every > 0:  # RUN_DIR/report/report.html, refreshed while the search runs
+            if rc.report and rc.report_html_every > 0:  # RUN_DIR/report/report.html, refreshed while it runs
                 from algebraic_nas.search.report.html import live_refresher
 
-                driver.on_result.append(live_refresher(run_dir, every))
+                driver.on_result.append(live_refresher(run_dir, rc.report_html_every))
             from algebraic_nas.search.report.tensorboard import make_logger
 
-            logger = make_logger(rc.source.get("logger"), run_dir)  # logger=tensorboard: RUN_DIR/tensorboard
+            logger = make_logger(rc.logger, run_dir)  # logger=tensorboard: RUN_DIR/tensorboard
             driver.on_result += [logger] if logger else []
             result = driver.run()
             run_time = run_overhead(store.get_meta(OVERHEAD_KEY, []) or [])

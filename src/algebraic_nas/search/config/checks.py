@@ -225,8 +225,10 @@ def check_evaluation_names(c: Mapping[str, Any]) -> None:
 
 
 def check_scalars(c: Mapping[str, Any]) -> None:
-    """``progress``, ``seed``, ``eval_seed``, ``propose_ahead`` and ``checkpoints``."""
+    """``progress``, ``seed``, ``eval_seed``, ``propose_ahead``, ``checkpoints``,
+    ``report_html_every`` and ``logger``."""
     from algebraic_nas.search.checkpoints import check_policy
+    from algebraic_nas.search.report.tensorboard import LOGGERS
 
     progress = c.get("progress", "auto")
     if progress not in PROGRESS_MODES:
@@ -238,6 +240,9 @@ def check_scalars(c: Mapping[str, Any]) -> None:
     if c.get("eval_seed") is not None and not _is_int(c["eval_seed"]):
         raise _fail("eval_seed", c["eval_seed"], "must be an integer or null (the seed)")
     check_policy(c.get("checkpoints", "best"))
+    _int_at_least("report_html_every", c.get("report_html_every", 0), 0)
+    if c.get("logger", "none") not in (None, *LOGGERS):
+        raise _fail("logger", c.get("logger"), "must be one of " + ", ".join(LOGGERS))
 
 
 def check_dataset(dataset: Mapping[str, Any]) -> None:

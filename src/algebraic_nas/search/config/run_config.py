@@ -47,7 +47,9 @@ class RunConfig:
         n_workers: evaluations at a time (0: as many as an existing scheduler has).
         budget: when to stop.
         checkpoints: ``best | all | none``; ``propose_ahead``: ``None`` lets the strategy decide;
-        progress: the live display mode; ``report``: write the report at the end.
+        progress: the live display mode; ``report``: write the report at the end;
+        ``report_html_every``: refresh ``report/report.html`` every N evaluations (0: off);
+        ``logger``: ``none`` or ``tensorboard``.
         source: the config as plain containers (stored in the run directory as meta ``config``).
     """
 
@@ -67,6 +69,8 @@ class RunConfig:
     propose_ahead: Optional[bool]
     progress: str
     report: bool
+    report_html_every: int
+    logger: str
     source: dict
 
     @property
@@ -176,5 +180,6 @@ def check_config(cfg: Any, strategy_given: bool = False) -> RunConfig:
         seed=seed, task=task, executor=executor, executor_config=executor_config, n_workers=int(c.get("n_workers", 1)),
         budget=Budget(evaluations=budget.get("evaluations"), wall_time_s=budget.get("wall_time_s")),
         checkpoints=c.get("checkpoints", "best"), propose_ahead=c.get("propose_ahead"),
-        progress=c.get("progress", "auto"), report=bool(c.get("report", True)), source=c,
+        progress=c.get("progress", "auto"), report=bool(c.get("report", True)),
+        report_html_every=int(c.get("report_html_every") or 0), logger=str(c.get("logger") or "none"), source=c,
     )
