@@ -7,7 +7,7 @@
     python -m algebraic_nas.search --cfg job                         # print the composed config
 
 Config groups (``algebraic_nas/conf``): grammar, dataset, protocol; strategy and executor are
-generated from their registries (``--help`` lists them). A strategy or executor registered in
+generated from their registries (``--help`` lists them, and what every key means). A strategy or executor registered in
 your own module is selectable once the module is named in ``ALGEBRAIC_NAS_PLUGINS``::
 
     ALGEBRAIC_NAS_PLUGINS=my_strategies python -m algebraic_nas.search strategy=my_search
@@ -17,8 +17,10 @@ are missing, a grammar that cannot be built, ...) and a run directory another dr
 reported in one line, ``error: KEY=VALUE: what is accepted``, with exit status 2, before Hydra
 writes anything into the run directory. So are the mistakes Hydra finds while composing the
 config (a misspelt key, ``seed=x``, ``strategy=bogus``, a malformed override): the overrides are
-composed once with Hydra's compose API first (:func:`check_overrides`). The run's log is
-``RUN_DIR/search.log``.
+composed with Hydra's compose API first (:func:`check_overrides`). The configuration is checked
+once, by the ``CheckBeforeRun`` callback, and the run uses the ``RunConfig`` it resolved. The
+run's log is ``RUN_DIR/search.log``. Ctrl-C stops the search (the store closed, the workers and
+jobs cancelled), prints the command that resumes it and exits with status 130.
 """
 
 from __future__ import annotations
