@@ -91,29 +91,51 @@ def test_resume_refuses_different_evaluation_settings(tmp_path):
 
 
 class ThreadedExecutor(Executor):
-    """Two slots, evaluations finishing out of order (checks the asynchronous refill)."""
+    """Two slots, evaluations finishing out of order (checks the asynchronous refill): an even id
+    is held until the driver has submitted the evaluation after next (so it has recorded the odd
+    one started beside it and refilled), or waits for it as the last one in flight. The order is
+    waited for, not left to sleep lengths: a starved driver (mutation testing at load 25) saw
+    0.5 s against 0.05 s come back in id order."""
 
     def __init__(self):
+        import threading
         from concurrent.futures import ThreadPoolExecutor
 
         self.slots = 2
         self.pool = ThreadPoolExecutor(2)
         self.futures = {}
         self.max_in_flight = 0
+        self.cond = threading.Condition()
+        self.submitted = 0  # the highest eval id submitted
+        self.released = False  # the driver waits for the last evaluations, or cancelled them
+
+    def _hold(self, eval_id: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.submitted > eval_id + 1 or self.released, timeout=30)
 
     def submit(self, task):
         def job():
-            # odd ids finish well before even ones, also when the driver is slow to refill (a
-            # 0.1 s difference let a starved run finish in id order)
-            time.sleep(0.05 if task.eval_id % 2 else 0.5)
+            time.sleep(0.05)
+            if task.eval_id % 2 == 0:
+                self._hold(task.eval_id)
             return run_task(task)
 
+        with self.cond:
+            self.submitted = max(self.submitted, task.eval_id)
+            self.cond.notify_all()
         self.futures[self.pool.submit(job)] = task
         self.max_in_flight = max(self.max_in_flight, len(self.futures))
+
+    def _release(self) -> None:
+        with self.cond:
+            self.released = True
+            self.cond.notify_all()
 
     def wait(self, timeout=None):
         from concurrent.futures import FIRST_COMPLETED, wait
 
+        if len(self.futures) <= 1:  # the driver refills before it waits: nothing more will come
+            self._release()
         done, _ = wait(list(self.futures), timeout=timeout, return_when=FIRST_COMPLETED)
         return [(self.futures.pop(f), f.result()) for f in done]
 
@@ -123,6 +145,7 @@ class ThreadedExecutor(Executor):
     def cancel_all(self):
         tasks = list(self.futures.values())
         self.futures.clear()
+        self._release()
         return tasks
 
     def close(self):
