@@ -39,17 +39,25 @@ SHORT = {"bohb_continue": "BOHB\n+ cont.", "bohb_retrain": "BOHB\nretrain", "hyp
 
 
 def load(evals: Path) -> dict[str, dict[int, list[dict]]]:
-    """method -> seed -> the run's evaluations in order."""
+    """method -> seed -> the run's evaluations in order; the last entry, ``{"budget": B}``, is the
+    run's epoch budget (a run can be compared only at budgets up to its own)."""
     runs: dict[str, dict[int, list[dict]]] = {}
     for f in sorted(evals.glob("*-s*.json")):
         d = json.loads(f.read_text())
-        runs.setdefault(d["method"], {})[int(d["seed"])] = d["log"]
+        runs.setdefault(d["method"], {})[int(d["seed"])] = d["log"] + [{"budget": float(d["epochs_budget"])}]
     return {m: runs[m] for m in ORDER if m in runs}
 
 
+def budget_of(log: list[dict]) -> float:
+    return log[-1]["budget"]
+
+
 def best_at(log: list[dict], budget: float) -> tuple[Optional[float], Optional[float]]:
-    """(best validation error, its test error) of the 4-epoch networks finished within ``budget`` epochs."""
-    full = [e for e in log if e["epochs"] == FULL_EPOCHS and e["valid_error"] is not None
+    """(best validation error, its test error) of the 4-epoch networks finished within ``budget``
+    epochs; (None, None) when the run had no such network or a smaller budget of its own."""
+    if budget > budget_of(log) + 1e-9:
+        return None, None
+    full = [e for e in log[:-1] if e["epochs"] == FULL_EPOCHS and e["valid_error"] is not None
             and e["cum_epochs"] <= budget + 1e-9]
     if not full:
         return None, None
@@ -59,15 +67,19 @@ def best_at(log: list[dict], budget: float) -> tuple[Optional[float], Optional[f
 
 def reach(log: list[dict], target: float) -> Optional[float]:
     """Cumulative training epochs after which the run had a 4-epoch network at least as good as ``target``."""
-    return next((e["cum_epochs"] for e in log if e["epochs"] == FULL_EPOCHS and e["valid_error"] is not None
+    return next((e["cum_epochs"] for e in log[:-1] if e["epochs"] == FULL_EPOCHS and e["valid_error"] is not None
                  and e["valid_error"] <= target + 1e-12), None)
 
 
 def summarise(runs: dict[str, dict[int, list[dict]]], budgets: list[float]) -> dict[str, Any]:
-    banat_final = mean_se([best_at(log, budgets[-1])[0] for log in runs.get("banat", {}).values()])[0]
-    out: dict[str, Any] = {"budgets": budgets, "banat_final": banat_final, "methods": {}}
+    banat_runs = list(runs.get("banat", {}).values())
+    # the target: BANAT's mean at the largest budget every one of its runs reached
+    target_budget = min((budget_of(log) for log in banat_runs), default=budgets[-1])
+    banat_final = mean_se([best_at(log, target_budget)[0] for log in banat_runs])[0]
+    out: dict[str, Any] = {"budgets": budgets, "banat_final": banat_final, "banat_final_budget": target_budget,
+                           "methods": {}}
     for m, by_seed in runs.items():
-        logs = list(by_seed.values())
+        logs = [log[:-1] for log in by_seed.values()]  # the evaluations, without the budget entry
         trained = sum(e["epochs_trained"] for log in logs for e in log)
         saved = sum(e["epochs"] - e["epochs_trained"] for log in logs for e in log if e["continued"])
         entry: dict[str, Any] = {
@@ -77,6 +89,7 @@ def summarise(runs: dict[str, dict[int, list[dict]]], budgets: list[float]) -> d
             "rejected_configurations": sum(e["valid_error"] is None for log in logs for e in log),
             "epochs_per_run": trained / len(logs), "continued": sum(e["continued"] for log in logs for e in log),
             "epochs_saved": saved, "saved_fraction": saved / (trained + saved) if trained + saved else 0.0,
+            "run_budgets": {s: budget_of(log) for s, log in by_seed.items()},
             "per_seed": {}, "reach_banat_final": {s: reach(log, banat_final) if banat_final is not None else None
                                                   for s, log in by_seed.items()},
         }
@@ -85,31 +98,36 @@ def summarise(runs: dict[str, dict[int, list[dict]]], budgets: list[float]) -> d
             mean, se, n = mean_se(list(vals.values()))
             entry["per_seed"][f"{b:g}"] = vals
             entry[f"at_{b:g}"] = {"mean": mean, "se": se, "runs_with_a_4_epoch_network": n}
-        entry["test_of_incumbent"] = mean_se([best_at(log, budgets[-1])[1] for log in logs])[:2]
+        entry["test_of_incumbent"] = mean_se([best_at(log, budgets[-1])[1] for log in by_seed.values()])[:2]
         out["methods"][m] = entry
     return out
 
 
 def table(s: dict) -> str:
     bs = s["budgets"]
-    head = ("| method | seeds | evaluations / run | 4-epoch evaluations / run | epochs / run | epochs saved by "
-            "continuation | " + " | ".join(f"best valid error @{b:g} epochs" for b in bs)
+    head = ("| method | seeds | run budgets (epochs × runs) | evaluations / run | 4-epoch evaluations / run | epochs / run "
+            "| epochs saved by continuation | " + " | ".join(f"best valid error @{b:g} epochs (runs)" for b in bs)
             + f" | test error of incumbent @{bs[-1]:g} |")
-    lines = [head, "| --- " * (7 + len(bs)) + "|"]
+    lines = [head, "| --- " * (8 + len(bs)) + "|"]
     for e in s["methods"].values():
         cells = []
         for b in bs:
             a = e[f"at_{b:g}"]
-            missing = len(e["seeds"]) - a["runs_with_a_4_epoch_network"]
-            cells.append(f"{fmt(a['mean'])} ± {fmt(a['se'])}" + (f" ({missing} runs without one)" if missing else ""))
+            cells.append(f"{fmt(a['mean'])} ± {fmt(a['se'])} ({a['runs_with_a_4_epoch_network']})")
         t, tse = e["test_of_incumbent"]
-        lines.append(f"| {e['label']} | {len(e['seeds'])} | {e['evaluations_per_run']:.1f} | "
+        budgets = sorted(e["run_budgets"].values(), reverse=True)
+        mix = ", ".join(f"{b:g} × {budgets.count(b)}" for b in sorted(set(budgets), reverse=True))
+        lines.append(f"| {e['label']} | {len(e['seeds'])} | {mix} | {e['evaluations_per_run']:.1f} | "
                      f"{e['full_fidelity_per_run']:.1f} | {e['epochs_per_run']:.1f} | {e['epochs_saved']:.0f} "
                      f"({100 * e['saved_fraction']:.0f} %) | " + " | ".join(cells) + f" | {fmt(t)} ± {fmt(tse)} |")
     reach_line = "; ".join(
         f"{e['label']}: " + ", ".join("-" if v is None else f"{v:g}" for v in e["reach_banat_final"].values())
         for e in s["methods"].values())
-    lines += ["", f"Training epochs to reach full-fidelity BANAT's mean final error ({fmt(s['banat_final'])}), "
+    lines += ["", "(runs): the runs with a 4-epoch network within that budget (a run counts only up to its own "
+              "budget); evaluations, epochs and savings per run are over runs of different budgets where the "
+              "budgets column lists several.", "",
+              f"Training epochs to reach full-fidelity BANAT's mean error at {s['banat_final_budget']:g} epochs "
+              f"({fmt(s['banat_final'])}), "
               f"per seed ('-': not within the budget): {reach_line}."]
     return "\n".join(lines) + "\n"
 

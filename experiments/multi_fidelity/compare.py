@@ -254,9 +254,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     for seed in args.seeds:
         for method in args.methods:
             out = evals / f"{method}-s{seed}.json"
-            if out.exists():
+            if out.exists() and json.loads(out.read_text())["epochs_budget"] >= args.epochs_budget:
                 print(f"{method} seed {seed}: done before, skipped", flush=True)
-                continue
+                continue  # a smaller budget's run is redone: the cache replays its evaluations
             if not claim(method, seed):
                 print(f"{method} seed {seed}: another process runs it, skipped", flush=True)
                 continue
