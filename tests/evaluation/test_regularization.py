@@ -62,5 +62,5 @@ def test_drop_path_rises_linearly_over_the_epochs():
 def test_protocol_checks_the_options():
     with pytest.raises(ValueError, match="drop_path must be in"):
         get_protocol("tiny", drop_path=1.0)
-    with pytest.raises(ValueError, match="auxiliary_weight must be >= 0"):
+    with pytest.raises(ValueError, match="auxiliary_weight must be a number >= 0"):
         get_protocol("tiny", auxiliary_weight=-1.0)
