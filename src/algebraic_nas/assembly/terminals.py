@@ -46,9 +46,8 @@ BUILTIN_MERGES = ("attention", "cat", "concat", "mean", "sum", "wsum")
 
 def _primitive_names(load: bool) -> set[str]:
     """The registered primitives; without ``load``, the built-ins by name plus those registered so far."""
-    if load:
-        registry._load_builtin_primitives()
-    return set(BUILTIN_PRIMITIVES) | set(registry.PRIMITIVE_REGISTRY.names())
+    loaded = registry.primitive_names() if load else registry.PRIMITIVE_REGISTRY.names()
+    return set(BUILTIN_PRIMITIVES) | set(loaded)
 
 
 def _known_leaves(primitives: set[str]) -> set[str]:
@@ -181,7 +180,6 @@ def _first_line(spec: registry.PrimitiveSpec) -> str:
 
 def describe_terminals() -> str:
     """The registered primitives, topologies (with the arities they take) and merges, one per line."""
-    registry._load_builtin_primitives()
     lines = ["primitives (terminals without subterm arguments)"]
     for name in registry.primitive_names():
         spec = registry.get_primitive(name)
