@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from algebraic_nas.search.proposal import fidelity_key, fidelity_rank
+from algebraic_nas.search.report.plots import save_figure
 
 
 def _record(row: Any) -> Mapping[str, Any]:
@@ -128,11 +129,7 @@ def plot_anytime(trace: Sequence[Mapping[str, Any]], path: Path, title: str = ""
         ax.set_ylabel("validation error")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def _short(fidelity_text: str) -> str:

@@ -39,7 +39,7 @@ from algebraic_nas.search.pareto import (
     reference_point,
 )
 from algebraic_nas.search.proposal import fidelity_key
-from algebraic_nas.search.report.plots import plot_incumbent
+from algebraic_nas.search.report.plots import plot_incumbent, save_figure
 from algebraic_nas.search.store import Row
 
 
@@ -131,11 +131,7 @@ def plot_front(names: Sequence[str], points: np.ndarray, on_front: np.ndarray, p
         ax.grid(alpha=0.3)
     if m == 2:
         grid[(0, 1)].legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def plot_hypervolume(evaluations: Sequence[int], times_s: Sequence[float], hv: Sequence[float], path: Path,

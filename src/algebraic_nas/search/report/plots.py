@@ -67,6 +67,13 @@ def plot_incumbent(trace: Sequence[tuple[int, float, float]], path: Path, title:
         ax.grid(alpha=0.3)
     if points and pts:
         axes[0].legend(fontsize=8, loc="upper right")
+    save_figure(fig, path, title)
+
+
+def save_figure(fig: Any, path: Path, title: Optional[str] = None) -> None:
+    """Title ``fig``, lay it out, write it to ``path`` (110 dpi) and close it (every report PNG)."""
+    import matplotlib.pyplot as plt
+
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
